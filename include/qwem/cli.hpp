@@ -1,0 +1,31 @@
+// Command-line options of qwem-dist. Application options are parsed here (CLI11); anything
+// starting with a single dash that is not ours (-log_view, -eps_*) is left to PETSc/SLEPc's
+// options database, which sees the full argv.
+#pragma once
+
+#include <string>
+
+#include "qwem/common.hpp"
+
+namespace qwem {
+
+struct Options {
+  std::string corpus;
+  global_int_t vocab_size = 10000;
+  global_int_t min_count = 1;
+  int window = 16;
+  std::string out = "qwem.h5";
+  bool save_cooccurrence = false;
+  global_int_t count_buffer_mb = 512;
+  global_int_t max_token_bytes = 1000;
+  std::string command_line;  // argv joined, for provenance
+};
+
+enum class ParseResult { kRun, kHelp };
+
+// Not collective (every rank parses the same argv and so reaches the same result). Throws
+// qwem::Error with a one-line message for unknown values, non-numeric or out-of-range numbers.
+// On --help, `help` receives the usage text.
+ParseResult ParseOptions(int argc, char** argv, Options& options, std::string& help);
+
+}  // namespace qwem

@@ -1,0 +1,93 @@
+// Shared vocabulary of the pipeline: index types, errors, and the agreed-status helper that
+// turns a failure on some ranks into the same clean error on every rank.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace qwem {
+
+// Global quantities (token counts, byte offsets, pair totals, nonzeros) are always 64-bit.
+// PETSc's PetscInt is 32-bit in Debian's build, so conversions to it are checked where made.
+using global_int_t = std::int64_t;
+// A vocabulary id. Vocabularies beyond 2^31 words are not a use case.
+using word_id_t = std::int32_t;
+
+// An error whose message is meant for the user (bad input, bad options). Thrown on every rank
+// with the same message after an agreed-status check, so main() can print it once and exit.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws qwem::Error with the MPI error string if rc is not MPI_SUCCESS.
+void CheckMpi(int rc, const char* what);
+#define QWEM_MPI(call) ::qwem::CheckMpi((call), #call)
+
+// Collective. Every rank passes whether its local work succeeded and, if not, why. If any rank
+// failed, every rank throws qwem::Error carrying the message of the lowest failing rank. This is
+// the only way local failures cross into collective code: no rank is left waiting in a collective.
+void AgreeOrThrow(MPI_Comm comm, bool local_ok, const std::string& local_message);
+
+// Collective. Runs fn() locally; an exception becomes a failed status for AgreeOrThrow.
+template <class Fn>
+void RunAgreed(MPI_Comm comm, Fn&& fn) {
+  bool ok = true;
+  std::string message;
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    ok = false;
+    message = e.what();
+  }
+  AgreeOrThrow(comm, ok, message);
+}
+
+int CommRank(MPI_Comm comm);
+int CommSize(MPI_Comm comm);
+
+// Collective. Broadcasts a byte string from root.
+void BroadcastString(MPI_Comm comm, std::string& s, int root = 0);
+
+// Collective. Element-wise sums / max of int64 values.
+global_int_t AllreduceSum(MPI_Comm comm, global_int_t local);
+double AllreduceMax(MPI_Comm comm, double local);
+
+// Collective all-to-all of byte buffers. send holds the bytes for rank r at
+// [send_displs[r], send_displs[r+1]); the result is what every rank sent here, concatenated in
+// source-rank order (so it is deterministic), with recv_displs (size P+1) set accordingly.
+// Large transfers go in rounds of at most 256 MiB per peer, so MPI's int counts never overflow.
+std::vector<char> ExchangeBytes(MPI_Comm comm, const char* send,
+                                const std::vector<std::size_t>& send_displs,
+                                std::vector<std::size_t>& recv_displs);
+
+// Collective. Sends each of the n items to rank owner(item) (a pure function of the item) and
+// returns the received bytes: whole items of type T, in source-rank order, sizes in recv_displs.
+// Items are packed into one send buffer by a counting pass, so there is no per-rank copy.
+template <class T, class OwnerFn>
+std::vector<char> ExchangeByOwner(MPI_Comm comm, const T* items, std::size_t n, OwnerFn owner,
+                                  std::vector<std::size_t>& recv_displs) {
+  const int size = CommSize(comm);
+  std::vector<std::size_t> displs(size + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) displs[owner(items[i]) + 1] += sizeof(T);
+  for (int r = 0; r < size; ++r) displs[r + 1] += displs[r];
+  std::vector<char> send(displs.back());
+  std::vector<std::size_t> fill(displs.begin(), displs.end() - 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t& at = fill[owner(items[i])];
+    std::memcpy(send.data() + at, &items[i], sizeof(T));
+    at += sizeof(T);
+  }
+  return ExchangeBytes(comm, send.data(), displs, recv_displs);
+}
+
+// Peak resident set size of this process in bytes (getrusage).
+global_int_t PeakRssBytes();
+
+}  // namespace qwem

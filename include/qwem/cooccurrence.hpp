@@ -1,0 +1,64 @@
+// Exact windowed co-occurrence counts (SCIENCE.md section 1), distributed.
+//
+// Each rank counts the pairs (t, t+j), j = 1..L, whose first position t is one of its own
+// tokens; partners may lie in the next ranks' shards (the "continuation", exchanged up front),
+// so a window spanning shards is counted exactly once. Counts are accumulated in canonical
+// upper-triangle form X[lo][hi] += L+1-j and C = X + X^T at the end.
+//
+// Memory per rank is bounded by the count buffer (--count-buffer-mb): a dense uint32 triangle
+// over the H most frequent words (H chosen from the budget, H = V when it fits) takes the bulk
+// of the pairs; pairs involving rarer words go to a fixed-capacity buffer that is sorted,
+// combined and flushed to owner ranks whenever one rank's buffer fills (all ranks flush
+// together, in lock step). Owners accumulate their rows, which costs memory proportional to the
+// nonzeros they own. Finally rows move to their final owners: contiguous row ranges balanced by
+// nonzeros (frequent words have dense rows), the layout of the PETSc matrix.
+#pragma once
+
+#include <mpi.h>
+#include <petscmat.h>
+
+#include <vector>
+
+#include "qwem/common.hpp"
+
+namespace qwem {
+
+struct CooccurrenceOptions {
+  int window = 16;                                  // L
+  std::size_t buffer_bytes = std::size_t{512} << 20;  // local accumulation budget per rank
+};
+
+// The rows of C this rank owns, as CSR with exact int64 counts (columns sorted).
+struct CooccurrenceRows {
+  global_int_t n_words = 0;               // V
+  std::vector<global_int_t> row_ranges;   // size P+1: rank r owns rows [row_ranges[r], row_ranges[r+1])
+  global_int_t row_begin = 0, row_end = 0;
+  std::vector<global_int_t> row_ptr;      // size row_end - row_begin + 1, offsets into cols/values
+  std::vector<word_id_t> cols;
+  std::vector<global_int_t> values;
+  global_int_t n_pairs = 0;               // N: unweighted pair total, both directions, global
+  global_int_t nnz = 0;                   // global nonzeros of C
+
+  global_int_t n_local_rows() const { return row_end - row_begin; }
+  global_int_t n_local_nnz() const { return static_cast<global_int_t>(values.size()); }
+};
+
+struct CountStats {
+  global_int_t n_local_positions = 0;  // in-vocabulary tokens counted as first position here
+  global_int_t hot_words = 0;          // H: words in the dense triangle
+  int n_cold_flushes = 0;
+  int n_hot_flushes = 0;
+  double count_seconds = 0;            // local counting plus the lock-step flushes
+  double redistribute_seconds = 0;     // move to final row owners, build CSR
+};
+
+// Collective. `stream` holds this rank's in-vocabulary token ids with kBoundary between
+// documents (see MapToVocabulary); it is extended in place by the continuation tokens.
+CooccurrenceRows CountCooccurrences(MPI_Comm comm, std::vector<word_id_t>& stream, global_int_t n_words,
+                                    const CooccurrenceOptions& options, CountStats* stats = nullptr);
+
+// Collective. Assembles C as a MATAIJ matrix with the row layout of `rows` (also used as the
+// column layout), preallocated exactly. Values are doubles: exact while counts stay below 2^53.
+PetscErrorCode AssembleCountMatrix(MPI_Comm comm, const CooccurrenceRows& rows, Mat* C);
+
+}  // namespace qwem

@@ -1,0 +1,104 @@
+// Parallel HDF5 output on the C API (HighFive's ideas, not its code): every rank creates the
+// same objects and attributes; each rank writes its own hyperslab with collective transfers;
+// metadata operations are collective. The file is written under a temporary name
+// ("FILE.partial") and renamed only by Commit(), so a failed run leaves no file that looks like
+// a result.
+#pragma once
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "qwem/common.hpp"
+
+namespace qwem::h5 {
+
+// Thin move-only owner of an hid_t; the destructor never throws.
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Handle(Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = H5I_INVALID_HID; }
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      id_ = o.id_;
+      close_ = o.close_;
+      o.id_ = H5I_INVALID_HID;
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { Reset(); }
+  hid_t id() const { return id_; }
+  void Reset() {
+    if (id_ >= 0 && close_) close_(id_);
+    id_ = H5I_INVALID_HID;
+  }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+template <class T>
+hid_t NativeType();
+
+// A parallel HDF5 output file being written.
+class OutputFile {
+ public:
+  // Collective. Creates FILE.partial (truncating) with the MPI-IO driver.
+  OutputFile(MPI_Comm comm, const std::string& path);
+  // Collective when not committed: closes and removes the partial file.
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  // Collective. Closes the file and renames FILE.partial to FILE.
+  void Commit();
+
+  // Collective, same arguments on every rank. Attributes on an object (group created if missing).
+  void Attribute(const std::string& object, const std::string& name, const std::string& value);
+  void Attribute(const std::string& object, const std::string& name, global_int_t value);
+  void Attribute(const std::string& object, const std::string& name, double value);
+
+  // Collective, same data on every rank: a dataset rank 0 writes (others write nothing).
+  template <class T>
+  void WriteReplicated(const std::string& path, const std::vector<T>& data) {
+    WriteRows(path, NativeType<T>(), CommRank(comm_) == 0 ? data.data() : nullptr,
+              CommRank(comm_) == 0 ? static_cast<global_int_t>(data.size()) : 0, 0,
+              static_cast<global_int_t>(data.size()), 1);
+  }
+  // Collective, same data on every rank: fixed-length, NUL-padded strings (parallel HDF5 1.10
+  // cannot write variable-length data through MPI-IO); h5py reads them as bytes.
+  void WriteStrings(const std::string& path, const std::vector<std::string>& strings);
+
+  // Collective. Rank-local rows [row_offset, row_offset + n_local_rows) of a dataset of
+  // n_global_rows x n_cols (n_cols = 1: a 1-D dataset), written with one collective transfer.
+  template <class T>
+  void WriteDistributed(const std::string& path, const T* local, global_int_t n_local_rows, global_int_t row_offset,
+                        global_int_t n_global_rows, global_int_t n_cols = 1) {
+    WriteRows(path, NativeType<T>(), local, n_local_rows, row_offset, n_global_rows, n_cols);
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void WriteRows(const std::string& path, hid_t type, const void* local, global_int_t n_local_rows,
+                 global_int_t row_offset, global_int_t n_global_rows, global_int_t n_cols);
+  Handle OpenOrCreateGroup(const std::string& path);
+
+  MPI_Comm comm_;
+  std::string path_, partial_;
+  Handle file_;
+  bool committed_ = false;
+};
+
+// HDF5 library version, "1.10.8".
+std::string LibraryVersion();
+
+}  // namespace qwem::h5

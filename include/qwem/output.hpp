@@ -1,0 +1,36 @@
+// The layout of qwem-dist's HDF5 file (what users load into their own tools):
+//   /meta         attributes: version, command_line, ranks, vocab_size, window, weighting, timestamp,
+//                 library versions
+//   /vocab/words  fixed-length byte strings, id order (count descending, ties by byte order)
+//   /vocab/counts int64
+//   /corpus       attributes: token, word, byte and pair totals; /corpus/files, /corpus/file_bytes
+//   /cooccurrence CSR of C (with --save-cooccurrence): indptr (V+1, int64), indices (int32),
+//                 data (int64), attributes shape and n_pairs
+//   /timings      phase names and wall seconds
+#pragma once
+
+#include <string>
+
+#include "qwem/cli.hpp"
+#include "qwem/cooccurrence.hpp"
+#include "qwem/corpus.hpp"
+#include "qwem/h5io.hpp"
+#include "qwem/progress.hpp"
+#include "qwem/vocab.hpp"
+
+namespace qwem {
+
+// All collective; every rank passes the same replicated arguments.
+void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const Options& options, global_int_t vocab_size);
+void WriteCorpus(h5::OutputFile& out, const CorpusPlan& plan, const Vocabulary& vocab, const CooccurrenceRows& rows,
+                 global_int_t n_overlong_tokens);
+void WriteVocabulary(h5::OutputFile& out, const Vocabulary& vocab);
+void WriteCooccurrence(h5::OutputFile& out, MPI_Comm comm, const CooccurrenceRows& rows);
+void WriteTimings(h5::OutputFile& out, const Progress& progress);
+
+// "Open MPI v4.1.4, ..." first line of MPI_Get_library_version; PETSc and SLEPc version strings.
+std::string MpiVersion();
+std::string PetscVersion();
+std::string SlepcVersion();
+
+}  // namespace qwem

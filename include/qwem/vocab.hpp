@@ -1,0 +1,101 @@
+// Vocabulary: each rank counts its shard's words locally, words are merged at an owner rank
+// chosen by hash, and the global top-V (count descending, ties by byte order of the word,
+// then min-count) is selected by a tree merge of per-owner top-V lists, so no rank ever holds
+// every distinct word. Every rank ends with the same Vocabulary.
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "qwem/common.hpp"
+#include "qwem/corpus.hpp"
+
+namespace qwem {
+
+// Marks a document boundary in a token stream of word ids.
+inline constexpr word_id_t kBoundary = -1;
+
+// Hash of a word; identical on every rank (it picks the word's owner rank).
+std::uint64_t HashWord(std::string_view w);
+
+// Not collective. An open-addressing hash table from words to dense ids 0..size-1 with counts.
+// Words live in one byte arena, so millions of short words cost little more than their bytes.
+class WordTable {
+ public:
+  WordTable();
+  // Adds `count` occurrences of w and returns its id.
+  word_id_t Add(std::string_view w, global_int_t count = 1);
+  // Id of w, or -1.
+  word_id_t Find(std::string_view w) const;
+  std::size_t size() const { return counts_.size(); }
+  std::string_view word(word_id_t id) const {
+    return {arena_.data() + offsets_[id], static_cast<std::size_t>(offsets_[id + 1] - offsets_[id])};
+  }
+  global_int_t count(word_id_t id) const { return counts_[id]; }
+  std::size_t MemoryBytes() const;
+
+ private:
+  struct Slot {
+    word_id_t id;
+    std::uint32_t tag;  // high bits of the hash, checked before comparing bytes
+  };
+  void Grow();
+  std::vector<char> arena_;
+  std::vector<std::uint64_t> offsets_{0};
+  std::vector<global_int_t> counts_;
+  std::vector<std::uint64_t> hashes_;
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+};
+
+// Not collective. One rank's shard as read: local dictionary and the token stream as local ids
+// with kBoundary between documents (never two in a row).
+class LocalShard : public TokenSink {
+ public:
+  void Token(std::string_view token) override {
+    stream.push_back(words.Add(token));
+    ++n_tokens;
+  }
+  void Boundary() override {
+    if (stream.empty() || stream.back() != kBoundary) stream.push_back(kBoundary);
+  }
+  WordTable words;
+  std::vector<word_id_t> stream;
+  global_int_t n_tokens = 0;
+};
+
+struct VocabOptions {
+  global_int_t vocab_size = 10000;  // V requested
+  global_int_t min_count = 1;
+};
+
+struct Vocabulary {
+  std::vector<std::string> words;     // id order: count descending, then byte order
+  std::vector<global_int_t> counts;
+  global_int_t n_total_tokens = 0;    // all tokens of the corpus
+  global_int_t n_distinct_words = 0;  // distinct words of the corpus
+  global_int_t n_in_vocab_tokens = 0; // tokens whose word is in the vocabulary
+  global_int_t requested_size = 0;    // V asked for; size() is smaller if clamped
+  WordTable index;                    // word -> id
+
+  global_int_t size() const { return static_cast<global_int_t>(words.size()); }
+  bool clamped() const { return size() < requested_size; }
+  double coverage() const {
+    return n_total_tokens > 0 ? static_cast<double>(n_in_vocab_tokens) / static_cast<double>(n_total_tokens) : 0.0;
+  }
+};
+
+// Collective. Merges the ranks' local word counts and selects the vocabulary. If fewer than V
+// words reach min_count, the vocabulary is clamped to those (clamped() says so; the caller
+// warns). Throws qwem::Error on every rank if the corpus has no tokens or no word reaches
+// min_count.
+Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const VocabOptions& options);
+
+// Not collective. Rewrites a stream of local ids into vocabulary ids, in place: OOV tokens are
+// removed (SCIENCE.md section 1) and boundaries kept (never two in a row).
+void MapToVocabulary(const Vocabulary& vocab, const WordTable& local_words, std::vector<word_id_t>& stream);
+
+}  // namespace qwem

@@ -1,0 +1,50 @@
+#include "qwem/cli.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace qwem {
+
+ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
+  for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
+
+  CLI::App app{"qwem-dist: distributed co-occurrence statistics and closed-form word2vec embeddings.\n"
+               "Sample run: mpirun -n 4 qwem-dist --corpus share/corpus --out qwem.h5",
+               "qwem-dist"};
+  app.set_help_flag("--help", "Print this help and exit (PETSc/SLEPc options such as -log_view also apply)");
+  app.allow_extras();  // single-dash options belong to PETSc
+  app.add_option("--corpus", o.corpus, "Corpus file or directory (walked recursively; .gz and WikiExtractor files understood)")
+      ->required();
+  app.add_option("--vocab-size", o.vocab_size, "V: keep the V most frequent words")->capture_default_str();
+  app.add_option("--min-count", o.min_count, "Drop words seen fewer times than this")->capture_default_str();
+  app.add_option("--window", o.window, "L: context length; offset j has weight L+1-j")->capture_default_str();
+  app.add_option("--out", o.out, "Output HDF5 file (written as FILE.partial, renamed when complete)")
+      ->capture_default_str();
+  app.add_flag("--save-cooccurrence", o.save_cooccurrence, "Also store the counts C as CSR under /cooccurrence");
+  app.add_option("--count-buffer-mb", o.count_buffer_mb, "Per-rank memory budget of the local count buffers (MiB)")
+      ->capture_default_str();
+  app.add_option("--max-token-bytes", o.max_token_bytes, "Longer tokens are skipped and counted")
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    help = app.help();
+    return ParseResult::kHelp;
+  } catch (const CLI::ParseError& e) {
+    throw Error(std::string(e.what()) + " (see --help)");
+  }
+  for (const std::string& extra : app.remaining()) {
+    // Double-dash words we do not know are typos, not PETSc options.
+    if (extra.rfind("--", 0) == 0) throw Error("unknown option '" + extra + "' (see --help)");
+  }
+  if (o.vocab_size < 1) throw Error("--vocab-size must be at least 1");
+  if (o.min_count < 1) throw Error("--min-count must be at least 1");
+  if (o.window < 1) throw Error("--window must be at least 1 (got " + std::to_string(o.window) + ")");
+  if (o.window > 10000) throw Error("--window must be at most 10000");
+  if (o.count_buffer_mb < 1) throw Error("--count-buffer-mb must be at least 1");
+  if (o.max_token_bytes < 1) throw Error("--max-token-bytes must be at least 1");
+  if (o.out.empty()) throw Error("--out must name a file");
+  return ParseResult::kRun;
+}
+
+}  // namespace qwem

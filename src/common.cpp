@@ -1,0 +1,116 @@
+#include "qwem/common.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace qwem {
+
+void CheckMpi(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  throw std::runtime_error(std::string("MPI call failed: ") + what + ": " + std::string(text, len));
+}
+
+int CommRank(MPI_Comm comm) {
+  int r = 0;
+  QWEM_MPI(MPI_Comm_rank(comm, &r));
+  return r;
+}
+
+int CommSize(MPI_Comm comm) {
+  int p = 0;
+  QWEM_MPI(MPI_Comm_size(comm, &p));
+  return p;
+}
+
+void AgreeOrThrow(MPI_Comm comm, bool local_ok, const std::string& local_message) {
+  // The lowest failing rank speaks; MPI_MIN over (failed ? rank : size) finds it.
+  const int size = CommSize(comm);
+  int candidate = local_ok ? size : CommRank(comm);
+  int speaker = size;
+  QWEM_MPI(MPI_Allreduce(&candidate, &speaker, 1, MPI_INT, MPI_MIN, comm));
+  if (speaker == size) return;
+  std::string message = local_message;
+  BroadcastString(comm, message, speaker);
+  throw Error(message);
+}
+
+void BroadcastString(MPI_Comm comm, std::string& s, int root) {
+  long long n = static_cast<long long>(s.size());
+  QWEM_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, root, comm));
+  s.resize(static_cast<std::size_t>(n));
+  if (n > 0) QWEM_MPI(MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, root, comm));
+}
+
+global_int_t AllreduceSum(MPI_Comm comm, global_int_t local) {
+  global_int_t global = 0;
+  QWEM_MPI(MPI_Allreduce(&local, &global, 1, MPI_INT64_T, MPI_SUM, comm));
+  return global;
+}
+
+double AllreduceMax(MPI_Comm comm, double local) {
+  double global = 0;
+  QWEM_MPI(MPI_Allreduce(&local, &global, 1, MPI_DOUBLE, MPI_MAX, comm));
+  return global;
+}
+
+std::vector<char> ExchangeBytes(MPI_Comm comm, const char* send,
+                                const std::vector<std::size_t>& send_displs,
+                                std::vector<std::size_t>& recv_displs) {
+  const int size = CommSize(comm);
+  // Per-peer bytes per round: small enough that a round's totals fit MPI's int displacements.
+  const std::size_t kRoundBytes = std::min<std::size_t>(std::size_t{256} << 20, INT_MAX / size);
+
+  // One MPI_Alltoall of the byte counts, then rounds of MPI_Alltoallv of bounded size.
+  std::vector<long long> send_bytes(size), recv_bytes(size);
+  for (int r = 0; r < size; ++r) send_bytes[r] = static_cast<long long>(send_displs[r + 1] - send_displs[r]);
+  QWEM_MPI(MPI_Alltoall(send_bytes.data(), 1, MPI_LONG_LONG, recv_bytes.data(), 1, MPI_LONG_LONG, comm));
+  recv_displs.assign(size + 1, 0);
+  for (int r = 0; r < size; ++r) recv_displs[r + 1] = recv_displs[r] + static_cast<std::size_t>(recv_bytes[r]);
+  std::vector<char> recv(recv_displs.back());
+
+  long long local_max = 0;
+  for (int r = 0; r < size; ++r) local_max = std::max({local_max, send_bytes[r], recv_bytes[r]});
+  long long global_max = 0;
+  QWEM_MPI(MPI_Allreduce(&local_max, &global_max, 1, MPI_LONG_LONG, MPI_MAX, comm));
+  const long long rounds = std::max<long long>(1, (global_max + kRoundBytes - 1) / kRoundBytes);
+
+  std::vector<char> send_round, recv_round;
+  std::vector<int> scounts(size), sdispls(size), rcounts(size), rdispls(size);
+  for (long long round = 0; round < rounds; ++round) {
+    const long long lo = round * static_cast<long long>(kRoundBytes);
+    auto piece = [&](long long total) {
+      return static_cast<int>(std::clamp<long long>(total - lo, 0, static_cast<long long>(kRoundBytes)));
+    };
+    int stotal = 0, rtotal = 0;
+    for (int r = 0; r < size; ++r) {
+      scounts[r] = piece(send_bytes[r]);
+      rcounts[r] = piece(recv_bytes[r]);
+      sdispls[r] = stotal;
+      rdispls[r] = rtotal;
+      stotal += scounts[r];
+      rtotal += rcounts[r];
+    }
+    send_round.resize(stotal);
+    recv_round.resize(rtotal);
+    for (int r = 0; r < size; ++r)
+      if (scounts[r] > 0) std::memcpy(send_round.data() + sdispls[r], send + send_displs[r] + lo, scounts[r]);
+    QWEM_MPI(MPI_Alltoallv(send_round.data(), scounts.data(), sdispls.data(), MPI_BYTE, recv_round.data(),
+                           rcounts.data(), rdispls.data(), MPI_BYTE, comm));
+    for (int r = 0; r < size; ++r)
+      if (rcounts[r] > 0) std::memcpy(recv.data() + recv_displs[r] + lo, recv_round.data() + rdispls[r], rcounts[r]);
+  }
+  return recv;
+}
+
+global_int_t PeakRssBytes() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<global_int_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+}  // namespace qwem

@@ -1,0 +1,153 @@
+#include "qwem/h5io.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace qwem::h5 {
+namespace {
+
+void Check(herr_t rc, const std::string& what) {
+  if (rc < 0) throw std::runtime_error("HDF5: " + what + " failed");
+}
+
+Handle Checked(hid_t id, herr_t (*close)(hid_t), const std::string& what) {
+  if (id < 0) throw std::runtime_error("HDF5: " + what + " failed");
+  return Handle(id, close);
+}
+
+// Property lists: intermediate groups on create, collective data transfers.
+Handle LinkCreateProps() {
+  Handle lcpl = Checked(H5Pcreate(H5P_LINK_CREATE), H5Pclose, "H5Pcreate");
+  Check(H5Pset_create_intermediate_group(lcpl.id(), 1), "H5Pset_create_intermediate_group");
+  return lcpl;
+}
+
+Handle CollectiveTransfer() {
+  Handle dxpl = Checked(H5Pcreate(H5P_DATASET_XFER), H5Pclose, "H5Pcreate");
+  Check(H5Pset_dxpl_mpio(dxpl.id(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+  return dxpl;
+}
+
+std::string Parent(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+template <>
+hid_t NativeType<std::int64_t>() { return H5T_NATIVE_INT64; }
+template <>
+hid_t NativeType<std::int32_t>() { return H5T_NATIVE_INT32; }
+template <>
+hid_t NativeType<std::uint64_t>() { return H5T_NATIVE_UINT64; }
+template <>
+hid_t NativeType<double>() { return H5T_NATIVE_DOUBLE; }
+template <>
+hid_t NativeType<float>() { return H5T_NATIVE_FLOAT; }
+template <>
+hid_t NativeType<char>() { return H5T_NATIVE_CHAR; }
+
+OutputFile::OutputFile(MPI_Comm comm, const std::string& path)
+    : comm_(comm), path_(path), partial_(path + ".partial") {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions, not stack dumps
+  Handle fapl = Checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate");
+  Check(H5Pset_fapl_mpio(fapl.id(), comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  Check(H5Pset_all_coll_metadata_ops(fapl.id(), 1), "H5Pset_all_coll_metadata_ops");
+  Check(H5Pset_coll_metadata_write(fapl.id(), 1), "H5Pset_coll_metadata_write");
+  hid_t f = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
+  if (f < 0) throw Error("cannot create output file '" + partial_ + "'");
+  file_ = Handle(f, H5Fclose);
+}
+
+OutputFile::~OutputFile() {
+  if (committed_) return;
+  file_.Reset();
+  if (CommRank(comm_) == 0) std::remove(partial_.c_str());
+}
+
+void OutputFile::Commit() {
+  H5Fflush(file_.id(), H5F_SCOPE_GLOBAL);
+  file_.Reset();  // H5Fclose is collective
+  int ok = 1;
+  if (CommRank(comm_) == 0) ok = std::rename(partial_.c_str(), path_.c_str()) == 0 ? 1 : 0;
+  QWEM_MPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm_));
+  if (!ok) throw Error("cannot rename '" + partial_ + "' to '" + path_ + "'");
+  committed_ = true;
+}
+
+Handle OutputFile::OpenOrCreateGroup(const std::string& path) {
+  if (path == "/") return Checked(H5Gopen2(file_.id(), "/", H5P_DEFAULT), H5Gclose, "H5Gopen /");
+  if (H5Lexists(file_.id(), path.c_str(), H5P_DEFAULT) > 0)
+    return Checked(H5Oopen(file_.id(), path.c_str(), H5P_DEFAULT), H5Oclose, "H5Oopen " + path);
+  Handle lcpl = LinkCreateProps();
+  return Checked(H5Gcreate2(file_.id(), path.c_str(), lcpl.id(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+                 "H5Gcreate " + path);
+}
+
+void OutputFile::Attribute(const std::string& object, const std::string& name, const std::string& value) {
+  Handle obj = OpenOrCreateGroup(object);
+  Handle type = Checked(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
+  Check(H5Tset_size(type.id(), std::max<std::size_t>(value.size(), 1)), "H5Tset_size");
+  Check(H5Tset_strpad(type.id(), H5T_STR_NULLPAD), "H5Tset_strpad");
+  Handle space = Checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
+  Handle attr = Checked(H5Acreate2(obj.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+                        "H5Acreate " + name);
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  Check(H5Awrite(attr.id(), type.id(), padded.data()), "H5Awrite " + name);
+}
+
+void OutputFile::Attribute(const std::string& object, const std::string& name, global_int_t value) {
+  Handle obj = OpenOrCreateGroup(object);
+  Handle space = Checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
+  Handle attr = Checked(H5Acreate2(obj.id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                        H5Aclose, "H5Acreate " + name);
+  Check(H5Awrite(attr.id(), H5T_NATIVE_INT64, &value), "H5Awrite " + name);
+}
+
+void OutputFile::Attribute(const std::string& object, const std::string& name, double value) {
+  Handle obj = OpenOrCreateGroup(object);
+  Handle space = Checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
+  Handle attr = Checked(H5Acreate2(obj.id(), name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                        H5Aclose, "H5Acreate " + name);
+  Check(H5Awrite(attr.id(), H5T_NATIVE_DOUBLE, &value), "H5Awrite " + name);
+}
+
+void OutputFile::WriteRows(const std::string& path, hid_t type, const void* local, global_int_t n_local_rows,
+                           global_int_t row_offset, global_int_t n_global_rows, global_int_t n_cols) {
+  OpenOrCreateGroup(Parent(path));
+  const int rank = n_cols == 1 ? 1 : 2;
+  const hsize_t dims[2] = {static_cast<hsize_t>(n_global_rows), static_cast<hsize_t>(n_cols)};
+  Handle space = Checked(H5Screate_simple(rank, dims, nullptr), H5Sclose, "H5Screate_simple");
+  Handle dset = Checked(H5Dcreate2(file_.id(), path.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                        H5Dclose, "H5Dcreate " + path);
+  const hsize_t start[2] = {static_cast<hsize_t>(row_offset), 0};
+  const hsize_t count[2] = {static_cast<hsize_t>(n_local_rows), static_cast<hsize_t>(n_cols)};
+  if (n_local_rows > 0) Check(H5Sselect_hyperslab(space.id(), H5S_SELECT_SET, start, nullptr, count, nullptr), "H5Sselect");
+  else Check(H5Sselect_none(space.id()), "H5Sselect_none");
+  Handle mem = Checked(H5Screate_simple(rank, count, nullptr), H5Sclose, "H5Screate_simple");
+  if (n_local_rows == 0) Check(H5Sselect_none(mem.id()), "H5Sselect_none");
+  Handle dxpl = CollectiveTransfer();
+  Check(H5Dwrite(dset.id(), type, mem.id(), space.id(), dxpl.id(), local), "H5Dwrite " + path);
+}
+
+void OutputFile::WriteStrings(const std::string& path, const std::vector<std::string>& strings) {
+  std::size_t width = 1;
+  for (const auto& s : strings) width = std::max(width, s.size());
+  std::vector<char> packed(strings.size() * width, '\0');
+  for (std::size_t i = 0; i < strings.size(); ++i) std::copy(strings[i].begin(), strings[i].end(), packed.begin() + i * width);
+  Handle type = Checked(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
+  Check(H5Tset_size(type.id(), width), "H5Tset_size");
+  Check(H5Tset_strpad(type.id(), H5T_STR_NULLPAD), "H5Tset_strpad");
+  const bool root = CommRank(comm_) == 0;
+  WriteRows(path, type.id(), root ? packed.data() : nullptr, root ? static_cast<global_int_t>(strings.size()) : 0, 0,
+            static_cast<global_int_t>(strings.size()), 1);
+}
+
+std::string LibraryVersion() {
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+  return std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel);
+}
+
+}  // namespace qwem::h5

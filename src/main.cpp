@@ -1,0 +1,162 @@
+// qwem-dist: from raw text to the exact windowed co-occurrence counts of SCIENCE.md section 1,
+// distributed over MPI ranks, in a PETSc matrix and an HDF5 file.
+//
+// Sample runs:
+//   mpirun -n 4 qwem-dist --corpus share/corpus --out qwem.h5
+//   mpirun -n 256 qwem-dist --corpus wiki/ --vocab-size 100000 --save-cooccurrence -log_view
+//
+// Phases (each reported by rank 0 with elapsed time, rates and peak memory):
+//   1. discover   rank 0 walks the corpus and plans the byte ranges; the plan is broadcast
+//   2. read       every rank tokenizes its own byte range (and its whole .gz files)
+//   3. vocabulary words merged at hash owners, top-V selected by a tree merge, broadcast
+//   4. count      windowed pairs counted locally with bounded buffers, reduced to row owners
+//   5. assemble   the counts become a distributed PETSc matrix, rows balanced by nonzeros
+//   6. write      parallel HDF5, renamed into place when complete
+#include <slepcsys.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "qwem/cli.hpp"
+#include "qwem/common.hpp"
+#include "qwem/cooccurrence.hpp"
+#include "qwem/corpus.hpp"
+#include "qwem/h5io.hpp"
+#include "qwem/output.hpp"
+#include "qwem/progress.hpp"
+#include "qwem/vocab.hpp"
+
+static const char help[] = "qwem-dist: run with --help for the application's options.\n";
+
+namespace {
+
+using namespace qwem;
+
+void PetscThrow(PetscErrorCode rc, const char* what) {
+  if (rc != 0) throw std::runtime_error(std::string("PETSc call failed: ") + what);
+}
+
+int Run(MPI_Comm comm, int argc, char** argv) {
+  const int rank = CommRank(comm), size = CommSize(comm);
+  std::optional<h5::OutputFile> out;
+  try {
+    Options opt;
+    std::string usage;
+    ParseResult parsed = ParseResult::kRun;
+    RunAgreed(comm, [&] { parsed = ParseOptions(argc, argv, opt, usage); });
+    if (parsed == ParseResult::kHelp) {
+      if (rank == 0) std::printf("%s", usage.c_str());
+      return 0;
+    }
+    Progress progress(comm);
+    progress.Say("qwem-dist " + std::string(QWEM_VERSION) + " on " + std::to_string(size) + " ranks: " +
+                 opt.command_line);
+    progress.Say("libraries: " + MpiVersion() + "; " + PetscVersion() + "; " + SlepcVersion() + "; HDF5 " +
+                 h5::LibraryVersion());
+
+    // 1. Discover the corpus and plan every rank's byte range.
+    progress.Begin("discover");
+    const CorpusPlan plan = DiscoverCorpus(comm, opt.corpus);
+    progress.End(std::to_string(plan.files.size()) + " files, " + FormatBytes(static_cast<double>(plan.plain_bytes)) +
+                 " plain + " + FormatBytes(static_cast<double>(plan.gzip_bytes)) + " gzip");
+
+    // 2. Read and tokenize this rank's shard into a local dictionary and id stream.
+    progress.Begin("read");
+    LocalShard shard;
+    ShardReadStats read_stats;
+    RunAgreed(comm, [&] {
+      read_stats = ReadShard(plan, rank, shard, static_cast<std::size_t>(opt.max_token_bytes));
+    });
+    const global_int_t n_text_bytes = AllreduceSum(comm, read_stats.text_bytes);
+    const global_int_t n_tokens = AllreduceSum(comm, shard.n_tokens);
+    const global_int_t n_overlong = AllreduceSum(comm, static_cast<global_int_t>(read_stats.n_overlong));
+    const double read_seconds = progress.End(FormatBytes(static_cast<double>(n_text_bytes)) + " of text, " +
+                                             FormatCount(static_cast<double>(n_tokens)) + " tokens");
+    progress.Say("read rate: " + FormatCount(n_text_bytes / 1e6 / read_seconds) + " MB/s, " +
+                 FormatCount(n_tokens / read_seconds) + " tokens/s");
+    if (n_overlong > 0)
+      progress.Warn(std::to_string(n_overlong) + " tokens longer than --max-token-bytes=" +
+                    std::to_string(opt.max_token_bytes) + " were skipped");
+
+    // 3. Vocabulary: global top-V by count, ties by byte order.
+    progress.Begin("vocabulary");
+    Vocabulary vocab = ReduceVocabulary(comm, shard.words, {opt.vocab_size, opt.min_count});
+    MapToVocabulary(vocab, shard.words, shard.stream);
+    shard.words = WordTable();
+    char line[256];
+    std::snprintf(line, sizeof line, "V = %lld of %lld distinct words, %s tokens, coverage %.2f%%",
+                  static_cast<long long>(vocab.size()), static_cast<long long>(vocab.n_distinct_words),
+                  FormatCount(static_cast<double>(vocab.n_total_tokens)).c_str(), 100.0 * vocab.coverage());
+    progress.End(line);
+    if (vocab.clamped())
+      progress.Warn("--vocab-size=" + std::to_string(opt.vocab_size) + " but only " + std::to_string(vocab.size()) +
+                    " words reach --min-count=" + std::to_string(opt.min_count) + "; using V = " +
+                    std::to_string(vocab.size()));
+
+    // 4. Windowed co-occurrence counts, reduced to their row owners.
+    progress.Begin("count");
+    CountStats count_stats;
+    const CooccurrenceRows rows =
+        CountCooccurrences(comm, shard.stream, vocab.size(),
+                           {opt.window, static_cast<std::size_t>(opt.count_buffer_mb) << 20}, &count_stats);
+    const double slowest_count = AllreduceMax(comm, count_stats.count_seconds);
+    std::snprintf(line, sizeof line, "L = %d, N = %s pairs, nnz = %s (%.1f%% dense), %s in-vocab tokens/s/rank",
+                  opt.window, FormatCount(static_cast<double>(rows.n_pairs)).c_str(),
+                  FormatCount(static_cast<double>(rows.nnz)).c_str(),
+                  100.0 * static_cast<double>(rows.nnz) / (static_cast<double>(vocab.size()) * vocab.size()),
+                  FormatCount(static_cast<double>(vocab.n_in_vocab_tokens) / size / slowest_count).c_str());
+    progress.End(line);
+
+    // 5. The counts as a distributed PETSc matrix.
+    progress.Begin("assemble");
+    Mat C = nullptr;
+    PetscThrow(AssembleCountMatrix(comm, rows, &C), "AssembleCountMatrix");
+    MatInfo info;
+    PetscThrow(MatGetInfo(C, MAT_GLOBAL_SUM, &info), "MatGetInfo");
+    progress.End("MATAIJ " + std::to_string(vocab.size()) + " x " + std::to_string(vocab.size()) + ", " +
+                 FormatCount(info.nz_used) + " nonzeros, " + FormatBytes(info.memory) + " (all ranks)");
+
+    // 6. Write the results, collectively, under a temporary name.
+    progress.Begin("write");
+    out.emplace(comm, opt.out);
+    WriteMeta(*out, comm, opt, vocab.size());
+    WriteCorpus(*out, plan, vocab, rows, n_overlong);
+    WriteVocabulary(*out, vocab);
+    if (opt.save_cooccurrence) WriteCooccurrence(*out, comm, rows);
+    progress.End(opt.out);
+    WriteTimings(*out, progress);
+    out->Commit();
+    PetscThrow(MatDestroy(&C), "MatDestroy");
+
+    std::snprintf(line, sizeof line,
+                  "done: %s tokens, V = %lld (coverage %.1f%%), L = %d, N = %lld, nnz = %lld; wrote %s in %.2f s",
+                  FormatCount(static_cast<double>(vocab.n_total_tokens)).c_str(), static_cast<long long>(vocab.size()),
+                  100.0 * vocab.coverage(), opt.window, static_cast<long long>(rows.n_pairs),
+                  static_cast<long long>(rows.nnz), opt.out.c_str(), progress.Elapsed());
+    progress.Say(line);
+    return 0;
+  } catch (const Error& e) {
+    // Agreed error: every rank is here with the same message.
+    out.reset();
+    if (rank == 0) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "qwem-dist: error: %s\n", e.what());
+    }
+    return 1;
+  } catch (const std::exception& e) {
+    // Unexpected failure on this rank only: the others may be inside a collective, so abort.
+    std::fprintf(stderr, "qwem-dist: internal error on rank %d: %s\n", rank, e.what());
+    std::fflush(stderr);
+    MPI_Abort(comm, 2);
+    return 2;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  PetscCall(SlepcInitialize(&argc, &argv, nullptr, help));
+  const int status = Run(PETSC_COMM_WORLD, argc, argv);
+  PetscCall(SlepcFinalize());
+  return status;
+}

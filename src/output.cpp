@@ -1,0 +1,123 @@
+#include "qwem/output.hpp"
+
+#include <petscsys.h>
+#include <slepcsys.h>
+#include <unistd.h>
+
+#include <ctime>
+
+namespace qwem {
+
+std::string MpiVersion() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(text, &len);
+  std::string s(text, len);
+  return s.substr(0, s.find_first_of(",\n"));
+}
+
+std::string PetscVersion() {
+  char text[256];
+  PetscGetVersion(text, sizeof text);
+  return text;
+}
+
+std::string SlepcVersion() {
+  char text[256];
+  SlepcGetVersion(text, sizeof text);
+  return text;
+}
+
+void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const Options& o, global_int_t vocab_size) {
+  // Rank 0's clock and host name, broadcast, so every rank writes the same attribute values.
+  std::string stamp, host;
+  if (CommRank(comm) == 0) {
+    char buf[64];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    stamp = buf;
+    char name[256] = {0};
+    gethostname(name, sizeof name - 1);
+    host = name;
+  }
+  BroadcastString(comm, stamp);
+  BroadcastString(comm, host);
+  out.Attribute("/meta", "version", std::string(QWEM_VERSION));
+  out.Attribute("/meta", "command_line", o.command_line);
+  out.Attribute("/meta", "ranks", static_cast<global_int_t>(CommSize(comm)));
+  out.Attribute("/meta", "vocab_size", vocab_size);
+  out.Attribute("/meta", "vocab_size_requested", o.vocab_size);
+  out.Attribute("/meta", "min_count", o.min_count);
+  out.Attribute("/meta", "window", static_cast<global_int_t>(o.window));
+  out.Attribute("/meta", "window_weighting",
+                std::string("C[w_t, w_t+j] += L+1-j and C[w_t+j, w_t] += L+1-j for j = 1..L within a document, "
+                            "OOV tokens removed before windowing; N += 2 per pair"));
+  out.Attribute("/meta", "timestamp", stamp);
+  out.Attribute("/meta", "host_rank0", host);
+  out.Attribute("/meta", "mpi_version", MpiVersion());
+  out.Attribute("/meta", "petsc_version", PetscVersion());
+  out.Attribute("/meta", "slepc_version", SlepcVersion());
+  out.Attribute("/meta", "hdf5_version", h5::LibraryVersion());
+}
+
+void WriteCorpus(h5::OutputFile& out, const CorpusPlan& plan, const Vocabulary& vocab, const CooccurrenceRows& rows,
+                 global_int_t n_overlong_tokens) {
+  out.Attribute("/corpus", "n_files", static_cast<global_int_t>(plan.files.size()));
+  out.Attribute("/corpus", "plain_bytes", plan.plain_bytes);
+  out.Attribute("/corpus", "gzip_bytes", plan.gzip_bytes);
+  out.Attribute("/corpus", "n_total_tokens", vocab.n_total_tokens);
+  out.Attribute("/corpus", "n_distinct_words", vocab.n_distinct_words);
+  out.Attribute("/corpus", "n_in_vocab_tokens", vocab.n_in_vocab_tokens);
+  out.Attribute("/corpus", "coverage", vocab.coverage());
+  out.Attribute("/corpus", "n_pairs", rows.n_pairs);
+  out.Attribute("/corpus", "nnz", rows.nnz);
+  out.Attribute("/corpus", "n_overlong_tokens_skipped", n_overlong_tokens);
+  std::vector<std::string> paths;
+  std::vector<global_int_t> sizes;
+  for (const auto& f : plan.files) {
+    paths.push_back(f.path);
+    sizes.push_back(f.bytes);
+  }
+  out.WriteStrings("/corpus/files", paths);
+  out.WriteReplicated("/corpus/file_bytes", sizes);
+}
+
+void WriteVocabulary(h5::OutputFile& out, const Vocabulary& vocab) {
+  out.WriteStrings("/vocab/words", vocab.words);
+  out.WriteReplicated("/vocab/counts", vocab.counts);
+}
+
+void WriteCooccurrence(h5::OutputFile& out, MPI_Comm comm, const CooccurrenceRows& rows) {
+  const int rank = CommRank(comm), size = CommSize(comm);
+  global_int_t nnz_offset = 0;
+  const global_int_t local_nnz = rows.n_local_nnz();
+  QWEM_MPI(MPI_Exscan(&local_nnz, &nnz_offset, 1, MPI_INT64_T, MPI_SUM, comm));
+  if (rank == 0) nnz_offset = 0;
+  // indptr has V+1 entries: each rank writes its rows' starts; the last rank also the end.
+  const bool last = rank == size - 1;
+  std::vector<global_int_t> indptr(rows.row_ptr.begin(), rows.row_ptr.end() - (last ? 0 : 1));
+  for (auto& p : indptr) p += nnz_offset;
+  out.WriteDistributed("/cooccurrence/indptr", indptr.data(), static_cast<global_int_t>(indptr.size()), rows.row_begin,
+                       rows.n_words + 1);
+  out.WriteDistributed("/cooccurrence/indices", rows.cols.data(), local_nnz, nnz_offset, rows.nnz);
+  out.WriteDistributed("/cooccurrence/data", rows.values.data(), local_nnz, nnz_offset, rows.nnz);
+  out.Attribute("/cooccurrence", "n_rows", rows.n_words);
+  out.Attribute("/cooccurrence", "n_pairs", rows.n_pairs);
+  out.Attribute("/cooccurrence", "format", std::string("CSR (scipy.sparse.csr_matrix((data, indices, indptr)))"));
+}
+
+void WriteTimings(h5::OutputFile& out, const Progress& progress) {
+  std::vector<std::string> names;
+  std::vector<double> seconds;
+  std::vector<global_int_t> rss;
+  for (const auto& p : progress.phases()) {
+    names.push_back(p.name);
+    seconds.push_back(p.seconds);
+    rss.push_back(p.peak_rss_max);
+  }
+  out.WriteStrings("/timings/phase", names);
+  out.WriteReplicated("/timings/seconds", seconds);
+  out.WriteReplicated("/timings/peak_rss_bytes_max", rss);
+}
+
+}  // namespace qwem
