@@ -109,13 +109,15 @@ class Accumulator {
     // Any cell grows by at most L(L+1)/2 per counted position: flush the triangle before a
     // uint32 could overflow.
     hot_position_limit_ = static_cast<global_int_t>(UINT32_MAX / (static_cast<std::uint64_t>(window_) * (window_ + 1) / 2));
+    if (options.hot_flush_positions > 0) hot_position_limit_ = std::min(hot_position_limit_, options.hot_flush_positions);
   }
 
-  // Counts pairs for first positions [t, n_own), stopping early when the buffer is nearly full
-  // or `max_positions` were counted. Returns the next position.
-  std::size_t Count(const std::vector<word_id_t>& ids, std::size_t t, std::size_t n_own, std::size_t max_positions) {
+  // Counts pairs for first positions [t, end), stopping early when the buffer is nearly full
+  // or `max_positions` were counted. Partners run to the next boundary (or the end of ids).
+  // Returns the next position.
+  std::size_t Count(const std::vector<word_id_t>& ids, std::size_t t, std::size_t end, std::size_t max_positions) {
     const std::size_t total = ids.size();
-    const std::size_t stop = std::min(n_own, t + max_positions);
+    const std::size_t stop = std::min(end, t + max_positions);
     const word_id_t* x = ids.data();
     const auto L = static_cast<std::size_t>(window_);
     const auto H = static_cast<word_id_t>(hot_words_);
@@ -151,9 +153,11 @@ class Accumulator {
   }
 
   bool ColdNearlyFull() const { return cold_.size() + 2 * static_cast<std::size_t>(window_) > cold_capacity_; }
+  // True when counting up to `next_positions` more positions could pass the flush limit.
   bool HotMayOverflow(std::size_t next_positions) const {
     return positions_since_hot_flush_ + static_cast<global_int_t>(next_positions) > hot_position_limit_;
   }
+  global_int_t hot_position_limit() const { return hot_position_limit_; }
 
   // Collective. Combines the sparse buffer and sends it to the stage-1 owners (row lo, cyclic).
   void FlushCold() {
@@ -305,29 +309,43 @@ class Accumulator {
 
 }  // namespace
 
-CooccurrenceRows CountCooccurrences(MPI_Comm comm, std::vector<word_id_t>& stream, global_int_t n_words,
-                                    const CooccurrenceOptions& options, CountStats* stats) {
+CooccurrenceRows CountCooccurrences(MPI_Comm comm, std::vector<word_id_t>& stream, std::vector<word_id_t>& whole,
+                                    global_int_t n_words, const CooccurrenceOptions& options, CountStats* stats) {
   if (options.window <= 0) throw Error("--window must be positive");
   const double t0 = MPI_Wtime();
-  const std::size_t n_own = stream.size();
+  // One array: [byte range][continuation][boundary][whole files]. First positions are the byte
+  // range and the whole files; the continuation only serves as partners of the range's tail.
   const std::vector<word_id_t> cont = GatherContinuation(comm, stream, options.window);
+  const std::size_t n_range = stream.size();
   stream.insert(stream.end(), cont.begin(), cont.end());
+  stream.push_back(kBoundary);
+  const std::size_t whole_begin = stream.size();
+  stream.insert(stream.end(), whole.begin(), whole.end());
+  whole = {};
+  const std::size_t spans[2][2] = {{0, n_range}, {whole_begin, stream.size()}};
 
   // Lock step: every rank counts a chunk, then one MPI_Allreduce decides whether all ranks
   // flush (some buffer is full, or the triangle may overflow) and whether all are done.
   Accumulator acc(comm, n_words, options);
-  constexpr std::size_t kChunkPositions = std::size_t{1} << 20;
-  std::size_t t = 0;
+  const std::size_t chunk = static_cast<std::size_t>(std::min<global_int_t>(acc.hot_position_limit(), 1 << 20));
+  std::size_t span = 0, t = 0;
   for (;;) {
-    t = acc.Count(stream, t, n_own, kChunkPositions);
-    int flags[3] = {acc.ColdNearlyFull() ? 1 : 0, acc.HotMayOverflow(kChunkPositions) ? 1 : 0, t < n_own ? 1 : 0};
+    std::size_t budget = chunk;
+    while (span < 2 && budget > 0) {
+      const std::size_t before = t;
+      t = acc.Count(stream, std::max(t, spans[span][0]), spans[span][1], budget);
+      budget -= std::min(budget, t - std::max(before, spans[span][0]));
+      if (t < spans[span][1]) break;  // buffer full or budget used
+      ++span;
+    }
+    int flags[3] = {acc.ColdNearlyFull() ? 1 : 0, acc.HotMayOverflow(chunk) ? 1 : 0, span < 2 ? 1 : 0};
     QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, flags, 3, MPI_INT, MPI_MAX, comm));
     const bool all_done = flags[2] == 0;
     if (flags[0] || all_done) acc.FlushCold();
     if (flags[1] || all_done) acc.FlushHot();
     if (all_done) break;
   }
-  stream.resize(n_own);
+  stream = {};
   const double t1 = MPI_Wtime();
   CooccurrenceRows rows = acc.Finish();
   if (stats) {

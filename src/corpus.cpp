@@ -332,6 +332,7 @@ ShardReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink, std:
     if (b >= e) continue;
     ReadPlainPiece(f, b - f.offset, e - f.offset, buf, sink, max_token_bytes, stats);
   }
+  sink.WholeFiles();
   for (int i : plan.gzip_of[rank]) ReadGzipFile(plan.files[i], buf, sink, max_token_bytes, stats);
   return stats;
 }

@@ -74,6 +74,11 @@ int Run(MPI_Comm comm, int argc, char** argv) {
                                              FormatCount(static_cast<double>(n_tokens)) + " tokens");
     progress.Say("read rate: " + FormatCount(n_text_bytes / 1e6 / read_seconds) + " MB/s, " +
                  FormatCount(n_tokens / read_seconds) + " tokens/s");
+    if (n_tokens == 0)
+      throw Error(n_overlong > 0 ? "the corpus has no tokens: its " + std::to_string(n_overlong) +
+                                       " whitespace-separated words are all longer than --max-token-bytes=" +
+                                       std::to_string(opt.max_token_bytes)
+                                 : "the corpus has no tokens (empty or whitespace-only files)");
     if (n_overlong > 0)
       progress.Warn(std::to_string(n_overlong) + " tokens longer than --max-token-bytes=" +
                     std::to_string(opt.max_token_bytes) + " were skipped");
@@ -82,6 +87,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     progress.Begin("vocabulary");
     Vocabulary vocab = ReduceVocabulary(comm, shard.words, {opt.vocab_size, opt.min_count});
     MapToVocabulary(vocab, shard.words, shard.stream);
+    MapToVocabulary(vocab, shard.words, shard.whole);
     shard.words = WordTable();
     char line[256];
     std::snprintf(line, sizeof line, "V = %lld of %lld distinct words, %s tokens, coverage %.2f%%",
@@ -97,7 +103,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     progress.Begin("count");
     CountStats count_stats;
     const CooccurrenceRows rows =
-        CountCooccurrences(comm, shard.stream, vocab.size(),
+        CountCooccurrences(comm, shard.stream, shard.whole, vocab.size(),
                            {opt.window, static_cast<std::size_t>(opt.count_buffer_mb) << 20}, &count_stats);
     const double slowest_count = AllreduceMax(comm, count_stats.count_seconds);
     std::snprintf(line, sizeof line, "L = %d, N = %s pairs, nnz = %s (%.1f%% dense), %s in-vocab tokens/s/rank",

@@ -26,6 +26,9 @@ namespace qwem {
 struct CooccurrenceOptions {
   int window = 16;                                  // L
   std::size_t buffer_bytes = std::size_t{512} << 20;  // local accumulation budget per rank
+  // Flush the dense triangle after this many counted positions (0: only when a uint32 cell
+  // could overflow). Tests set it to exercise repeated flushes.
+  global_int_t hot_flush_positions = 0;
 };
 
 // The rows of C this rank owns, as CSR with exact int64 counts (columns sorted).
@@ -52,10 +55,12 @@ struct CountStats {
   double redistribute_seconds = 0;     // move to final row owners, build CSR
 };
 
-// Collective. `stream` holds this rank's in-vocabulary token ids with kBoundary between
-// documents (see MapToVocabulary); it is extended in place by the continuation tokens.
-CooccurrenceRows CountCooccurrences(MPI_Comm comm, std::vector<word_id_t>& stream, global_int_t n_words,
-                                    const CooccurrenceOptions& options, CountStats* stats = nullptr);
+// Collective. `stream` holds the in-vocabulary token ids of this rank's byte range with
+// kBoundary between documents, `whole` those of its whole (gzip) files (see LocalShard and
+// MapToVocabulary). Both are consumed (left empty).
+CooccurrenceRows CountCooccurrences(MPI_Comm comm, std::vector<word_id_t>& stream, std::vector<word_id_t>& whole,
+                                    global_int_t n_words, const CooccurrenceOptions& options,
+                                    CountStats* stats = nullptr);
 
 // Collective. Assembles C as a MATAIJ matrix with the row layout of `rows` (also used as the
 // column layout), preallocated exactly. Values are doubles: exact while counts stay below 2^53.

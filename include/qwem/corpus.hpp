@@ -46,7 +46,7 @@ CorpusPlan PlanCorpus(const std::string& path, int n_ranks);
 // Not collective. Reads rank `rank`'s share of the corpus and feeds it to sink (Token / Boundary,
 // see tokenizer.hpp). A Boundary is emitted at the start of every file and at WikiExtractor tag
 // lines; a range starting in the middle of a plain file continues the document of the rank
-// before it. Returns the number of bytes read from disk (compressed bytes for gzip).
+// before it. The byte range comes first, then sink.WholeFiles(), then the gzip files.
 struct ShardReadStats {
   global_int_t bytes_read = 0;
   global_int_t text_bytes = 0;      // bytes tokenized (after decompression)
@@ -58,6 +58,9 @@ class TokenSink {
   virtual ~TokenSink() = default;
   virtual void Token(std::string_view token) = 0;
   virtual void Boundary() = 0;
+  // Called once, after the byte range: what follows are whole files (gzip) whose documents
+  // neither continue from nor into another rank's shard.
+  virtual void WholeFiles() {}
 };
 
 ShardReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink,

@@ -51,20 +51,27 @@ class WordTable {
   std::size_t mask_ = 0;
 };
 
-// Not collective. One rank's shard as read: local dictionary and the token stream as local ids
-// with kBoundary between documents (never two in a row).
+// Not collective. One rank's shard as read: local dictionary and the token streams as local ids
+// with kBoundary between documents (never two in a row). `stream` is the byte range, whose first
+// and last documents may continue in the neighbouring ranks; `whole` holds the documents of
+// whole (gzip) files, which do not.
 class LocalShard : public TokenSink {
  public:
   void Token(std::string_view token) override {
-    stream.push_back(words.Add(token));
+    current_->push_back(words.Add(token));
     ++n_tokens;
   }
   void Boundary() override {
-    if (stream.empty() || stream.back() != kBoundary) stream.push_back(kBoundary);
+    if (current_->empty() || current_->back() != kBoundary) current_->push_back(kBoundary);
   }
+  void WholeFiles() override { current_ = &whole; }
   WordTable words;
   std::vector<word_id_t> stream;
+  std::vector<word_id_t> whole;
   global_int_t n_tokens = 0;
+
+ private:
+  std::vector<word_id_t>* current_ = &stream;
 };
 
 struct VocabOptions {

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# End-to-end checks of the qwem-dist executable under mpirun with NP ranks:
+#  * bad input: one clear "qwem-dist: error:" line from rank 0 on stderr, a non-zero exit on
+#    every rank (mpirun's exit status), well within a time limit, and no output file left;
+#  * good input: exit 0, the HDF5 file with its datasets, and the documented clamp warning.
+# Usage: cli_test.sh QWEM_DIST NP SHARE_DIR
+set -u
+BIN=$1
+NP=$2
+SHARE=$3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+export OPENBLAS_NUM_THREADS=1
+WORK=$(mktemp -d /tmp/qwem-cli-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+PASS=0
+FAIL=0
+LIMIT=60  # seconds; a hang shows up as timeout's status 124
+
+run() {  # run NAME ARGS...: runs qwem-dist, sets RC, OUT, ERR, SECS
+  local name=$1
+  shift
+  local t0=$(date +%s.%N)
+  # -q: without it Open MPI adds its own multi-line banner about the non-zero exit
+  timeout $LIMIT mpirun -q -n "$NP" "$BIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+  RC=$?
+  SECS=$(echo "$(date +%s.%N) - $t0" | bc)
+  OUT="$WORK/$name.out"
+  ERR="$WORK/$name.err"
+}
+
+ok() { PASS=$((PASS + 1)); echo "ok   $1 (${SECS}s)"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL $1: $2"; sed 's/^/     | /' "$ERR" | head -5; }
+
+expect_error() {  # expect_error NAME PATTERN ARGS...
+  local name=$1 pattern=$2
+  shift 2
+  rm -f "$WORK/out.h5" "$WORK/out.h5.partial"
+  run "$name" --out "$WORK/out.h5" "$@"
+  local lines
+  lines=$(grep -c "qwem-dist: error:" "$ERR")
+  if [ "$RC" -eq 124 ]; then bad "$name" "no exit within ${LIMIT}s"
+  elif [ "$RC" -eq 0 ]; then bad "$name" "exit status 0"
+  elif [ "$lines" -ne 1 ]; then bad "$name" "expected exactly one error line, got $lines"
+  elif [ "$(grep -vc '^$' "$ERR")" -ne 1 ]; then bad "$name" "stderr has more than the error line"
+  elif ! grep -q -- "$pattern" "$ERR"; then bad "$name" "error does not mention '$pattern'"
+  elif [ -e "$WORK/out.h5" ] || [ -e "$WORK/out.h5.partial" ]; then bad "$name" "an output file was left behind"
+  else ok "$name"; fi
+}
+
+# --- bad input --------------------------------------------------------------------------
+mkdir -p "$WORK/empty_dir" "$WORK/empty_file" "$WORK/ws" "$WORK/nul" "$WORK/dangling" "$WORK/longline" "$WORK/badgz"
+: >"$WORK/empty_file/a.txt"
+printf '   \n\t\n  ' >"$WORK/ws/a.txt"
+printf 'some words\000 and a nul\n' >"$WORK/nul/a.txt"
+echo "fine text here" >"$WORK/dangling/a.txt"
+ln -s "$WORK/does-not-exist.txt" "$WORK/dangling/b.txt"
+# One 200 MB line with no newline and no whitespace: a single token far over the length limit.
+head -c 200000000 /dev/zero | tr '\0' 'a' >"$WORK/longline/big.txt"
+printf '\037\213garbage that is not deflate data' >"$WORK/badgz/a.gz"
+
+expect_error missing_path "does not exist" --corpus "$WORK/nope"
+expect_error no_files "no files" --corpus "$WORK/empty_dir"
+expect_error empty_corpus "no tokens" --corpus "$WORK/empty_file"
+expect_error whitespace_only "no tokens" --corpus "$WORK/ws"
+expect_error dangling_symlink "dangling" --corpus "$WORK/dangling"
+expect_error nul_bytes "NUL byte" --corpus "$WORK/nul"
+expect_error line_200mb "no tokens" --corpus "$WORK/longline"
+expect_error corrupt_gzip "gzip" --corpus "$WORK/badgz"
+expect_error window_zero "window" --corpus "$SHARE/corpus" --window 0
+expect_error window_negative "window" --corpus "$SHARE/corpus" --window -3
+expect_error window_text "window" --corpus "$SHARE/corpus" --window abc
+expect_error vocab_text "vocab-size" --corpus "$SHARE/corpus" --vocab-size 10k
+expect_error vocab_zero "vocab-size" --corpus "$SHARE/corpus" --vocab-size 0
+expect_error min_count_text "min-count" --corpus "$SHARE/corpus" --min-count 1.5
+expect_error unknown_option "--frobnicate" --corpus "$SHARE/corpus" --frobnicate
+expect_error no_corpus "corpus" --vocab-size 10
+if [ "$(id -u)" -ne 0 ]; then  # root reads everything, so permission errors only show as a user
+  mkdir -p "$WORK/unreadable" && echo "x y" >"$WORK/unreadable/a.txt" && chmod 000 "$WORK/unreadable/a.txt"
+  expect_error unreadable_file "cannot open" --corpus "$WORK/unreadable"
+fi
+# The 200 MB file goes before the good-input runs fill the disk cache further.
+rm -rf "$WORK/longline"
+
+# --- good input -------------------------------------------------------------------------
+# V larger than the number of distinct words: clamped, with one warning line, exit 0.
+mkdir -p "$WORK/small"
+echo "a b c a b a" >"$WORK/small/x.txt"
+run clamp --corpus "$WORK/small" --vocab-size 50 --out "$WORK/clamp.h5"
+if [ "$RC" -ne 0 ]; then bad clamp "exit status $RC"
+elif ! grep -q "warning: --vocab-size=50 but only 3 words" "$ERR"; then bad clamp "no clamp warning"
+elif [ ! -s "$WORK/clamp.h5" ]; then bad clamp "no output file"
+else ok clamp; fi
+
+# The bundled corpus: summary line, datasets and provenance in the file.
+run bundled --corpus "$SHARE/corpus" --vocab-size 2000 --save-cooccurrence --out "$WORK/b.h5" -log_view
+if [ "$RC" -ne 0 ]; then bad bundled "exit status $RC"
+elif ! grep -q "^\[.*\] done: .* wrote $WORK/b.h5" "$OUT"; then bad bundled "no summary line"
+elif ! grep -q "Performance Summary" "$OUT"; then bad bundled "-log_view did not reach PETSc"
+elif ! /usr/bin/python3 - "$WORK/b.h5" "$NP" <<'EOF'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+words = f["/vocab/words"][:]; counts = f["/vocab/counts"][:]
+assert len(words) == 2000 and words[0] == b"the", words[:3]
+assert np.all(np.diff(counts) <= 0)
+m = f["/meta"].attrs
+assert m["ranks"] == int(sys.argv[2]) and m["window"] == 16 and m["vocab_size"] == 2000
+for k in ["version", "command_line", "timestamp", "petsc_version", "slepc_version", "hdf5_version", "mpi_version"]:
+    assert k in m, k
+c = f["/corpus"].attrs
+assert c["n_total_tokens"] == 846986, c["n_total_tokens"]
+ip, ix, d = f["/cooccurrence/indptr"][:], f["/cooccurrence/indices"][:], f["/cooccurrence/data"][:]
+assert len(ip) == 2001 and ip[-1] == len(d) == c["nnz"]
+# C is symmetric: compare with its transpose through a dense copy
+dense = np.zeros((2000, 2000), dtype=np.int64)
+rows = np.repeat(np.arange(2000), np.diff(ip)); dense[rows, ix] = d
+assert (dense == dense.T).all()
+EOF
+then bad bundled "HDF5 content check failed"
+else ok bundled; fi
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -1,0 +1,182 @@
+// Distributed counts against the serial reference (exact), on hand-built cases and the bundled
+// corpus, and the same results bit for bit on sub-communicators of every size.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "qwem/common.hpp"
+#include "reference.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using qwem::test::GatherCounts;
+using qwem::test::RunPipeline;
+using qwem::test::TempDir;
+
+const MPI_Comm kWorld = MPI_COMM_WORLD;
+
+// Runs the distributed pipeline and compares everything with the reference on rank 0.
+void ExpectMatchesReference(MPI_Comm comm, const std::string& path, std::int64_t V, std::int64_t min_count, int L,
+                            qwem::CooccurrenceOptions options = {}) {
+  options.window = L;
+  const auto got = RunPipeline(comm, path, V, min_count, options);
+  const auto counts = GatherCounts(comm, got.rows);
+  if (qwem::CommRank(comm) != 0) return;
+  const auto want = qwem::ref::Count(qwem::ref::ReadDocuments(path), V, min_count, L);
+  EXPECT_EQ(got.vocab.words, want.words);
+  EXPECT_EQ(got.vocab.counts, want.word_counts);
+  EXPECT_EQ(got.vocab.n_total_tokens, want.n_total_tokens);
+  EXPECT_EQ(got.vocab.n_distinct_words, want.n_distinct_words);
+  EXPECT_EQ(got.rows.n_pairs, want.n_pairs);
+  EXPECT_EQ(got.rows.nnz, static_cast<qwem::global_int_t>(want.C.size()));
+  EXPECT_TRUE(counts == want.C) << "counts differ from the serial reference (" << counts.size() << " vs "
+                                << want.C.size() << " nonzeros)";
+}
+
+TEST(Counts, HandComputedTinyCase) {
+  // "a b a" with L = 2: (a,b) and (b,a) at j = 1 weigh 2, (a,a) at j = 2 weighs 1, both
+  // directions: C[a][b] = C[b][a] = 4, C[a][a] = 2, N = 6.
+  TempDir dir(kWorld);
+  dir.Write("t.txt", "a b a");
+  qwem::CooccurrenceOptions o;
+  o.window = 2;
+  const auto got = RunPipeline(kWorld, dir.path(), 10, 1, o);
+  const auto counts = GatherCounts(kWorld, got.rows);
+  EXPECT_EQ(got.vocab.words, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(got.rows.n_pairs, 6);
+  if (qwem::CommRank(kWorld) == 0) {
+    const std::map<std::pair<int, int>, std::int64_t> want = {{{0, 0}, 2}, {{0, 1}, 4}, {{1, 0}, 4}};
+    EXPECT_EQ(counts, want);
+  }
+}
+
+TEST(Counts, DocumentsShorterThanTheWindowAndEmptyFiles) {
+  TempDir dir(kWorld);
+  dir.Write("1.txt", "one two three");
+  dir.Write("2.txt", "");
+  dir.Write("3.txt", "   \n ");
+  dir.Write("4.txt", "two three two one");
+  dir.Write("5.txt", "solo");
+  ExpectMatchesReference(kWorld, dir.path(), 100, 1, 16);
+}
+
+TEST(Counts, TokenAndWindowsStraddlingShardEdges) {
+  // One document, long tokens placed where 2, 3 and 4 ranks cut the bytes, L larger than a
+  // shard's token count so windows cross several shards.
+  TempDir dir(kWorld);
+  std::string text;
+  for (int i = 0; i < 40; ++i) text.append("w").append(std::to_string(i % 7)).append(" ");
+  text += std::string(120, 'L') + " ";
+  for (int i = 0; i < 40; ++i) text.append("v").append(std::to_string(i % 5)).append(" ");
+  dir.Write("edge.txt", text);
+  ExpectMatchesReference(kWorld, dir.path(), 1000, 1, 16);
+  ExpectMatchesReference(kWorld, dir.path(), 1000, 1, 100);
+}
+
+TEST(Counts, RanksWithoutData) {
+  TempDir dir(kWorld);
+  dir.Write("tiny.txt", "a b");  // with 4 ranks, most ranks read nothing
+  ExpectMatchesReference(kWorld, dir.path(), 10, 1, 16);
+}
+
+TEST(Counts, WikiExtractorAndGzipFiles) {
+  TempDir dir(kWorld);
+  std::mt19937 rng(5);
+  auto words = [&](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) {
+      s += 'w';
+      s += std::to_string(rng() % 40);
+      s += rng() % 9 ? ' ' : '\n';
+    }
+    return s;
+  };
+  dir.Write("wiki/AA/wiki_00", "<doc id=\"1\" url=\"x\" title=\"T\">\nT\n\n" + words(300) + "\n</doc>\n<doc id=\"2\">\n" +
+                                   words(500) + "\n</doc>\n");
+  dir.Write("wiki/AA/wiki_01.gz", "<doc id=\"3\">\n" + words(400) + "\n</doc>\n", true);
+  dir.Write("plain.gz", words(700), true);
+  dir.Write("plain.txt", words(900));
+  ExpectMatchesReference(kWorld, dir.path(), 30, 1, 5);
+  ExpectMatchesReference(kWorld, dir.path(), 100, 3, 16);
+}
+
+TEST(Counts, BundledCorpusMatchesSerialReference) {
+  ExpectMatchesReference(kWorld, qwem::test::ShareDir() + "/corpus", 2000, 1, 16);
+}
+
+TEST(Counts, SmallBuffersAndRepeatedFlushesGiveTheSameCounts) {
+  // A tiny budget puts most pairs in the sparse buffer (many lock-step flushes) and a short
+  // triangle flush interval exercises repeated triangle flushes.
+  qwem::CooccurrenceOptions o;
+  o.buffer_bytes = 256 << 10;
+  o.hot_flush_positions = 5000;
+  const std::string corpus = qwem::test::ShareDir() + "/corpus";
+  ExpectMatchesReference(kWorld, corpus, 3000, 1, 8, o);
+  o.window = 8;
+  const auto got = RunPipeline(kWorld, corpus, 3000, 1, o);
+  EXPECT_LT(got.stats.hot_words, 3000);
+  EXPECT_GT(got.stats.n_cold_flushes, 1);
+  EXPECT_GT(got.stats.n_hot_flushes, 1);
+}
+
+TEST(Counts, IdenticalOnEverySubcommunicatorSize) {
+  // Bit-for-bit independence of the rank count within one run: the pipeline on the first k
+  // ranks, for every k, gives the same vocabulary and counts as on all ranks.
+  const int world = qwem::CommSize(kWorld), rank = qwem::CommRank(kWorld);
+  const std::string corpus = qwem::test::ShareDir() + "/corpus";
+  qwem::CooccurrenceOptions o;
+  o.window = 16;
+  const auto full = RunPipeline(kWorld, corpus, 5000, 2, o);
+  const auto full_counts = GatherCounts(kWorld, full.rows);
+  for (int k = 1; k < world; ++k) {
+    MPI_Comm sub;
+    MPI_Comm_split(kWorld, rank < k ? 0 : MPI_UNDEFINED, rank, &sub);
+    if (sub == MPI_COMM_NULL) continue;
+    const auto part = RunPipeline(sub, corpus, 5000, 2, o);
+    const auto part_counts = GatherCounts(sub, part.rows);
+    if (rank == 0) {
+      EXPECT_EQ(part.vocab.words, full.vocab.words) << k << " ranks";
+      EXPECT_EQ(part.vocab.counts, full.vocab.counts) << k << " ranks";
+      EXPECT_EQ(part.rows.n_pairs, full.rows.n_pairs) << k << " ranks";
+      EXPECT_TRUE(part_counts == full_counts) << k << " ranks";
+    }
+    MPI_Comm_free(&sub);
+  }
+}
+
+TEST(Counts, RowOwnershipIsBalancedByNonzeros) {
+  qwem::CooccurrenceOptions o;
+  o.window = 16;
+  const auto got = RunPipeline(kWorld, qwem::test::ShareDir() + "/corpus", 5000, 1, o);
+  const int size = qwem::CommSize(kWorld);
+  // Each rank's nonzeros (+1 per row) are within one row of the even share.
+  qwem::global_int_t max_row = 0;
+  for (qwem::global_int_t r = 0; r < got.rows.n_local_rows(); ++r)
+    max_row = std::max(max_row, got.rows.row_ptr[r + 1] - got.rows.row_ptr[r] + 1);
+  const qwem::global_int_t max_row_global = static_cast<qwem::global_int_t>(qwem::AllreduceMax(kWorld, static_cast<double>(max_row)));
+  const double share = static_cast<double>(got.rows.nnz + got.rows.n_words) / size;
+  const double mine = static_cast<double>(got.rows.n_local_nnz() + got.rows.n_local_rows());
+  EXPECT_LE(mine, share + max_row_global);
+  // Row counts are far from even: frequent words have dense rows.
+  if (size > 1 && qwem::CommRank(kWorld) == 0) {
+    EXPECT_LT(got.rows.n_local_rows(), got.rows.n_words / size);
+  }
+}
+
+TEST(Vocabulary, TiesAreBrokenByByteOrderAndClampedWhenShort) {
+  TempDir dir(kWorld);
+  // counts: zeta 3, beta 2, alpha 2, \xc3\xa9 2, gamma 1, delta 1
+  dir.Write("v.txt", "zeta beta alpha zeta \xc3\xa9 beta alpha zeta \xc3\xa9 gamma delta");
+  qwem::CooccurrenceOptions o;
+  o.window = 2;
+  auto got = RunPipeline(kWorld, dir.path(), 3, 1, o);
+  EXPECT_EQ(got.vocab.words, (std::vector<std::string>{"zeta", "alpha", "beta"}));
+  EXPECT_EQ(got.vocab.coverage(), 7.0 / 11.0);
+  got = RunPipeline(kWorld, dir.path(), 100, 2, o);
+  EXPECT_EQ(got.vocab.words, (std::vector<std::string>{"zeta", "alpha", "beta", "\xc3\xa9"}));  // UTF-8 bytes sort last
+  EXPECT_TRUE(got.vocab.clamped());
+  EXPECT_EQ(got.vocab.n_distinct_words, 6);
+}
+
+}  // namespace
