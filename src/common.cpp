@@ -1,9 +1,12 @@
 #include "qwem/common.hpp"
 
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
+#include <new>
 
 namespace qwem {
 
@@ -58,7 +61,29 @@ double AllreduceMax(MPI_Comm comm, double local) {
   return global;
 }
 
-std::vector<char> ExchangeBytes(MPI_Comm comm, const char* send,
+namespace {
+constexpr std::size_t kLargeBytes = std::size_t{4} << 20;
+}
+
+void* AllocateLarge(std::size_t bytes) {
+  if (bytes < kLargeBytes) {
+    void* p = std::malloc(bytes > 0 ? bytes : 1);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  if (!std::getenv("QWEM_NO_HUGEPAGE")) madvise(p, bytes, MADV_HUGEPAGE);  // a hint; fine if the kernel declines
+  return p;
+}
+
+void FreeLarge(void* p, std::size_t bytes) {
+  if (!p) return;
+  if (bytes < kLargeBytes) std::free(p);
+  else munmap(p, bytes);
+}
+
+big_vector<char> ExchangeBytes(MPI_Comm comm, const char* send,
                                 const std::vector<std::size_t>& send_displs,
                                 std::vector<std::size_t>& recv_displs) {
   const int size = CommSize(comm);
@@ -71,16 +96,32 @@ std::vector<char> ExchangeBytes(MPI_Comm comm, const char* send,
   QWEM_MPI(MPI_Alltoall(send_bytes.data(), 1, MPI_LONG_LONG, recv_bytes.data(), 1, MPI_LONG_LONG, comm));
   recv_displs.assign(size + 1, 0);
   for (int r = 0; r < size; ++r) recv_displs[r + 1] = recv_displs[r] + static_cast<std::size_t>(recv_bytes[r]);
-  std::vector<char> recv(recv_displs.back());
+  big_vector<char> recv(recv_displs.back());
 
-  long long local_max = 0;
-  for (int r = 0; r < size; ++r) local_max = std::max({local_max, send_bytes[r], recv_bytes[r]});
-  long long global_max = 0;
-  QWEM_MPI(MPI_Allreduce(&local_max, &global_max, 1, MPI_LONG_LONG, MPI_MAX, comm));
+  // Totals decide the path on every rank alike: one MPI_Alltoallv straight from the caller's
+  // buffer when every rank's byte totals fit MPI's int displacements, else bounded rounds.
+  long long local[2] = {0, static_cast<long long>(std::max(send_displs.back(), recv_displs.back()))};
+  for (int r = 0; r < size; ++r) local[0] = std::max({local[0], send_bytes[r], recv_bytes[r]});
+  long long global[2] = {0, 0};
+  QWEM_MPI(MPI_Allreduce(local, global, 2, MPI_LONG_LONG, MPI_MAX, comm));
+  const long long global_max = global[0];
+  const bool one_call = global[1] <= INT_MAX;
   const long long rounds = std::max<long long>(1, (global_max + kRoundBytes - 1) / kRoundBytes);
 
-  std::vector<char> send_round, recv_round;
   std::vector<int> scounts(size), sdispls(size), rcounts(size), rdispls(size);
+  if (one_call) {
+    // Everything fits MPI's int counts: no staging copies.
+    for (int r = 0; r < size; ++r) {
+      scounts[r] = static_cast<int>(send_bytes[r]);
+      sdispls[r] = static_cast<int>(send_displs[r]);
+      rcounts[r] = static_cast<int>(recv_bytes[r]);
+      rdispls[r] = static_cast<int>(recv_displs[r]);
+    }
+    QWEM_MPI(MPI_Alltoallv(send, scounts.data(), sdispls.data(), MPI_BYTE, recv.data(), rcounts.data(), rdispls.data(),
+                           MPI_BYTE, comm));
+    return recv;
+  }
+  std::vector<char> send_round, recv_round;
   for (long long round = 0; round < rounds; ++round) {
     const long long lo = round * static_cast<long long>(kRoundBytes);
     auto piece = [&](long long total) {

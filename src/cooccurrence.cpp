@@ -1,6 +1,10 @@
 #include "qwem/cooccurrence.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <new>
+#include <tuple>
 #include <cmath>
 #include <cstring>
 
@@ -17,7 +21,7 @@ struct Entry {
 
 // LSD radix sort by key (11-bit digits, only as many passes as max_key needs), then equal keys
 // are summed. Small inputs use std::sort.
-void SortAndCombine(std::vector<Entry>& v, std::uint64_t max_key, std::vector<Entry>& scratch) {
+void SortAndCombine(big_vector<Entry>& v, std::uint64_t max_key, big_vector<Entry>& scratch) {
   if (v.size() < 4096) {
     std::sort(v.begin(), v.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
   } else {
@@ -54,7 +58,7 @@ void SortAndCombine(std::vector<Entry>& v, std::uint64_t max_key, std::vector<En
 // in-vocabulary tokens of the next ranks, up to the first boundary. Each rank publishes its
 // head (up to L tokens before its first boundary, and whether a boundary ended it); one
 // MPI_Allgather, then every rank walks forward through the heads.
-std::vector<word_id_t> GatherContinuation(MPI_Comm comm, const std::vector<word_id_t>& stream, int window) {
+std::vector<word_id_t> GatherContinuation(MPI_Comm comm, const big_vector<word_id_t>& stream, int window) {
   const int rank = CommRank(comm), size = CommSize(comm);
   const int width = window + 2;
   std::vector<word_id_t> head(width, 0);  // [n, closed, tokens...]
@@ -94,28 +98,57 @@ std::vector<global_int_t> BalanceRows(const std::vector<global_int_t>& row_nnz, 
   return ranges;
 }
 
-// Local accumulation with bounded memory (see the header): a dense uint32 triangle over the H
-// most frequent words and a fixed-capacity buffer for the rest, flushed in lock step.
+// A count on its way to the final row owner.
+struct Cell {
+  std::uint32_t row, col;
+  global_int_t count;
+};
+
+// Cells of triangle rows [0, h): h (h + 1) / 2.
+inline std::uint64_t TriangleCells(std::uint64_t h) { return h * (h + 1) / 2; }
+
+// Local accumulation with bounded memory (see the header).
+//  * A dense uint32 triangle over the H most frequent words, X[lo][hi] at cell
+//    hi (hi + 1) / 2 + lo, so pairs of frequent words share the first, cache-resident cells.
+//    A cell grows by at most L(L+1)/2 per counted position; before a uint32 could overflow,
+//    the triangles are summed into a uint64 band accumulator (FlushHot). Shards below about
+//    31M positions per rank (L = 16) never need that.
+//  * Pairs with a rarer word go to a fixed-capacity buffer, flushed in lock step to stage-1
+//    owners (row lo, cyclic), which keep them sorted and combined.
 class Accumulator {
  public:
   Accumulator(MPI_Comm comm, global_int_t n_words, const CooccurrenceOptions& options)
-      : comm_(comm), size_(CommSize(comm)), n_words_(n_words), window_(options.window) {
-    // Three quarters of the budget for the triangle, the rest for the sparse buffer.
-    const double hot_cells = static_cast<double>(options.buffer_bytes) * 0.75 / sizeof(std::uint32_t);
-    hot_words_ = std::min<global_int_t>(n_words, static_cast<global_int_t>((std::sqrt(8 * hot_cells + 1) - 1) / 2));
-    hot_.assign(static_cast<std::size_t>(hot_words_) * (hot_words_ + 1) / 2, 0);
+      : comm_(comm), rank_(CommRank(comm)), size_(CommSize(comm)), n_words_(n_words), window_(options.window),
+        max_weight_(static_cast<std::uint64_t>(options.window) * (options.window + 1) / 2),
+        hot_words_(HotWords(n_words, options.buffer_bytes)) {
+    hot_.resize(TriangleCells(hot_words_));
+    std::memset(hot_.data(), 0, hot_.size() * sizeof(std::uint32_t));
     cold_capacity_ = std::max<std::size_t>(options.buffer_bytes / 4 / sizeof(Entry), 64 * static_cast<std::size_t>(window_));
     cold_.reserve(cold_capacity_);
-    // Any cell grows by at most L(L+1)/2 per counted position: flush the triangle before a
-    // uint32 could overflow.
-    hot_position_limit_ = static_cast<global_int_t>(UINT32_MAX / (static_cast<std::uint64_t>(window_) * (window_ + 1) / 2));
-    if (options.hot_flush_positions > 0) hot_position_limit_ = std::min(hot_position_limit_, options.hot_flush_positions);
+    // Triangle rows [band_[r], band_[r+1]) are summed onto rank r; bands have equal cell counts.
+    const auto H = static_cast<std::uint64_t>(hot_words_);
+    band_.assign(size_ + 1, H);
+    band_[0] = 0;
+    for (int r = 1; r < size_; ++r) {
+      const std::uint64_t target = TriangleCells(H) * r / size_;
+      std::uint64_t h = band_[r - 1];
+      while (h < H && TriangleCells(h) < target) ++h;
+      band_[r] = h;
+    }
   }
 
-  // Counts pairs for first positions [t, end), stopping early when the buffer is nearly full
-  // or `max_positions` were counted. Partners run to the next boundary (or the end of ids).
+  // H: the largest triangle that fits three quarters of the budget (the rest is the sparse
+  // buffer), at most V, and small enough that one band fits MPI's int counts.
+  static global_int_t HotWords(global_int_t n_words, std::size_t budget) {
+    const double cells = static_cast<double>(budget) * 0.75 / sizeof(std::uint32_t);
+    const auto h = static_cast<global_int_t>((std::sqrt(8 * cells + 1) - 1) / 2);
+    return std::min<global_int_t>({n_words, h, 46000});
+  }
+
+  // Counts pairs for first positions [t, end), stopping early when the sparse buffer is nearly
+  // full or `max_positions` were counted. Partners run to the next boundary (or the end of ids).
   // Returns the next position.
-  std::size_t Count(const std::vector<word_id_t>& ids, std::size_t t, std::size_t end, std::size_t max_positions) {
+  std::size_t Count(const big_vector<word_id_t>& ids, std::size_t t, std::size_t end, std::size_t max_positions) {
     const std::size_t total = ids.size();
     const std::size_t stop = std::min(end, t + max_positions);
     const word_id_t* x = ids.data();
@@ -139,9 +172,9 @@ class Accumulator {
         const auto w = static_cast<std::uint32_t>(L + 1 - j);
         const word_id_t lo = std::min(a, b), hi = std::max(a, b);
         if (hi < H) {
-          hot[static_cast<std::uint64_t>(hi) * (hi + 1) / 2 + lo] += w;
+          hot[TriangleCells(static_cast<std::uint64_t>(hi)) + lo] += w;
         } else {
-          cold_.push_back({static_cast<std::uint64_t>(lo) * n_words_ + hi, w});
+          cold_.push_back({static_cast<std::uint64_t>(lo) * n_words_ + hi, static_cast<global_int_t>(w)});
         }
       }
       n_pairs_ += static_cast<global_int_t>(jmax);
@@ -153,115 +186,173 @@ class Accumulator {
   }
 
   bool ColdNearlyFull() const { return cold_.size() + 2 * static_cast<std::size_t>(window_) > cold_capacity_; }
-  // True when counting up to `next_positions` more positions could pass the flush limit.
-  bool HotMayOverflow(std::size_t next_positions) const {
-    return positions_since_hot_flush_ + static_cast<global_int_t>(next_positions) > hot_position_limit_;
+  // True if counting `more` positions could overflow a uint32 cell.
+  bool HotMayOverflow(std::size_t more) const {
+    return (static_cast<std::uint64_t>(positions_since_hot_flush_) + more) * max_weight_ > UINT32_MAX;
   }
-  global_int_t hot_position_limit() const { return hot_position_limit_; }
 
   // Collective. Combines the sparse buffer and sends it to the stage-1 owners (row lo, cyclic).
   void FlushCold() {
-    SortAndCombine(cold_, static_cast<std::uint64_t>(n_words_) * n_words_, scratch_);
-    Send(cold_);
+    const auto V = static_cast<std::uint64_t>(n_words_);
+    SortAndCombine(cold_, V * V, scratch_);
+    std::vector<std::size_t> displs;
+    const big_vector<char> got = ExchangeByOwner(
+        comm_, cold_.data(), cold_.size(), [&](const Entry& e) { return static_cast<int>((e.key / V) % size_); },
+        displs);
     cold_.clear();
+    const std::size_t at = owned_.size();
+    owned_.resize(at + got.size() / sizeof(Entry));
+    if (!got.empty()) std::memcpy(owned_.data() + at, got.data(), got.size());
+    // Keep the owner's store near its combined size: compact when it has doubled.
+    if (owned_.size() > 2 * owned_compacted_ + (std::size_t{1} << 20)) {
+      SortAndCombine(owned_, V * V, scratch_);
+      owned_compacted_ = owned_.size();
+    }
     ++n_cold_flushes_;
   }
 
-  // Collective. Sends the triangle's nonzeros to the stage-1 owners in blocks of rows that fit
-  // the sparse buffer (same blocks on every rank, so the exchanges match), then zeroes it.
+  // Collective. Adds every rank's band of the triangle into this rank's uint64 band
+  // accumulator and zeroes the triangle.
   void FlushHot() {
-    std::uint64_t hi = 0;
-    const auto H = static_cast<std::uint64_t>(hot_words_);
-    while (hi < H) {
-      std::uint64_t hi_end = hi;
-      while (hi_end < H && (hi_end + 1) * (hi_end + 2) / 2 - hi * (hi + 1) / 2 <= cold_capacity_) ++hi_end;
-      hi_end = std::max(hi_end, hi + 1);
-      cold_.clear();
-      for (std::uint64_t h = hi; h < hi_end; ++h) {
-        const std::uint32_t* row = hot_.data() + h * (h + 1) / 2;
-        for (std::uint64_t lo = 0; lo <= h; ++lo)
-          if (row[lo] != 0) cold_.push_back({lo * static_cast<std::uint64_t>(n_words_) + h, row[lo]});
-      }
-      Send(cold_);
-      hi = hi_end;
+    if (band_sum_.empty()) {
+      band_sum_.resize(BandCells(rank_));
+      std::fill(band_sum_.begin(), band_sum_.end(), 0);
     }
-    cold_.clear();
-    std::fill(hot_.begin(), hot_.end(), 0u);
+    const std::uint32_t* own = hot_.data() + TriangleCells(band_[rank_]);
+    for (std::size_t c = 0; c < band_sum_.size(); ++c) band_sum_[c] += own[c];
+    PairwiseBands([&](std::uint64_t at, const std::uint32_t* in, std::uint64_t n) {
+      for (std::uint64_t c = 0; c < n; ++c) band_sum_[at + c] += in[c];
+    });
+    std::memset(hot_.data(), 0, hot_.size() * sizeof(std::uint32_t));
     positions_since_hot_flush_ = 0;
     ++n_hot_flushes_;
   }
 
-  // Collective. After the last flush: moves every count to its final row owner, both
-  // triangles, and builds the CSR.
+  // Collective. After the last FlushCold: sums the triangles, balances final row ownership by
+  // nonzeros, and moves every count, both triangles, to its final row owner, which builds the
+  // CSR. Cells for this rank's own rows skip the exchange.
   CooccurrenceRows Finish() {
-    const int rank = CommRank(comm_);
     const auto V = static_cast<std::uint64_t>(n_words_);
-    hot_.clear();
-    hot_.shrink_to_fit();
-    cold_.clear();
-    cold_.shrink_to_fit();
-    SortAndCombine(owned_, V * V, scratch_);
-    scratch_.clear();
-    scratch_.shrink_to_fit();
+    cold_ = {};
+    scratch_ = {};
 
+    // 1. The band sums: in place in uint32 when no cell can have overflowed (no earlier flush,
+    //    and all ranks' positions times the largest weight below 2^32), else through FlushHot.
+    const global_int_t positions_global = AllreduceSum(comm_, positions_since_hot_flush_);
+    const bool in_place = band_sum_.empty() && static_cast<std::uint64_t>(positions_global) * max_weight_ <= UINT32_MAX;
+    std::uint32_t* own = hot_.data() + TriangleCells(band_[rank_]);
+    if (in_place) {
+      PairwiseBands([&](std::uint64_t at, const std::uint32_t* in, std::uint64_t n) {
+        for (std::uint64_t c = 0; c < n; ++c) own[at + c] += in[c];
+      });
+    } else {
+      FlushHot();
+    }
+    auto band_value = [&](std::uint64_t cell) -> global_int_t {
+      return in_place ? own[cell] : static_cast<global_int_t>(band_sum_[cell]);
+    };
+    SortAndCombine(owned_, V * V, scratch_);
+    scratch_ = {};
+
+    // Every nonzero of C = X + X^T held here, as (row, col, count): the band in ascending hi
+    // (so each row's columns come out sorted), then the sparse part.
+    auto for_each_cell = [&](auto&& fn) {
+      auto both = [&](std::uint64_t lo, std::uint64_t hi, global_int_t c) {
+        if (lo == hi) {
+          fn(hi, lo, 2 * c);  // C = X + X^T doubles the diagonal
+        } else {
+          fn(hi, lo, c);
+          fn(lo, hi, c);
+        }
+      };
+      for (std::uint64_t h = band_[rank_], cell = 0; h < band_[rank_ + 1]; ++h)
+        for (std::uint64_t lo = 0; lo <= h; ++lo, ++cell) {
+          const global_int_t c = band_value(cell);
+          if (c != 0) both(lo, h, c);
+        }
+      for (const Entry& e : owned_) both(e.key / V, e.key % V, e.count);
+    };
+
+    // 2. Nonzeros per row, summed over ranks; contiguous rows balanced by them.
     CooccurrenceRows rows;
     rows.n_words = n_words_;
-    std::vector<global_int_t> row_nnz(V, 0);
-    for (const Entry& e : owned_) {
-      const std::uint64_t lo = e.key / V, hi = e.key % V;
-      ++row_nnz[lo];
-      if (lo != hi) ++row_nnz[hi];
+    {
+      std::vector<global_int_t> row_nnz(V, 0);
+      for_each_cell([&](std::uint64_t row, std::uint64_t, global_int_t) { ++row_nnz[row]; });
+      QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, row_nnz.data(), static_cast<int>(V), MPI_INT64_T, MPI_SUM, comm_));
+      for (auto c : row_nnz) rows.nnz += c;
+      rows.row_ranges = BalanceRows(row_nnz, size_);
     }
-    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, row_nnz.data(), static_cast<int>(V), MPI_INT64_T, MPI_SUM, comm_));
-    for (auto c : row_nnz) rows.nnz += c;
-    rows.row_ranges = BalanceRows(row_nnz, size_);
-    rows.row_begin = rows.row_ranges[rank];
-    rows.row_end = rows.row_ranges[rank + 1];
-    row_nnz = {};
+    rows.row_begin = rows.row_ranges[rank_];
+    rows.row_end = rows.row_ranges[rank_ + 1];
+    std::vector<int> owner(V);
+    for (int r = 0; r < size_; ++r)
+      for (global_int_t i = rows.row_ranges[r]; i < rows.row_ranges[r + 1]; ++i) owner[i] = r;
 
-    // Both triangles to the final owners, in rounds of bounded size (same count on all ranks).
-    const std::size_t batch = std::max<std::size_t>(cold_capacity_ / 2, 1);
-    const auto rounds = static_cast<std::size_t>(AllreduceMax(comm_, static_cast<double>((owned_.size() + batch - 1) / batch)));
-    const auto& ranges = rows.row_ranges;
-    auto owner_of_row = [&](std::uint64_t row) {
-      return static_cast<int>(std::upper_bound(ranges.begin(), ranges.end(), static_cast<global_int_t>(row)) - ranges.begin()) - 1;
+    // 3. Cells for other ranks' rows into one send buffer (count, then fill), one exchange.
+    std::vector<std::size_t> send_displs(size_ + 1, 0);
+    for_each_cell([&](std::uint64_t row, std::uint64_t, global_int_t) {
+      if (owner[row] != rank_) send_displs[owner[row] + 1] += sizeof(Cell);
+    });
+    for (int r = 0; r < size_; ++r) send_displs[r + 1] += send_displs[r];
+    big_vector<char> got;
+    std::vector<std::size_t> recv_displs;
+    {
+      big_vector<Cell> send(send_displs.back() / sizeof(Cell));
+      std::vector<std::size_t> fill(size_);
+      for (int r = 0; r < size_; ++r) fill[r] = send_displs[r] / sizeof(Cell);
+      for_each_cell([&](std::uint64_t row, std::uint64_t col, global_int_t c) {
+        const int o = owner[row];
+        if (o != rank_) send[fill[o]++] = Cell{static_cast<std::uint32_t>(row), static_cast<std::uint32_t>(col), c};
+      });
+      got = ExchangeBytes(comm_, reinterpret_cast<const char*>(send.data()), send_displs, recv_displs);
+    }
+
+    // 4. CSR by a counting sort on rows, taking sources in rank order (this rank's own cells in
+    //    their place), so each row keeps arrival order; rows that still need it are sorted.
+    const auto n_local = static_cast<std::size_t>(rows.n_local_rows());
+    rows.row_ptr.assign(n_local + 1, 0);
+    auto cell_at = [&](std::size_t byte) {
+      Cell c;
+      std::memcpy(&c, got.data() + byte, sizeof(Cell));
+      return c;
     };
-    std::vector<Entry> mine, sym;
-    for (std::size_t round = 0; round < rounds; ++round) {
-      const std::size_t lo_i = std::min(owned_.size(), round * batch), hi_i = std::min(owned_.size(), lo_i + batch);
-      sym.clear();
-      for (std::size_t i = lo_i; i < hi_i; ++i) {
-        const std::uint64_t lo = owned_[i].key / V, hi = owned_[i].key % V;
-        if (lo == hi) {
-          sym.push_back({lo * V + hi, 2 * owned_[i].count});  // C = X + X^T doubles the diagonal
-        } else {
-          sym.push_back({lo * V + hi, owned_[i].count});
-          sym.push_back({hi * V + lo, owned_[i].count});
-        }
-      }
-      std::vector<std::size_t> displs;
-      const std::vector<char> got = ExchangeByOwner(
-          comm_, sym.data(), sym.size(), [&](const Entry& e) { return owner_of_row(e.key / V); }, displs);
-      const std::size_t at = mine.size();
-      mine.resize(at + got.size() / sizeof(Entry));
-      if (!got.empty()) std::memcpy(mine.data() + at, got.data(), got.size());
-    }
+    auto for_each_received = [&](int from, int to, auto&& fn) {
+      for (std::size_t b = recv_displs[from]; b < recv_displs[to]; b += sizeof(Cell)) fn(cell_at(b));
+    };
+    auto for_each_own = [&](auto&& fn) {
+      for_each_cell([&](std::uint64_t row, std::uint64_t col, global_int_t c) {
+        if (owner[row] == rank_) fn(Cell{static_cast<std::uint32_t>(row), static_cast<std::uint32_t>(col), c});
+      });
+    };
+    auto count_row = [&](const Cell& c) { ++rows.row_ptr[c.row - rows.row_begin + 1]; };
+    for_each_received(0, size_, count_row);
+    for_each_own(count_row);
+    for (std::size_t r = 0; r < n_local; ++r) rows.row_ptr[r + 1] += rows.row_ptr[r];
+    rows.cols.resize(static_cast<std::size_t>(rows.row_ptr[n_local]));
+    rows.values.resize(rows.cols.size());
+    std::vector<global_int_t> next(rows.row_ptr.begin(), rows.row_ptr.end() - 1);
+    auto place = [&](const Cell& c) {
+      const global_int_t at = next[c.row - rows.row_begin]++;
+      rows.cols[at] = static_cast<word_id_t>(c.col);
+      rows.values[at] = c.count;
+    };
+    for_each_received(0, rank_, place);
+    for_each_own(place);
+    for_each_received(rank_ + 1, size_, place);
+    got = {};
+    hot_ = {};
+    band_sum_ = {};
     owned_ = {};
-    sym = {};
-
-    // Re-key relative to row_begin so the sort needs fewer passes, then build the CSR.
-    for (Entry& e : mine) e.key -= static_cast<std::uint64_t>(rows.row_begin) * V;
-    SortAndCombine(mine, static_cast<std::uint64_t>(rows.n_local_rows()) * V, scratch_);
-    scratch_ = {};
-    rows.row_ptr.assign(rows.n_local_rows() + 1, 0);
-    rows.cols.resize(mine.size());
-    rows.values.resize(mine.size());
-    for (std::size_t i = 0; i < mine.size(); ++i) {
-      ++rows.row_ptr[mine[i].key / V + 1];
-      rows.cols[i] = static_cast<word_id_t>(mine[i].key % V);
-      rows.values[i] = mine[i].count;
+    std::vector<std::pair<word_id_t, global_int_t>> tmp;
+    for (std::size_t r = 0; r < n_local; ++r) {
+      const global_int_t b = rows.row_ptr[r], e = rows.row_ptr[r + 1];
+      if (std::is_sorted(rows.cols.begin() + b, rows.cols.begin() + e)) continue;
+      tmp.clear();
+      for (global_int_t k = b; k < e; ++k) tmp.emplace_back(rows.cols[k], rows.values[k]);
+      std::sort(tmp.begin(), tmp.end());
+      for (global_int_t k = b; k < e; ++k) std::tie(rows.cols[k], rows.values[k]) = tmp[k - b];
     }
-    for (global_int_t r = 0; r < rows.n_local_rows(); ++r) rows.row_ptr[r + 1] += rows.row_ptr[r];
     rows.n_pairs = 2 * AllreduceSum(comm_, n_pairs_);
     return rows;
   }
@@ -272,34 +363,50 @@ class Accumulator {
   int n_hot_flushes() const { return n_hot_flushes_; }
 
  private:
-  // Collective. Sends entries keyed lo * V + hi to rank lo % P and appends what arrives here.
-  void Send(const std::vector<Entry>& entries) {
-    const auto V = static_cast<std::uint64_t>(n_words_);
-    std::vector<std::size_t> displs;
-    const std::vector<char> got = ExchangeByOwner(
-        comm_, entries.data(), entries.size(), [&](const Entry& e) { return static_cast<int>((e.key / V) % size_); },
-        displs);
-    const std::size_t at = owned_.size();
-    owned_.resize(at + got.size() / sizeof(Entry));
-    if (!got.empty()) std::memcpy(owned_.data() + at, got.data(), got.size());
-    // Keep the owner's store near its combined size: compact when it has doubled.
-    if (owned_.size() > 2 * owned_compacted_ + (std::size_t{1} << 20)) {
-      SortAndCombine(owned_, V * V, scratch_);
-      owned_compacted_ = owned_.size();
+  std::uint64_t BandCells(int r) const { return TriangleCells(band_[r + 1]) - TriangleCells(band_[r]); }
+
+  // Collective. The pairwise reduce-scatter of the triangle's bands: in step k this rank sends
+  // band (rank + k) mod P and receives its own band from rank (rank - k) mod P, in pieces of at
+  // most 32 MiB; add(offset, cells, n) consumes each received piece. Written out because Open
+  // MPI 4.1's MPI_Reduce_scatter ran at about 200 MB/s on a 400 MB triangle between two ranks
+  // here, and because the sum may need a wider type than the triangle.
+  template <class Add>
+  void PairwiseBands(Add&& add) {
+    constexpr std::uint64_t kPiece = std::uint64_t{8} << 20;  // cells
+    const std::uint64_t my_cells = BandCells(rank_);
+    std::vector<std::uint32_t> incoming(std::min(my_cells, kPiece));
+    // Every message pair (r, s) must agree on the number of pieces, so all ranks use the count
+    // of the largest band, with empty messages where a band has run out.
+    std::uint64_t largest = 0;
+    for (int r = 0; r < size_; ++r) largest = std::max(largest, BandCells(r));
+    const std::uint64_t steps = (largest + kPiece - 1) / kPiece;
+    for (int k = 1; k < size_; ++k) {
+      const int to = (rank_ + k) % size_, from = (rank_ - k + size_) % size_;
+      const std::uint32_t* send = hot_.data() + TriangleCells(band_[to]);
+      const std::uint64_t send_cells = BandCells(to);
+      for (std::uint64_t i = 0; i < steps; ++i) {
+        const std::uint64_t s0 = std::min(send_cells, i * kPiece), s1 = std::min(send_cells, s0 + kPiece);
+        const std::uint64_t r0 = std::min(my_cells, i * kPiece), r1 = std::min(my_cells, r0 + kPiece);
+        QWEM_MPI(MPI_Sendrecv(send + s0, static_cast<int>(s1 - s0), MPI_UINT32_T, to, 21, incoming.data(),
+                              static_cast<int>(r1 - r0), MPI_UINT32_T, from, 21, comm_, MPI_STATUS_IGNORE));
+        add(r0, incoming.data(), r1 - r0);
+      }
     }
   }
 
   MPI_Comm comm_;
-  int size_;
+  int rank_, size_;
   global_int_t n_words_;
   int window_;
-  global_int_t hot_words_ = 0;
-  std::vector<std::uint32_t> hot_;
-  std::vector<Entry> cold_, owned_, scratch_;
+  std::uint64_t max_weight_;  // L (L + 1) / 2: the most one position adds to any cell
+  global_int_t hot_words_;
+  big_vector<std::uint32_t> hot_;        // the triangle
+  std::vector<std::uint64_t> band_;      // triangle rows of each rank's band
+  big_vector<std::uint64_t> band_sum_;   // uint64 sums of this rank's band, after a FlushHot
+  big_vector<Entry> cold_, owned_, scratch_;
   std::size_t cold_capacity_ = 0;
   std::size_t owned_compacted_ = 0;
   std::size_t seg_end_ = 0;
-  global_int_t hot_position_limit_ = 0;
   global_int_t positions_since_hot_flush_ = 0;
   global_int_t n_pairs_ = 0;
   global_int_t n_positions_ = 0;
@@ -309,7 +416,7 @@ class Accumulator {
 
 }  // namespace
 
-CooccurrenceRows CountCooccurrences(MPI_Comm comm, std::vector<word_id_t>& stream, std::vector<word_id_t>& whole,
+CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream, big_vector<word_id_t>& whole,
                                     global_int_t n_words, const CooccurrenceOptions& options, CountStats* stats) {
   if (options.window <= 0) throw Error("--window must be positive");
   const double t0 = MPI_Wtime();
@@ -325,24 +432,30 @@ CooccurrenceRows CountCooccurrences(MPI_Comm comm, std::vector<word_id_t>& strea
   const std::size_t spans[2][2] = {{0, n_range}, {whole_begin, stream.size()}};
 
   // Lock step: every rank counts a chunk, then one MPI_Allreduce decides whether all ranks
-  // flush (some buffer is full, or the triangle may overflow) and whether all are done.
+  // flush the sparse buffers (some rank's is full) or the triangles (a cell could overflow
+  // in the next chunk), and whether all are done.
   Accumulator acc(comm, n_words, options);
-  const std::size_t chunk = static_cast<std::size_t>(std::min<global_int_t>(acc.hot_position_limit(), 1 << 20));
+  const std::size_t chunk = options.hot_flush_positions > 0 ? static_cast<std::size_t>(options.hot_flush_positions)
+                                                            : std::size_t{1} << 20;
   std::size_t span = 0, t = 0;
+  double kernel_seconds = 0;
   for (;;) {
+    const double k0 = MPI_Wtime();
     std::size_t budget = chunk;
     while (span < 2 && budget > 0) {
-      const std::size_t before = t;
-      t = acc.Count(stream, std::max(t, spans[span][0]), spans[span][1], budget);
-      budget -= std::min(budget, t - std::max(before, spans[span][0]));
+      const std::size_t from = std::max(t, spans[span][0]);
+      t = acc.Count(stream, from, spans[span][1], budget);
+      budget -= std::min(budget, t - from);
       if (t < spans[span][1]) break;  // buffer full or budget used
       ++span;
     }
-    int flags[3] = {acc.ColdNearlyFull() ? 1 : 0, acc.HotMayOverflow(chunk) ? 1 : 0, span < 2 ? 1 : 0};
+    kernel_seconds += MPI_Wtime() - k0;
+    const bool flush_hot = options.hot_flush_positions > 0 ? span < 2 : acc.HotMayOverflow(chunk);
+    int flags[3] = {acc.ColdNearlyFull() ? 1 : 0, flush_hot ? 1 : 0, span < 2 ? 1 : 0};
     QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, flags, 3, MPI_INT, MPI_MAX, comm));
     const bool all_done = flags[2] == 0;
     if (flags[0] || all_done) acc.FlushCold();
-    if (flags[1] || all_done) acc.FlushHot();
+    if (flags[1] && !all_done) acc.FlushHot();
     if (all_done) break;
   }
   stream = {};
@@ -354,6 +467,7 @@ CooccurrenceRows CountCooccurrences(MPI_Comm comm, std::vector<word_id_t>& strea
     stats->n_cold_flushes = acc.n_cold_flushes();
     stats->n_hot_flushes = acc.n_hot_flushes();
     stats->count_seconds = t1 - t0;
+    stats->kernel_seconds = kernel_seconds;
     stats->redistribute_seconds = MPI_Wtime() - t1;
   }
   return rows;

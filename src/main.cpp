@@ -112,6 +112,12 @@ int Run(MPI_Comm comm, int argc, char** argv) {
                   100.0 * static_cast<double>(rows.nnz) / (static_cast<double>(vocab.size()) * vocab.size()),
                   FormatCount(static_cast<double>(vocab.n_in_vocab_tokens) / size / slowest_count).c_str());
     progress.End(line);
+    std::snprintf(line, sizeof line, "count detail (slowest rank): pair loop %.2f s, flushes %.2f s, redistribute %.2f s; %lld dense words, %d sparse flushes",
+                  AllreduceMax(comm, count_stats.kernel_seconds),
+                  AllreduceMax(comm, count_stats.count_seconds - count_stats.kernel_seconds),
+                  AllreduceMax(comm, count_stats.redistribute_seconds), static_cast<long long>(count_stats.hot_words),
+                  count_stats.n_cold_flushes);
+    progress.Say(line);
 
     // 5. The counts as a distributed PETSc matrix.
     progress.Begin("assemble");

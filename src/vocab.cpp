@@ -160,7 +160,7 @@ Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const V
     for (auto& v : per_rank) send.insert(send.end(), v.begin(), v.end());
   }
   std::vector<std::size_t> recv_displs;
-  const std::vector<char> received = ExchangeBytes(comm, send.data(), send_displs, recv_displs);
+  const big_vector<char> received = ExchangeBytes(comm, send.data(), send_displs, recv_displs);
   send.clear();
   send.shrink_to_fit();
   WordTable owned;
@@ -225,7 +225,7 @@ Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const V
   return vocab;
 }
 
-void MapToVocabulary(const Vocabulary& vocab, const WordTable& local_words, std::vector<word_id_t>& stream) {
+void MapToVocabulary(const Vocabulary& vocab, const WordTable& local_words, big_vector<word_id_t>& stream) {
   std::vector<word_id_t> to_global(local_words.size());
   for (std::size_t id = 0; id < local_words.size(); ++id)
     to_global[id] = vocab.index.Find(local_words.word(static_cast<word_id_t>(id)));

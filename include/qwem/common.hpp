@@ -9,9 +9,38 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace qwem {
+
+// Allocator for the large buffers of the pipeline (token streams, count buffers, exchanges):
+// blocks of 4 MiB and more are mapped directly with transparent huge pages requested, since
+// first-touch page faults on 4 KiB pages cost about a second per GiB on the VMs we measured;
+// elements are default-initialized, so buffers that are about to be overwritten are not zeroed
+// first.
+void* AllocateLarge(std::size_t bytes);
+void FreeLarge(void* p, std::size_t bytes);
+
+template <class T>
+struct BigAllocator {
+  using value_type = T;
+  BigAllocator() = default;
+  template <class U>
+  BigAllocator(const BigAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(AllocateLarge(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { FreeLarge(p, n * sizeof(T)); }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0) ::new (static_cast<void*>(p)) U;
+    else ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+  template <class U>
+  bool operator==(const BigAllocator<U>&) const noexcept { return true; }
+};
+
+template <class T>
+using big_vector = std::vector<T, BigAllocator<T>>;
 
 // Global quantities (token counts, byte offsets, pair totals, nonzeros) are always 64-bit.
 // PETSc's PetscInt is 32-bit in Debian's build, so conversions to it are checked where made.
@@ -63,7 +92,7 @@ double AllreduceMax(MPI_Comm comm, double local);
 // [send_displs[r], send_displs[r+1]); the result is what every rank sent here, concatenated in
 // source-rank order (so it is deterministic), with recv_displs (size P+1) set accordingly.
 // Large transfers go in rounds of at most 256 MiB per peer, so MPI's int counts never overflow.
-std::vector<char> ExchangeBytes(MPI_Comm comm, const char* send,
+big_vector<char> ExchangeBytes(MPI_Comm comm, const char* send,
                                 const std::vector<std::size_t>& send_displs,
                                 std::vector<std::size_t>& recv_displs);
 
@@ -71,13 +100,13 @@ std::vector<char> ExchangeBytes(MPI_Comm comm, const char* send,
 // returns the received bytes: whole items of type T, in source-rank order, sizes in recv_displs.
 // Items are packed into one send buffer by a counting pass, so there is no per-rank copy.
 template <class T, class OwnerFn>
-std::vector<char> ExchangeByOwner(MPI_Comm comm, const T* items, std::size_t n, OwnerFn owner,
+big_vector<char> ExchangeByOwner(MPI_Comm comm, const T* items, std::size_t n, OwnerFn owner,
                                   std::vector<std::size_t>& recv_displs) {
   const int size = CommSize(comm);
   std::vector<std::size_t> displs(size + 1, 0);
   for (std::size_t i = 0; i < n; ++i) displs[owner(items[i]) + 1] += sizeof(T);
   for (int r = 0; r < size; ++r) displs[r + 1] += displs[r];
-  std::vector<char> send(displs.back());
+  big_vector<char> send(displs.back());
   std::vector<std::size_t> fill(displs.begin(), displs.end() - 1);
   for (std::size_t i = 0; i < n; ++i) {
     std::size_t& at = fill[owner(items[i])];

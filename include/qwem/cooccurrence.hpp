@@ -6,12 +6,13 @@
 // upper-triangle form X[lo][hi] += L+1-j and C = X + X^T at the end.
 //
 // Memory per rank is bounded by the count buffer (--count-buffer-mb): a dense uint32 triangle
-// over the H most frequent words (H chosen from the budget, H = V when it fits) takes the bulk
-// of the pairs; pairs involving rarer words go to a fixed-capacity buffer that is sorted,
-// combined and flushed to owner ranks whenever one rank's buffer fills (all ranks flush
-// together, in lock step). Owners accumulate their rows, which costs memory proportional to the
-// nonzeros they own. Finally rows move to their final owners: contiguous row ranges balanced by
-// nonzeros (frequent words have dense rows), the layout of the PETSc matrix.
+// over the H most frequent words (H chosen from the budget, H = V when it fits: V = 10k needs
+// 200 MB) takes the bulk of the pairs; pairs involving rarer words go to a fixed-capacity buffer
+// that is sorted, combined and flushed to owner ranks whenever one rank's buffer fills (all
+// ranks flush together, in lock step). Owners accumulate those rows, which costs memory
+// proportional to the nonzeros they own. At the end the triangles are summed by a pairwise
+// reduce-scatter of bands, and every count moves to its final owner: contiguous row ranges balanced
+// by nonzeros (frequent words have dense rows), the layout of the PETSc matrix.
 #pragma once
 
 #include <mpi.h>
@@ -26,8 +27,8 @@ namespace qwem {
 struct CooccurrenceOptions {
   int window = 16;                                  // L
   std::size_t buffer_bytes = std::size_t{512} << 20;  // local accumulation budget per rank
-  // Flush the dense triangle after this many counted positions (0: only when a uint32 cell
-  // could overflow). Tests set it to exercise repeated flushes.
+  // Tests only: flush the dense triangles into the uint64 band sums every this many positions
+  // (0: only when a uint32 cell could overflow), to exercise that path on small corpora.
   global_int_t hot_flush_positions = 0;
 };
 
@@ -37,8 +38,8 @@ struct CooccurrenceRows {
   std::vector<global_int_t> row_ranges;   // size P+1: rank r owns rows [row_ranges[r], row_ranges[r+1])
   global_int_t row_begin = 0, row_end = 0;
   std::vector<global_int_t> row_ptr;      // size row_end - row_begin + 1, offsets into cols/values
-  std::vector<word_id_t> cols;
-  std::vector<global_int_t> values;
+  big_vector<word_id_t> cols;
+  big_vector<global_int_t> values;
   global_int_t n_pairs = 0;               // N: unweighted pair total, both directions, global
   global_int_t nnz = 0;                   // global nonzeros of C
 
@@ -52,13 +53,14 @@ struct CountStats {
   int n_cold_flushes = 0;
   int n_hot_flushes = 0;
   double count_seconds = 0;            // local counting plus the lock-step flushes
+  double kernel_seconds = 0;           // local counting alone (the pair loop)
   double redistribute_seconds = 0;     // move to final row owners, build CSR
 };
 
 // Collective. `stream` holds the in-vocabulary token ids of this rank's byte range with
 // kBoundary between documents, `whole` those of its whole (gzip) files (see LocalShard and
 // MapToVocabulary). Both are consumed (left empty).
-CooccurrenceRows CountCooccurrences(MPI_Comm comm, std::vector<word_id_t>& stream, std::vector<word_id_t>& whole,
+CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream, big_vector<word_id_t>& whole,
                                     global_int_t n_words, const CooccurrenceOptions& options,
                                     CountStats* stats = nullptr);
 

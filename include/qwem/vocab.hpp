@@ -66,12 +66,12 @@ class LocalShard : public TokenSink {
   }
   void WholeFiles() override { current_ = &whole; }
   WordTable words;
-  std::vector<word_id_t> stream;
-  std::vector<word_id_t> whole;
+  big_vector<word_id_t> stream;
+  big_vector<word_id_t> whole;
   global_int_t n_tokens = 0;
 
  private:
-  std::vector<word_id_t>* current_ = &stream;
+  big_vector<word_id_t>* current_ = &stream;
 };
 
 struct VocabOptions {
@@ -103,6 +103,6 @@ Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const V
 
 // Not collective. Rewrites a stream of local ids into vocabulary ids, in place: OOV tokens are
 // removed (SCIENCE.md section 1) and boundaries kept (never two in a row).
-void MapToVocabulary(const Vocabulary& vocab, const WordTable& local_words, std::vector<word_id_t>& stream);
+void MapToVocabulary(const Vocabulary& vocab, const WordTable& local_words, big_vector<word_id_t>& stream);
 
 }  // namespace qwem
