@@ -149,6 +149,55 @@ class Accumulator {
   // full or `max_positions` were counted. Partners run to the next boundary (or the end of ids).
   // Returns the next position.
   std::size_t Count(const big_vector<word_id_t>& ids, std::size_t t, std::size_t end, std::size_t max_positions) {
+    return hot_words_ == n_words_ ? CountDense(ids, t, end, max_positions) : CountMixed(ids, t, end, max_positions);
+  }
+
+  // The common case H = V: every pair lands in the triangle. Each position's cells are
+  // independent random accesses; the loop computes them first and prefetches the next
+  // position's cells so the memory system works on several at once.
+  std::size_t CountDense(const big_vector<word_id_t>& ids, std::size_t t, std::size_t end, std::size_t max_positions) {
+    const std::size_t total = ids.size();
+    const std::size_t stop = std::min(end, t + max_positions);
+    const word_id_t* x = ids.data();
+    const auto L = static_cast<std::size_t>(window_);
+    std::uint32_t* hot = hot_.data();
+    while (t < stop) {
+      if (x[t] == kBoundary) {
+        ++t;
+        continue;
+      }
+      if (t >= seg_end_) {
+        seg_end_ = t;
+        while (seg_end_ < total && x[seg_end_] != kBoundary) ++seg_end_;
+      }
+      // Positions up to the segment end (or stop) share the same partner limit.
+      const std::size_t seg_stop = std::min(stop, seg_end_);
+      for (; t < seg_stop; ++t) {
+        const auto a = static_cast<std::uint64_t>(x[t]);
+        const std::size_t jmax = std::min(L, seg_end_ - 1 - t);
+        if (t + 1 < seg_stop) {
+          const auto a2 = static_cast<std::uint64_t>(x[t + 1]);
+          const std::size_t j2 = std::min(L, seg_end_ - 2 - t);
+          for (std::size_t j = 1; j <= j2; ++j) {
+            const auto b = static_cast<std::uint64_t>(x[t + 1 + j]);
+            const std::uint64_t lo = std::min(a2, b), hi = std::max(a2, b);
+            __builtin_prefetch(hot + TriangleCells(hi) + lo, 1, 1);
+          }
+        }
+        for (std::size_t j = 1; j <= jmax; ++j) {
+          const auto b = static_cast<std::uint64_t>(x[t + j]);
+          const std::uint64_t lo = std::min(a, b), hi = std::max(a, b);
+          hot[TriangleCells(hi) + lo] += static_cast<std::uint32_t>(L + 1 - j);
+        }
+        n_pairs_ += static_cast<global_int_t>(jmax);
+        ++n_positions_;
+        ++positions_since_hot_flush_;
+      }
+    }
+    return t;
+  }
+
+  std::size_t CountMixed(const big_vector<word_id_t>& ids, std::size_t t, std::size_t end, std::size_t max_positions) {
     const std::size_t total = ids.size();
     const std::size_t stop = std::min(end, t + max_positions);
     const word_id_t* x = ids.data();
@@ -273,28 +322,51 @@ class Accumulator {
       for (const Entry& e : owned_) both(e.key / V, e.key % V, e.count);
     };
 
-    // 2. Nonzeros per row, summed over ranks; contiguous rows balanced by them.
+    // 2. Nonzeros per row: this rank's, their sum over ranks (which sizes the CSR rows and
+    //    balances contiguous row ranges by nonzeros), and the part from lower ranks (MPI_Exscan,
+    //    which says where this rank's cells go inside each row).
     CooccurrenceRows rows;
     rows.n_words = n_words_;
-    {
-      std::vector<global_int_t> row_nnz(V, 0);
-      for_each_cell([&](std::uint64_t row, std::uint64_t, global_int_t) { ++row_nnz[row]; });
-      QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, row_nnz.data(), static_cast<int>(V), MPI_INT64_T, MPI_SUM, comm_));
-      for (auto c : row_nnz) rows.nnz += c;
-      rows.row_ranges = BalanceRows(row_nnz, size_);
-    }
+    std::vector<global_int_t> local_nnz(V, 0), global_nnz(V, 0), before_nnz(V, 0);
+    for_each_cell([&](std::uint64_t row, std::uint64_t, global_int_t) { ++local_nnz[row]; });
+    QWEM_MPI(MPI_Allreduce(local_nnz.data(), global_nnz.data(), static_cast<int>(V), MPI_INT64_T, MPI_SUM, comm_));
+    QWEM_MPI(MPI_Exscan(local_nnz.data(), before_nnz.data(), static_cast<int>(V), MPI_INT64_T, MPI_SUM, comm_));
+    if (rank_ == 0) std::fill(before_nnz.begin(), before_nnz.end(), 0);  // Exscan leaves rank 0's undefined
+    for (auto c : global_nnz) rows.nnz += c;
+    rows.row_ranges = BalanceRows(global_nnz, size_);
     rows.row_begin = rows.row_ranges[rank_];
     rows.row_end = rows.row_ranges[rank_ + 1];
+    const auto n_local = static_cast<std::size_t>(rows.n_local_rows());
+    rows.row_ptr.assign(n_local + 1, 0);
+    for (std::size_t r = 0; r < n_local; ++r) rows.row_ptr[r + 1] = rows.row_ptr[r] + global_nnz[rows.row_begin + r];
+    rows.cols.resize(static_cast<std::size_t>(rows.row_ptr[n_local]));
+    rows.values.resize(rows.cols.size());
     std::vector<int> owner(V);
-    for (int r = 0; r < size_; ++r)
-      for (global_int_t i = rows.row_ranges[r]; i < rows.row_ranges[r + 1]; ++i) owner[i] = r;
-
-    // 3. Cells for other ranks' rows into one send buffer (count, then fill), one exchange.
     std::vector<std::size_t> send_displs(size_ + 1, 0);
-    for_each_cell([&](std::uint64_t row, std::uint64_t, global_int_t) {
-      if (owner[row] != rank_) send_displs[owner[row] + 1] += sizeof(Cell);
-    });
+    for (int r = 0; r < size_; ++r)
+      for (global_int_t i = rows.row_ranges[r]; i < rows.row_ranges[r + 1]; ++i) {
+        owner[i] = r;
+        if (r != rank_) send_displs[r + 1] += static_cast<std::size_t>(local_nnz[i]) * sizeof(Cell);
+      }
     for (int r = 0; r < size_; ++r) send_displs[r + 1] += send_displs[r];
+
+    // 3. One pass: cells of other ranks' rows into the send buffer, cells of own rows straight
+    //    into the CSR after those of lower ranks. Every source emits a row's columns in
+    //    ascending order and sources come in rank order, so rows come out sorted (rows fed by
+    //    the sparse part are checked and sorted below).
+    std::vector<global_int_t> own_next(n_local), low_next(n_local), high_next(n_local);
+    for (std::size_t r = 0; r < n_local; ++r) {
+      const std::size_t row = rows.row_begin + r;
+      low_next[r] = rows.row_ptr[r];
+      own_next[r] = rows.row_ptr[r] + before_nnz[row];
+      high_next[r] = own_next[r] + local_nnz[row];
+    }
+    local_nnz = global_nnz = before_nnz = {};
+    auto place = [&](std::vector<global_int_t>& next, std::uint64_t row, std::uint64_t col, global_int_t c) {
+      const global_int_t at = next[row - rows.row_begin]++;
+      rows.cols[at] = static_cast<word_id_t>(col);
+      rows.values[at] = c;
+    };
     big_vector<char> got;
     std::vector<std::size_t> recv_displs;
     {
@@ -303,47 +375,23 @@ class Accumulator {
       for (int r = 0; r < size_; ++r) fill[r] = send_displs[r] / sizeof(Cell);
       for_each_cell([&](std::uint64_t row, std::uint64_t col, global_int_t c) {
         const int o = owner[row];
-        if (o != rank_) send[fill[o]++] = Cell{static_cast<std::uint32_t>(row), static_cast<std::uint32_t>(col), c};
+        if (o == rank_) place(own_next, row, col, c);
+        else send[fill[o]++] = Cell{static_cast<std::uint32_t>(row), static_cast<std::uint32_t>(col), c};
       });
+      hot_ = {};
+      band_sum_ = {};
+      owned_ = {};
       got = ExchangeBytes(comm_, reinterpret_cast<const char*>(send.data()), send_displs, recv_displs);
     }
-
-    // 4. CSR by a counting sort on rows, taking sources in rank order (this rank's own cells in
-    //    their place), so each row keeps arrival order; rows that still need it are sorted.
-    const auto n_local = static_cast<std::size_t>(rows.n_local_rows());
-    rows.row_ptr.assign(n_local + 1, 0);
-    auto cell_at = [&](std::size_t byte) {
-      Cell c;
-      std::memcpy(&c, got.data() + byte, sizeof(Cell));
-      return c;
-    };
-    auto for_each_received = [&](int from, int to, auto&& fn) {
-      for (std::size_t b = recv_displs[from]; b < recv_displs[to]; b += sizeof(Cell)) fn(cell_at(b));
-    };
-    auto for_each_own = [&](auto&& fn) {
-      for_each_cell([&](std::uint64_t row, std::uint64_t col, global_int_t c) {
-        if (owner[row] == rank_) fn(Cell{static_cast<std::uint32_t>(row), static_cast<std::uint32_t>(col), c});
-      });
-    };
-    auto count_row = [&](const Cell& c) { ++rows.row_ptr[c.row - rows.row_begin + 1]; };
-    for_each_received(0, size_, count_row);
-    for_each_own(count_row);
-    for (std::size_t r = 0; r < n_local; ++r) rows.row_ptr[r + 1] += rows.row_ptr[r];
-    rows.cols.resize(static_cast<std::size_t>(rows.row_ptr[n_local]));
-    rows.values.resize(rows.cols.size());
-    std::vector<global_int_t> next(rows.row_ptr.begin(), rows.row_ptr.end() - 1);
-    auto place = [&](const Cell& c) {
-      const global_int_t at = next[c.row - rows.row_begin]++;
-      rows.cols[at] = static_cast<word_id_t>(c.col);
-      rows.values[at] = c.count;
-    };
-    for_each_received(0, rank_, place);
-    for_each_own(place);
-    for_each_received(rank_ + 1, size_, place);
+    for (int from = 0; from < size_; ++from) {
+      auto& next = from < rank_ ? low_next : high_next;
+      for (std::size_t b = recv_displs[from]; b < recv_displs[from + 1]; b += sizeof(Cell)) {
+        Cell c;
+        std::memcpy(&c, got.data() + b, sizeof(Cell));
+        place(next, c.row, c.col, c.count);
+      }
+    }
     got = {};
-    hot_ = {};
-    band_sum_ = {};
-    owned_ = {};
     std::vector<std::pair<word_id_t, global_int_t>> tmp;
     for (std::size_t r = 0; r < n_local; ++r) {
       const global_int_t b = rows.row_ptr[r], e = rows.row_ptr[r + 1];

@@ -22,6 +22,10 @@ void ExpectMatchesReference(MPI_Comm comm, const std::string& path, std::int64_t
   options.window = L;
   const auto got = RunPipeline(comm, path, V, min_count, options);
   const auto counts = GatherCounts(comm, got.rows);
+  // Every row's columns strictly increasing (the CSR contract PETSc and HDF5 readers rely on).
+  for (qwem::global_int_t r = 0; r < got.rows.n_local_rows(); ++r)
+    for (auto k = got.rows.row_ptr[r] + 1; k < got.rows.row_ptr[r + 1]; ++k)
+      ASSERT_LT(got.rows.cols[k - 1], got.rows.cols[k]) << "row " << got.rows.row_begin + r;
   if (qwem::CommRank(comm) != 0) return;
   const auto want = qwem::ref::Count(qwem::ref::ReadDocuments(path), V, min_count, L);
   EXPECT_EQ(got.vocab.words, want.words);
