@@ -137,6 +137,9 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     if (opt.save_cooccurrence) WriteCooccurrence(*out, comm, rows);
     progress.End(opt.out);
     WriteTimings(*out, progress);
+    out->Attribute("/timings", "count_pair_loop_seconds_max", AllreduceMax(comm, count_stats.kernel_seconds));
+    out->Attribute("/timings", "count_redistribute_seconds_max", AllreduceMax(comm, count_stats.redistribute_seconds));
+    out->Attribute("/timings", "count_dense_words", count_stats.hot_words);
     out->Commit();
     PetscThrow(MatDestroy(&C), "MatDestroy");
 
