@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
+
 namespace qwem {
 
 ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
@@ -25,6 +27,13 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   app.add_option("--max-token-bytes", o.max_token_bytes, "Longer tokens are skipped and counted")
       ->capture_default_str();
 
+  app.add_option("--target", o.target, "Matrix to factorize: mstar (QWEM), ppmi or pmi baselines")->capture_default_str();
+  app.add_option("--ns-weight", o.ns_weight, "nu: negative-sampling weight in M*")->capture_default_str();
+  app.add_option("--operator", o.op, "auto, sparse (sparse + rank one, never dense) or dense")->capture_default_str();
+  app.add_option("--dim", o.dim, "d: number of top eigenpairs / embedding dimensions")->capture_default_str();
+  app.add_option("--eig-power", o.eig_power, "p: embeddings W = V diag(max(lambda,0)^p)")->capture_default_str();
+  app.add_flag("--counts-only", o.counts_only, "Stop after the co-occurrence counts (no M*, no eigenpairs)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -44,6 +53,9 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   if (o.count_buffer_mb < 1) throw Error("--count-buffer-mb must be at least 1");
   if (o.max_token_bytes < 1) throw Error("--max-token-bytes must be at least 1");
   if (o.out.empty()) throw Error("--out must name a file");
+  if (o.dim < 1) throw Error("--dim must be at least 1");
+  if (!(o.ns_weight > 0)) throw Error("--ns-weight must be positive");
+  if (!std::isfinite(o.eig_power)) throw Error("--eig-power must be a number");
   return ParseResult::kRun;
 }
 

@@ -20,6 +20,8 @@
 #include "qwem/cli.hpp"
 #include "qwem/common.hpp"
 #include "qwem/cooccurrence.hpp"
+#include "qwem/eigen.hpp"
+#include "qwem/target.hpp"
 #include "qwem/corpus.hpp"
 #include "qwem/h5io.hpp"
 #include "qwem/output.hpp"
@@ -128,13 +130,59 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     progress.End("MATAIJ " + std::to_string(vocab.size()) + " x " + std::to_string(vocab.size()) + ", " +
                  FormatCount(info.nz_used) + " nonzeros, rows balanced by nonzeros");
 
-    // 6. Write the results, collectively, under a temporary name.
+    // 6. The target matrix (M*, PPMI or PMI) as sparse + rank one, and the operator SLEPc sees.
+    std::optional<EigenResult> eig;
+    std::vector<double> embeddings;
+    OperatorChoice choice;
+    if (!opt.counts_only) {
+      if (opt.dim >= vocab.size())
+        throw Error("--dim=" + std::to_string(opt.dim) + " must be smaller than V = " + std::to_string(vocab.size()));
+      progress.Begin("target");
+      Target target;
+      PetscThrow(BuildTarget(comm, rows, vocab, {ParseTargetKind(opt.target), opt.ns_weight, opt.window}, &target),
+                 "BuildTarget");
+      Mat op = nullptr;
+      PetscThrow(CreateOperator(target, ParseOperatorKind(opt.op), &op, &choice), "CreateOperator");
+      PetscThrow(DestroyTarget(&target), "DestroyTarget");
+      std::string how = opt.target + " = sparse " + (target.rank_one != 0 ? "+ (" + std::to_string(target.rank_one) + ") 11^T" : "");
+      if (choice.requested == OperatorKind::kAuto && choice.dense_seconds > 0) {
+        std::snprintf(line, sizeof line, "; auto: sparse %.1f ms, dense %.1f ms per product", 1e3 * choice.sparse_seconds,
+                      1e3 * choice.dense_seconds);
+        how += line;
+      }
+      progress.End(how + "; operator " + ToString(choice.chosen));
+
+      // 7. Top-d eigenpairs (Krylov-Schur unless -eps_type says otherwise) and embeddings.
+      progress.Begin("eigensolve");
+      eig.emplace();
+      PetscThrow(SolveTopEigenpairs(op, {opt.dim, 1e-10}, &*eig), "SolveTopEigenpairs");
+      PetscThrow(MatDestroy(&op), "MatDestroy");
+      if (eig->n_converged < opt.dim)
+        throw Error("only " + std::to_string(eig->n_converged) + " of " + std::to_string(opt.dim) +
+                    " eigenpairs converged (" + eig->solver + ", " + std::to_string(eig->n_restarts) +
+                    " restarts); raise -eps_max_it or -eps_ncv, or lower --dim");
+      embeddings = ComputeEmbeddings(*eig, opt.eig_power);
+      double worst = 0;
+      for (double r : eig->residuals) worst = std::max(worst, r);
+      std::string top;
+      for (int k = 0; k < std::min(5, eig->dim()); ++k) {
+        std::snprintf(line, sizeof line, "%s%.1f", k ? ", " : "", eig->eigenvalues[k]);
+        top += line;
+      }
+      std::snprintf(line, sizeof line, "; lambda_%d = %.1f; %lld converged, max rel. residual %.1e, %lld products, %lld restarts (%s)",
+                    eig->dim(), eig->eigenvalues.back(), static_cast<long long>(eig->n_converged), worst,
+                    static_cast<long long>(eig->n_matvecs), static_cast<long long>(eig->n_restarts), eig->solver.c_str());
+      progress.End("top eigenvalues " + top + line);
+    }
+
+    // 8. Write the results, collectively, under a temporary name.
     progress.Begin("write");
     out.emplace(comm, opt.out);
     WriteMeta(*out, comm, opt, vocab.size());
     WriteCorpus(*out, plan, vocab, rows, n_overlong);
     WriteVocabulary(*out, vocab);
     if (opt.save_cooccurrence) WriteCooccurrence(*out, comm, rows);
+    if (eig) WriteSpectrum(*out, *eig, embeddings, vocab.size(), opt, choice);
     progress.End(opt.out);
     WriteTimings(*out, progress);
     out->Attribute("/timings", "count_pair_loop_seconds_max", AllreduceMax(comm, count_stats.kernel_seconds));

@@ -121,3 +121,31 @@ void WriteTimings(h5::OutputFile& out, const Progress& progress) {
 }
 
 }  // namespace qwem
+
+namespace qwem {
+
+void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, const std::vector<double>& embeddings,
+                   global_int_t n_words, const Options& o, const OperatorChoice& choice) {
+  const global_int_t d = eig.dim(), rows = eig.row_end - eig.row_begin;
+  out.WriteDistributed("/embeddings", embeddings.data(), rows, eig.row_begin, n_words, d);
+  out.WriteDistributed("/spectrum/eigenvectors", eig.vectors.data(), rows, eig.row_begin, n_words, d);
+  out.WriteReplicated("/spectrum/eigenvalues", eig.eigenvalues);
+  out.WriteReplicated("/spectrum/residuals", eig.residuals);
+  out.Attribute("/embeddings", "eig_power", o.eig_power);
+  out.Attribute("/embeddings", "formula", std::string("W = [v_1 .. v_d] diag(max(lambda_k, 0)^eig_power)"));
+  out.Attribute("/spectrum", "target", o.target);
+  out.Attribute("/spectrum", "ns_weight", o.ns_weight);
+  out.Attribute("/spectrum", "operator_requested", ToString(choice.requested));
+  out.Attribute("/spectrum", "operator", ToString(choice.chosen));
+  out.Attribute("/spectrum", "operator_sparse_seconds", choice.sparse_seconds);
+  out.Attribute("/spectrum", "operator_dense_seconds", choice.dense_seconds);
+  out.Attribute("/spectrum", "solver", eig.solver);
+  out.Attribute("/spectrum", "tol", eig.tol);
+  out.Attribute("/spectrum", "ncv", static_cast<global_int_t>(eig.ncv));
+  out.Attribute("/spectrum", "n_converged", static_cast<global_int_t>(eig.n_converged));
+  out.Attribute("/spectrum", "n_restarts", static_cast<global_int_t>(eig.n_restarts));
+  out.Attribute("/spectrum", "n_matvecs", static_cast<global_int_t>(eig.n_matvecs));
+  out.Attribute("/spectrum", "sign_convention", std::string("largest-magnitude entry of each eigenvector positive"));
+}
+
+}  // namespace qwem

@@ -18,6 +18,13 @@ struct Options {
   bool save_cooccurrence = false;
   global_int_t count_buffer_mb = 512;
   global_int_t max_token_bytes = 1000;
+  // Closed form (SCIENCE.md sections 2-3).
+  std::string target = "mstar";     // mstar | ppmi | pmi
+  double ns_weight = 1.0;           // nu
+  std::string op = "auto";          // auto | sparse | dense
+  int dim = 200;                    // d
+  double eig_power = 0.5;           // p in W = V diag(max(lambda, 0)^p)
+  bool counts_only = false;         // stop after the counts
   std::string command_line;  // argv joined, for provenance
 };
 

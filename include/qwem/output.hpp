@@ -6,6 +6,9 @@
 //   /corpus       attributes: token, word, byte and pair totals; /corpus/files, /corpus/file_bytes
 //   /cooccurrence CSR of C (with --save-cooccurrence): indptr (V+1, int64), indices (int32),
 //                 data (int64), attributes shape and n_pairs
+//   /embeddings   V x d closed-form embeddings W = V diag(max(lambda, 0)^p)
+//   /spectrum     eigenvalues (d), eigenvectors (V x d), residuals (d); attributes: target,
+//                 operator, solver settings and counts
 //   /timings      phase names and wall seconds
 #pragma once
 
@@ -13,6 +16,8 @@
 
 #include "qwem/cli.hpp"
 #include "qwem/cooccurrence.hpp"
+#include "qwem/eigen.hpp"
+#include "qwem/target.hpp"
 #include "qwem/corpus.hpp"
 #include "qwem/h5io.hpp"
 #include "qwem/progress.hpp"
@@ -27,6 +32,8 @@ void WriteCorpus(h5::OutputFile& out, const CorpusPlan& plan, const Vocabulary& 
 void WriteVocabulary(h5::OutputFile& out, const Vocabulary& vocab);
 void WriteCooccurrence(h5::OutputFile& out, MPI_Comm comm, const CooccurrenceRows& rows);
 void WriteTimings(h5::OutputFile& out, const Progress& progress);
+void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, const std::vector<double>& embeddings,
+                   global_int_t n_words, const Options& options, const OperatorChoice& choice);
 
 // "Open MPI v4.1.4, ..." first line of MPI_Get_library_version; PETSc and SLEPc version strings.
 std::string MpiVersion();

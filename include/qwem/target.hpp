@@ -1,0 +1,72 @@
+// Target matrices built from the distributed counts (SCIENCE.md section 2), all of the form
+// "sparse + c 1 1^T", so that no dense V x V matrix is ever needed:
+//   M*   : S_ij = 4 P_ij / (P_ij + nu P_i P_j) on the nonzeros of C, c = -2 (exact: M*_ij = -2
+//          where P_ij = 0).
+//   PPMI : max(log(P_ij / (P_i P_j)), 0) on the nonzeros of C, c = 0.
+//   PMI  : log(P_ij / (P_i P_j)) where P_ij > 0; where P_ij = 0, PMI is -infinity, so it is
+//          floored at the smallest PMI observed in the corpus: sparse part PMI_ij - floor on
+//          the nonzeros, c = floor (unseen pairs count as the least associated seen pair).
+// with P_ij = C_ij / (N (L+1)/2) and P_i = n_i / sum_k n_k over in-vocabulary tokens.
+#pragma once
+
+#include <mpi.h>
+#include <petscmat.h>
+
+#include <string>
+#include <vector>
+
+#include "qwem/cooccurrence.hpp"
+#include "qwem/vocab.hpp"
+
+namespace qwem {
+
+enum class TargetKind { kMStar, kPPMI, kPMI };
+enum class OperatorKind { kAuto, kSparse, kDense };
+
+TargetKind ParseTargetKind(const std::string& name);      // mstar | ppmi | pmi; throws qwem::Error
+OperatorKind ParseOperatorKind(const std::string& name);  // auto | sparse | dense; throws qwem::Error
+std::string ToString(TargetKind kind);
+std::string ToString(OperatorKind kind);
+
+struct TargetOptions {
+  TargetKind kind = TargetKind::kMStar;
+  double nu = 1.0;     // negative-sampling weight
+  int window = 16;     // L, for the normalization of P_ij
+};
+
+// The target as sparse part S (MATAIJ, rows laid out like the counts) plus c 1 1^T.
+struct Target {
+  Mat sparse = nullptr;
+  double rank_one = 0;
+  TargetKind kind = TargetKind::kMStar;
+};
+
+// Collective. Builds the target from the counts and the vocabulary's unigram counts.
+PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const Vocabulary& vocab,
+                           const TargetOptions& options, Target* target);
+PetscErrorCode DestroyTarget(Target* target);
+
+// Collective. A MATSHELL applying y = S x + c (1^T x) 1 with MatMult (symmetric, so also
+// MatMultTranspose), counting its applications. The shell references S; S must outlive it.
+PetscErrorCode CreateTargetOperator(const Target& target, Mat* op);
+PetscErrorCode GetOperatorApplications(Mat op, PetscInt* count);
+
+// auto builds the dense matrix only up to this V (8 V^2 bytes: 3.2 GB at 20k, over all ranks).
+inline constexpr PetscInt kAutoDenseMaxWords = 20000;
+
+struct OperatorChoice {
+  OperatorKind requested = OperatorKind::kAuto, chosen = OperatorKind::kSparse;
+  double sparse_seconds = -1, dense_seconds = -1;  // measured per application (auto only)
+};
+
+// Collective. The operator SLEPc will see, as a counting MATSHELL: over S (sparse: S x + c 1 1^T x)
+// or over the explicit dense matrix. auto picks sparse above kAutoDenseMaxWords or when the
+// sparse part streams less than half the bytes of the dense matrix (12 bytes per nonzero
+// against 8 per entry: density below 1/3); otherwise it builds both, times 5 applications of
+// each and keeps the faster.
+PetscErrorCode CreateOperator(const Target& target, OperatorKind requested, Mat* op, OperatorChoice* choice);
+
+// Collective. The target as an explicit MATDENSE (S + c 1 1^T), for small V or cross-checks.
+PetscErrorCode CreateDenseTarget(const Target& target, Mat* dense);
+
+}  // namespace qwem

@@ -1,0 +1,89 @@
+#include "qwem/eigen.hpp"
+
+#include <slepceps.h>
+
+#include <cmath>
+
+#include "qwem/target.hpp"
+
+namespace qwem {
+
+PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResult* result) {
+  PetscFunctionBeginUser;
+  MPI_Comm comm;
+  PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(op), &comm));
+  EPS eps;
+  PetscCall(EPSCreate(comm, &eps));
+  PetscCall(EPSSetOperators(eps, op, nullptr));
+  PetscCall(EPSSetProblemType(eps, EPS_HEP));
+  PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
+  PetscCall(EPSSetWhichEigenpairs(eps, EPS_LARGEST_REAL));
+  PetscCall(EPSSetDimensions(eps, options.dim, PETSC_DEFAULT, PETSC_DEFAULT));
+  PetscCall(EPSSetTolerances(eps, options.tol, PETSC_DEFAULT));
+  PetscCall(EPSSetFromOptions(eps));  // last, so -eps_nev, -eps_type, -eps_tol, ... override the defaults
+  PetscCall(EPSSolve(eps));
+
+  PetscCall(EPSGetConverged(eps, &result->n_converged));
+  PetscCall(EPSGetIterationNumber(eps, &result->n_restarts));
+  EPSType type;
+  PetscCall(EPSGetType(eps, &type));
+  result->solver = type;
+  PetscReal tol;
+  PetscInt maxit, nev;
+  PetscCall(EPSGetTolerances(eps, &tol, &maxit));
+  PetscCall(EPSGetDimensions(eps, &nev, &result->ncv, &result->mpd));
+  result->tol = tol;
+  PetscBool is_shell;
+  PetscCall(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(op), MATSHELL, &is_shell));
+  if (is_shell) PetscCall(GetOperatorApplications(op, &result->n_matvecs));
+
+  const PetscInt d = std::min<PetscInt>(nev, result->n_converged);
+  PetscInt lo, hi;
+  PetscCall(MatGetOwnershipRange(op, &lo, &hi));
+  result->row_begin = lo;
+  result->row_end = hi;
+  const PetscInt m = hi - lo;
+  result->eigenvalues.assign(d, 0);
+  result->residuals.assign(d, 0);
+  result->vectors.assign(static_cast<std::size_t>(m) * d, 0);
+  Vec v, absv;
+  PetscCall(MatCreateVecs(op, &v, nullptr));
+  PetscCall(VecDuplicate(v, &absv));
+  for (PetscInt k = 0; k < d; ++k) {
+    PetscScalar lambda;
+    PetscCall(EPSGetEigenpair(eps, k, &lambda, nullptr, v, nullptr));
+    PetscReal err;
+    PetscCall(EPSComputeError(eps, k, EPS_ERROR_RELATIVE, &err));
+    result->eigenvalues[k] = PetscRealPart(lambda);
+    result->residuals[k] = err;
+    // Sign: the largest-magnitude entry positive (VecMax picks the first index on ties).
+    PetscCall(VecCopy(v, absv));
+    PetscCall(VecAbs(absv));
+    PetscInt where;
+    PetscReal biggest;
+    PetscCall(VecMax(absv, &where, &biggest));
+    PetscScalar at = 0;
+    const PetscScalar* x;
+    PetscCall(VecGetArrayRead(v, &x));
+    if (where >= lo && where < hi) at = x[where - lo];
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &at, 1, MPIU_SCALAR, MPIU_SUM, comm));
+    const double sign = PetscRealPart(at) < 0 ? -1.0 : 1.0;
+    for (PetscInt i = 0; i < m; ++i) result->vectors[static_cast<std::size_t>(i) * d + k] = sign * PetscRealPart(x[i]);
+    PetscCall(VecRestoreArrayRead(v, &x));
+  }
+  PetscCall(VecDestroy(&v));
+  PetscCall(VecDestroy(&absv));
+  PetscCall(EPSDestroy(&eps));
+  PetscFunctionReturn(0);
+}
+
+std::vector<double> ComputeEmbeddings(const EigenResult& eig, double power) {
+  const int d = eig.dim();
+  std::vector<double> scale(d);
+  for (int k = 0; k < d; ++k) scale[k] = std::pow(std::max(eig.eigenvalues[k], 0.0), power);
+  std::vector<double> w(eig.vectors.size());
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = eig.vectors[i] * scale[i % d];
+  return w;
+}
+
+}  // namespace qwem
