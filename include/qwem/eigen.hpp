@@ -13,7 +13,7 @@ namespace qwem {
 
 struct EigenOptions {
   int dim = 200;        // d: eigenpairs wanted, largest algebraic first
-  double tol = 1e-10;   // relative residual tolerance (overridable: -eps_tol)
+  double tol = 1e-8;    // relative residual tolerance (overridable: -eps_tol)
 };
 
 struct EigenResult {
