@@ -32,6 +32,13 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   app.add_option("--operator", o.op, "auto, sparse (sparse + rank one, never dense) or dense")->capture_default_str();
   app.add_option("--dim", o.dim, "d: number of top eigenpairs / embedding dimensions")->capture_default_str();
   app.add_option("--eig-power", o.eig_power, "p: embeddings W = V diag(max(lambda,0)^p)")->capture_default_str();
+  app.add_option("--analogies", o.analogies, "Analogy questions (questions-words.txt format), or none")
+      ->capture_default_str();
+  app.add_option("--similarity", o.similarity, "Word-similarity files (w1 w2 score per line), or none")
+      ->capture_default_str();
+  app.add_option("--export-w2v", o.export_w2v, "Also write the embeddings in word2vec format (binary if FILE ends in .bin)");
+  app.add_option("--concepts", o.concepts, "Top eigenvectors to explain by their extreme words")->capture_default_str();
+  app.add_option("--concept-words", o.concept_words, "Words shown at each end of a concept")->capture_default_str();
   app.add_flag("--counts-only", o.counts_only, "Stop after the co-occurrence counts (no M*, no eigenpairs)");
 
   try {
@@ -54,6 +61,8 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   if (o.max_token_bytes < 1) throw Error("--max-token-bytes must be at least 1");
   if (o.out.empty()) throw Error("--out must name a file");
   if (o.dim < 1) throw Error("--dim must be at least 1");
+  if (o.concepts < 0 || o.concept_words < 1) throw Error("--concepts must be >= 0 and --concept-words >= 1");
+  if (o.similarity.size() == 1 && o.similarity[0] == "none") o.similarity.clear();
   if (!(o.ns_weight > 0)) throw Error("--ns-weight must be positive");
   if (!std::isfinite(o.eig_power)) throw Error("--eig-power must be a number");
   return ParseResult::kRun;

@@ -21,6 +21,7 @@
 #include "qwem/common.hpp"
 #include "qwem/cooccurrence.hpp"
 #include "qwem/eigen.hpp"
+#include "qwem/eval.hpp"
 #include "qwem/target.hpp"
 #include "qwem/corpus.hpp"
 #include "qwem/h5io.hpp"
@@ -175,7 +176,64 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       progress.End("top eigenvalues " + top + line);
     }
 
-    // 8. Write the results, collectively, under a temporary name.
+    // 8. Evaluate and explain: analogies (both protocols), word similarity, concepts.
+    std::optional<AnalogyReport> analogies;
+    std::vector<SimilarityReport> similarity;
+    std::vector<Concept> concepts;
+    if (eig) {
+      progress.Begin("evaluate");
+      const LocalRows emb{embeddings.data(), eig->row_begin, eig->row_end, vocab.size(), eig->dim()};
+      const LocalRows vecs{eig->vectors.data(), eig->row_begin, eig->row_end, vocab.size(), eig->dim()};
+      if (opt.analogies != "none") {
+        AnalogyQuestions questions;
+        RunAgreed(comm, [&] { questions = ReadAnalogies(opt.analogies); });
+        analogies = EvaluateAnalogies(comm, emb, vocab, questions);
+      }
+      for (const auto& path : opt.similarity) {
+        SimilarityPairs pairs;
+        RunAgreed(comm, [&] { pairs = ReadSimilarity(path); });
+        similarity.push_back(EvaluateSimilarity(comm, emb, vocab, pairs));
+      }
+      concepts = ExtractConcepts(comm, vecs, std::min(opt.concepts, eig->dim()), opt.concept_words);
+      progress.End(analogies ? "analogies, similarity and concepts" : "similarity and concepts");
+      if (analogies) {
+        const AnalogyReport& a = *analogies;
+        std::snprintf(line, sizeof line,
+                      "analogy (standard, 3CosAdd): %.1f%% of %lld in-vocabulary questions (of %lld); semantic %.1f%% "
+                      "of %lld, syntactic %.1f%% of %lld",
+                      100 * a.accuracy(false, -1), static_cast<long long>(a.total(false, -1)),
+                      static_cast<long long>(a.n_questions()), 100 * a.accuracy(false, 1),
+                      static_cast<long long>(a.total(false, 1)), 100 * a.accuracy(false, 0),
+                      static_cast<long long>(a.total(false, 0)));
+        progress.Say(line);
+        std::snprintf(line, sizeof line,
+                      "analogy (paper's pair protocol): %.1f%% of %lld; semantic %.1f%%, syntactic %.1f%%",
+                      100 * a.accuracy(true, -1), static_cast<long long>(a.total(true, -1)), 100 * a.accuracy(true, 1),
+                      100 * a.accuracy(true, 0));
+        progress.Say(line);
+        for (const auto& sec : a.sections) {
+          std::snprintf(line, sizeof line, "  %-28s standard %5.1f%% of %5lld   pairs %5.1f%% of %6lld", sec.name.c_str(),
+                        sec.total ? 100.0 * sec.correct / sec.total : 0.0, static_cast<long long>(sec.total),
+                        sec.pair_total ? 100.0 * sec.pair_correct / sec.pair_total : 0.0,
+                        static_cast<long long>(sec.pair_total));
+          progress.Say(line);
+        }
+      }
+      for (const auto& r : similarity) {
+        std::snprintf(line, sizeof line, "similarity %s: Spearman %.3f on %lld of %lld pairs", r.name.c_str(), r.spearman,
+                      static_cast<long long>(r.n_covered), static_cast<long long>(r.n_pairs));
+        progress.Say(line);
+      }
+      for (std::size_t c = 0; c < concepts.size(); ++c) {
+        std::string top, bottom;
+        for (auto id : concepts[c].top) top += " " + vocab.words[id];
+        for (auto id : concepts[c].bottom) bottom += " " + vocab.words[id];
+        std::snprintf(line, sizeof line, "concept %zu (lambda %.1f): +", c + 1, eig->eigenvalues[c]);
+        progress.Say(line + top + "  |  -" + bottom);
+      }
+    }
+
+    // 9. Write the results, collectively, under a temporary name.
     progress.Begin("write");
     out.emplace(comm, opt.out);
     WriteMeta(*out, comm, opt, vocab.size());
@@ -183,12 +241,17 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     WriteVocabulary(*out, vocab);
     if (opt.save_cooccurrence) WriteCooccurrence(*out, comm, rows);
     if (eig) WriteSpectrum(*out, *eig, embeddings, vocab.size(), opt, choice);
+    if (eig) WriteEvaluation(*out, analogies ? &*analogies : nullptr, similarity, concepts, vocab, *eig);
     progress.End(opt.out);
     WriteTimings(*out, progress);
     out->Attribute("/timings", "count_pair_loop_seconds_max", AllreduceMax(comm, count_stats.kernel_seconds));
     out->Attribute("/timings", "count_redistribute_seconds_max", AllreduceMax(comm, count_stats.redistribute_seconds));
     out->Attribute("/timings", "count_dense_words", count_stats.hot_words);
     out->Commit();
+    if (eig && !opt.export_w2v.empty()) {
+      ExportWord2Vec(comm, opt.export_w2v, vocab, *eig, embeddings);
+      progress.Say("exported the embeddings to " + opt.export_w2v);
+    }
     PetscThrow(MatDestroy(&C), "MatDestroy");
 
     std::snprintf(line, sizeof line,

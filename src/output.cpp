@@ -149,3 +149,128 @@ void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, const std::vecto
 }
 
 }  // namespace qwem
+
+namespace qwem {
+
+void WriteEvaluation(h5::OutputFile& out, const AnalogyReport* a, const std::vector<SimilarityReport>& similarity,
+                     const std::vector<Concept>& concepts, const Vocabulary& vocab, const EigenResult& eig) {
+  if (a) {
+    for (int pair = 0; pair < 2; ++pair) {
+      const std::string g = pair ? "/eval/analogy_pairs" : "/eval/analogy_standard";
+      out.Attribute(g, "protocol", std::string(pair ? "paper's pair protocol: per section, every ordered pair of distinct "
+                                                      "in-vocabulary word pairs; 3CosAdd, unit rows, query words excluded"
+                                                    : "Mikolov et al. 2013: 3CosAdd on unit rows, query words excluded, "
+                                                      "questions with all four words in vocabulary"));
+      for (int sem = -1; sem <= 1; ++sem) {
+        const std::string tag = sem < 0 ? "overall" : sem ? "semantic" : "syntactic";
+        out.Attribute(g, tag + "_accuracy", a->accuracy(pair, sem));
+        out.Attribute(g, tag + "_correct", a->correct(pair, sem));
+        out.Attribute(g, tag + "_total", a->total(pair, sem));
+      }
+    }
+    std::vector<std::string> names;
+    std::vector<global_int_t> correct, total, questions, pcorrect, ptotal;
+    for (const auto& sec : a->sections) {
+      names.push_back(sec.name);
+      correct.push_back(sec.correct);
+      total.push_back(sec.total);
+      questions.push_back(sec.n_questions);
+      pcorrect.push_back(sec.pair_correct);
+      ptotal.push_back(sec.pair_total);
+    }
+    out.WriteStrings("/eval/sections/name", names);
+    out.WriteReplicated("/eval/sections/n_questions", questions);
+    out.WriteReplicated("/eval/sections/standard_correct", correct);
+    out.WriteReplicated("/eval/sections/standard_total", total);
+    out.WriteReplicated("/eval/sections/pairs_correct", pcorrect);
+    out.WriteReplicated("/eval/sections/pairs_total", ptotal);
+  }
+  for (const auto& r : similarity) {
+    const std::string g = "/eval/similarity/" + r.name;
+    out.Attribute(g, "spearman", r.spearman);
+    out.Attribute(g, "n_pairs", r.n_pairs);
+    out.Attribute(g, "n_covered", r.n_covered);
+  }
+  if (!concepts.empty()) {
+    const std::size_t m = concepts[0].top.size();
+    std::vector<std::int32_t> top, bottom;
+    std::vector<std::string> top_words, bottom_words;
+    std::vector<double> lambda;
+    for (std::size_t c = 0; c < concepts.size(); ++c) {
+      lambda.push_back(eig.eigenvalues[c]);
+      for (std::size_t i = 0; i < m; ++i) {
+        const word_id_t t = i < concepts[c].top.size() ? concepts[c].top[i] : -1;
+        const word_id_t b = i < concepts[c].bottom.size() ? concepts[c].bottom[i] : -1;
+        top.push_back(t);
+        bottom.push_back(b);
+        top_words.push_back(t >= 0 ? vocab.words[t] : "");
+        bottom_words.push_back(b >= 0 ? vocab.words[b] : "");
+      }
+    }
+    const auto k = static_cast<global_int_t>(concepts.size());
+    const bool root = out.rank() == 0;
+    out.WriteDistributed("/concepts/top_ids", root ? top.data() : nullptr, root ? k : 0, 0, k, static_cast<global_int_t>(m));
+    out.WriteDistributed("/concepts/bottom_ids", root ? bottom.data() : nullptr, root ? k : 0, 0, k,
+                         static_cast<global_int_t>(m));
+    out.WriteStrings("/concepts/top_words", top_words);
+    out.WriteStrings("/concepts/bottom_words", bottom_words);
+    out.WriteReplicated("/concepts/eigenvalues", lambda);
+    out.Attribute("/concepts", "layout", std::string("row c: eigenvector c; top/bottom_words flattened row-major, " +
+                                                     std::to_string(m) + " words per row"));
+  }
+}
+
+}  // namespace qwem
+
+namespace qwem {
+
+void ExportWord2Vec(MPI_Comm comm, const std::string& path, const Vocabulary& vocab, const EigenResult& eig,
+                    const std::vector<double>& embeddings) {
+  const int rank = CommRank(comm), size = CommSize(comm);
+  const int d = eig.dim();
+  const bool binary = path.size() >= 4 && path.compare(path.size() - 4, 4, ".bin") == 0;
+  const std::string partial = path + ".partial";
+  std::FILE* f = nullptr;
+  bool ok = true;
+  if (rank == 0) {
+    f = std::fopen(partial.c_str(), "wb");
+    ok = f != nullptr;
+  }
+  AgreeOrThrow(comm, ok, "cannot create '" + partial + "'");
+  // Rank r's rows [ranges[r], ranges[r+1]) in rank order.
+  std::vector<global_int_t> begins(size);
+  const global_int_t mine = eig.row_begin;
+  QWEM_MPI(MPI_Allgather(&mine, 1, MPI_INT64_T, begins.data(), 1, MPI_INT64_T, comm));
+  if (rank == 0) {
+    std::fprintf(f, "%lld %d\n", static_cast<long long>(vocab.size()), d);
+    std::vector<double> rows;
+    std::vector<float> buf(d);
+    for (int r = 0; r < size; ++r) {
+      const global_int_t b = begins[r], e = r + 1 < size ? begins[r + 1] : vocab.size();
+      if (r == 0) {
+        rows.assign(embeddings.begin(), embeddings.end());
+      } else {
+        rows.resize(static_cast<std::size_t>(e - b) * d);
+        QWEM_MPI(MPI_Recv(rows.data(), static_cast<int>(rows.size()), MPI_DOUBLE, r, 31, comm, MPI_STATUS_IGNORE));
+      }
+      for (global_int_t i = b; i < e; ++i) {
+        const double* x = rows.data() + static_cast<std::size_t>(i - b) * d;
+        std::fputs(vocab.words[i].c_str(), f);
+        std::fputc(' ', f);
+        if (binary) {
+          for (int k = 0; k < d; ++k) buf[k] = static_cast<float>(x[k]);
+          std::fwrite(buf.data(), sizeof(float), d, f);
+          std::fputc('\n', f);
+        } else {
+          for (int k = 0; k < d; ++k) std::fprintf(f, k + 1 < d ? "%.8g " : "%.8g\n", x[k]);
+        }
+      }
+    }
+    ok = std::fclose(f) == 0 && std::rename(partial.c_str(), path.c_str()) == 0;
+  } else {
+    QWEM_MPI(MPI_Send(embeddings.data(), static_cast<int>(embeddings.size()), MPI_DOUBLE, 0, 31, comm));
+  }
+  AgreeOrThrow(comm, ok, "cannot write '" + path + "'");
+}
+
+}  // namespace qwem

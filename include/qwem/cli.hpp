@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "qwem/common.hpp"
 
@@ -25,6 +26,12 @@ struct Options {
   int dim = 200;                    // d
   double eig_power = 0.5;           // p in W = V diag(max(lambda, 0)^p)
   bool counts_only = false;         // stop after the counts
+  // Evaluation (SCIENCE.md section 6). Defaults are the copies bundled in share/; "none" skips.
+  std::string analogies = QWEM_SHARE_DIR "/questions-words.txt";
+  std::vector<std::string> similarity = {QWEM_SHARE_DIR "/EN-WS-353-ALL.txt", QWEM_SHARE_DIR "/EN-SIMLEX-999.txt"};
+  std::string export_w2v;           // word2vec text (or .bin) export of the embeddings
+  int concepts = 10;                // eigenvectors to explain
+  int concept_words = 8;            // words per end
   std::string command_line;  // argv joined, for provenance
 };
 

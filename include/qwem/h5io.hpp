@@ -86,6 +86,7 @@ class OutputFile {
   }
 
   const std::string& path() const { return path_; }
+  int rank() const { return CommRank(comm_); }
 
  private:
   void WriteRows(const std::string& path, hid_t type, const void* local, global_int_t n_local_rows,

@@ -9,6 +9,9 @@
 //   /embeddings   V x d closed-form embeddings W = V diag(max(lambda, 0)^p)
 //   /spectrum     eigenvalues (d), eigenvectors (V x d), residuals (d); attributes: target,
 //                 operator, solver settings and counts
+//   /eval         analogy accuracy (standard and pair protocols, overall/semantic/syntactic as
+//                 attributes; per-section datasets) and word-similarity results
+//   /concepts     per top eigenvector: eigenvalue, ids and words of its extreme entries
 //   /timings      phase names and wall seconds
 #pragma once
 
@@ -17,6 +20,7 @@
 #include "qwem/cli.hpp"
 #include "qwem/cooccurrence.hpp"
 #include "qwem/eigen.hpp"
+#include "qwem/eval.hpp"
 #include "qwem/target.hpp"
 #include "qwem/corpus.hpp"
 #include "qwem/h5io.hpp"
@@ -34,6 +38,15 @@ void WriteCooccurrence(h5::OutputFile& out, MPI_Comm comm, const CooccurrenceRow
 void WriteTimings(h5::OutputFile& out, const Progress& progress);
 void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, const std::vector<double>& embeddings,
                    global_int_t n_words, const Options& options, const OperatorChoice& choice);
+void WriteEvaluation(h5::OutputFile& out, const AnalogyReport* analogies, const std::vector<SimilarityReport>& similarity,
+                     const std::vector<Concept>& concepts, const Vocabulary& vocab, const EigenResult& eig);
+
+// Collective. Writes the embeddings in word2vec format, text ("V d" then "word x1 .. xd" per
+// line) or, if path ends in ".bin", binary (float32 after "word "), as gensim's
+// KeyedVectors.load_word2vec_format reads them. Rank 0 writes, receiving each rank's rows in
+// turn (memory: the largest rank's rows); the file appears under its name only when complete.
+void ExportWord2Vec(MPI_Comm comm, const std::string& path, const Vocabulary& vocab, const EigenResult& eig,
+                    const std::vector<double>& embeddings);
 
 // "Open MPI v4.1.4, ..." first line of MPI_Get_library_version; PETSc and SLEPc version strings.
 std::string MpiVersion();

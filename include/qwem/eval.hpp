@@ -1,0 +1,87 @@
+// Built-in evaluation and explanation of embeddings (SCIENCE.md section 6), distributed over
+// the ranks that hold the embedding rows: nothing gathers the V x d matrix on one rank.
+//  * Analogies, 3CosAdd on unit-normalized rows, query words excluded, questions with all
+//    four words in the vocabulary: the standard protocol (questions-words.txt as given) and
+//    the paper's pair protocol (per section, every ordered pair of distinct in-vocabulary word
+//    pairs is one analogy).
+//  * Word similarity: Spearman rho between cosine and human scores, over pairs in vocabulary.
+//  * Concepts: for each top eigenvector, the words with its largest and smallest entries.
+#pragma once
+
+#include <mpi.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "qwem/common.hpp"
+#include "qwem/vocab.hpp"
+
+namespace qwem {
+
+// Rows [row_begin, row_end) of an n_words x dim matrix, row-major, held by this rank.
+struct LocalRows {
+  const double* data = nullptr;
+  global_int_t row_begin = 0, row_end = 0, n_words = 0;
+  int dim = 0;
+};
+
+struct AnalogySection {
+  std::string name;
+  bool semantic = false;                  // sections not starting with "gram"
+  global_int_t correct = 0, total = 0;    // standard protocol, questions in vocabulary
+  global_int_t n_questions = 0;           // all questions of the section
+  global_int_t pair_correct = 0, pair_total = 0;  // pair protocol
+};
+
+struct AnalogyReport {
+  std::vector<AnalogySection> sections;
+  global_int_t correct(bool pair, int semantic /* -1 all, 0 syntactic, 1 semantic */) const;
+  global_int_t total(bool pair, int semantic) const;
+  double accuracy(bool pair, int semantic) const;
+  global_int_t n_questions() const;
+};
+
+// Not collective. Parses questions-words.txt ("': section" lines, then "a b c d"), lowercasing
+// ASCII. Throws qwem::Error if the file cannot be read or has a malformed line.
+struct AnalogyQuestions {
+  std::vector<std::string> section_names;
+  std::vector<std::vector<std::array<std::string, 4>>> questions;  // per section
+};
+AnalogyQuestions ReadAnalogies(const std::string& path);
+
+// Collective. Both protocols on the embedding rows. `max_pair_analogies` caps the pair
+// protocol per section (0: no cap; beyond it, a deterministic stride subsample is used and the
+// counts say so).
+AnalogyReport EvaluateAnalogies(MPI_Comm comm, const LocalRows& emb, const Vocabulary& vocab,
+                                const AnalogyQuestions& questions, global_int_t max_pair_analogies = 0);
+
+struct SimilarityReport {
+  std::string name;
+  double spearman = 0;
+  global_int_t n_pairs = 0, n_covered = 0;
+};
+
+// Not collective. Reads "w1<TAB>w2<TAB>score" lines (CRLF tolerated, case folded).
+struct SimilarityPairs {
+  std::string name;
+  std::vector<std::string> a, b;
+  std::vector<double> score;
+};
+SimilarityPairs ReadSimilarity(const std::string& path);
+
+// Collective.
+SimilarityReport EvaluateSimilarity(MPI_Comm comm, const LocalRows& emb, const Vocabulary& vocab,
+                                    const SimilarityPairs& pairs);
+
+// Collective. For eigenvectors 0..k-1 (columns of `vectors`), the ids of the `m` words with the
+// largest and with the smallest entries (descending / ascending), on every rank.
+struct Concept {
+  std::vector<word_id_t> top, bottom;
+};
+std::vector<Concept> ExtractConcepts(MPI_Comm comm, const LocalRows& vectors, int k, int m);
+
+// Not collective. Spearman's rho with average ranks for ties.
+double Spearman(const std::vector<double>& x, const std::vector<double>& y);
+
+}  // namespace qwem

@@ -1,0 +1,322 @@
+#include "qwem/eval.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+extern "C" void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
+                       const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+                       const int* ldc);
+
+namespace qwem {
+
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+// Unit-normalized copy of this rank's rows (zero rows stay zero).
+std::vector<double> UnitRows(const LocalRows& e) {
+  const std::size_t m = static_cast<std::size_t>(e.row_end - e.row_begin);
+  std::vector<double> u(e.data, e.data + m * e.dim);
+  for (std::size_t i = 0; i < m; ++i) {
+    double n = 0;
+    for (int k = 0; k < e.dim; ++k) n += u[i * e.dim + k] * u[i * e.dim + k];
+    n = std::sqrt(n);
+    if (n > 0)
+      for (int k = 0; k < e.dim; ++k) u[i * e.dim + k] /= n;
+  }
+  return u;
+}
+
+// Collective. Rows `ids` of the unit-normalized matrix on every rank (each rank fills the rows
+// it owns, one MPI_Allreduce).
+std::vector<double> GatherRows(MPI_Comm comm, const LocalRows& e, const std::vector<double>& unit,
+                               const std::vector<word_id_t>& ids) {
+  std::vector<double> out(ids.size() * e.dim, 0.0);
+  for (std::size_t q = 0; q < ids.size(); ++q)
+    if (ids[q] >= e.row_begin && ids[q] < e.row_end)
+      std::copy_n(unit.data() + (ids[q] - e.row_begin) * e.dim, e.dim, out.data() + q * e.dim);
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, out.data(), static_cast<int>(out.size()), MPI_DOUBLE, MPI_SUM, comm));
+  return out;
+}
+
+// Collective. 3CosAdd for a batch of (a, b, c) queries: the word maximizing cos(x, b - a + c)
+// over all x outside {a, b, c}. Each rank scores its own rows with one dgemm, then
+// MPI_MAXLOC picks the global best (lowest id on ties).
+std::vector<word_id_t> Answer3CosAdd(MPI_Comm comm, const LocalRows& e, const std::vector<double>& unit,
+                                     const std::vector<std::array<word_id_t, 3>>& queries) {
+  std::vector<word_id_t> answers(queries.size(), -1);
+  constexpr std::size_t kBatch = 1024;
+  const int d = e.dim;
+  const int m = static_cast<int>(e.row_end - e.row_begin);
+  for (std::size_t q0 = 0; q0 < queries.size(); q0 += kBatch) {
+    const std::size_t nq = std::min(kBatch, queries.size() - q0);
+    std::vector<word_id_t> ids;
+    for (std::size_t q = 0; q < nq; ++q)
+      for (int j = 0; j < 3; ++j) ids.push_back(queries[q0 + q][j]);
+    const std::vector<double> rows = GatherRows(comm, e, unit, ids);
+    std::vector<double> target(nq * d);
+    for (std::size_t q = 0; q < nq; ++q)
+      for (int k = 0; k < d; ++k)
+        target[q * d + k] = rows[(3 * q + 1) * d + k] - rows[(3 * q) * d + k] + rows[(3 * q + 2) * d + k];
+    // scores (m x nq, column-major) = unit (m x d) * target^T; both row-major, so in BLAS terms
+    // scores^T (nq x m) = target (nq x d) * unit^T.
+    std::vector<double> scores(static_cast<std::size_t>(m) * nq);
+    if (m > 0) {
+      const int nqi = static_cast<int>(nq);
+      const double one = 1.0, zero = 0.0;
+      dgemm_("T", "N", &nqi, &m, &d, &one, target.data(), &d, unit.data(), &d, &zero, scores.data(), &nqi);
+    }
+    struct {
+      double value;
+      int index;
+    } best[kBatch];
+    for (std::size_t q = 0; q < nq; ++q) {
+      best[q] = {-1e300, static_cast<int>(e.n_words)};
+      const auto& qq = queries[q0 + q];
+      for (int i = 0; i < m; ++i) {
+        const auto id = static_cast<word_id_t>(e.row_begin + i);
+        if (id == qq[0] || id == qq[1] || id == qq[2]) continue;
+        const double s = scores[static_cast<std::size_t>(i) * nq + q];
+        if (s > best[q].value) best[q] = {s, id};
+      }
+    }
+    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, best, static_cast<int>(nq), MPI_DOUBLE_INT, MPI_MAXLOC, comm));
+    for (std::size_t q = 0; q < nq; ++q) answers[q0 + q] = best[q].index;
+  }
+  return answers;
+}
+
+std::vector<double> Ranks(const std::vector<double>& v) {
+  std::vector<std::size_t> idx(v.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (std::size_t i = 0; i < idx.size();) {
+    std::size_t j = i;
+    while (j + 1 < idx.size() && v[idx[j + 1]] == v[idx[i]]) ++j;
+    for (std::size_t k = i; k <= j; ++k) r[idx[k]] = (i + j) / 2.0 + 1;
+    i = j + 1;
+  }
+  return r;
+}
+
+}  // namespace
+
+global_int_t AnalogyReport::correct(bool pair, int semantic) const {
+  global_int_t n = 0;
+  for (const auto& s : sections)
+    if (semantic < 0 || s.semantic == (semantic == 1)) n += pair ? s.pair_correct : s.correct;
+  return n;
+}
+
+global_int_t AnalogyReport::total(bool pair, int semantic) const {
+  global_int_t n = 0;
+  for (const auto& s : sections)
+    if (semantic < 0 || s.semantic == (semantic == 1)) n += pair ? s.pair_total : s.total;
+  return n;
+}
+
+double AnalogyReport::accuracy(bool pair, int semantic) const {
+  const global_int_t t = total(pair, semantic);
+  return t > 0 ? static_cast<double>(correct(pair, semantic)) / static_cast<double>(t) : 0.0;
+}
+
+global_int_t AnalogyReport::n_questions() const {
+  global_int_t n = 0;
+  for (const auto& s : sections) n += s.n_questions;
+  return n;
+}
+
+AnalogyQuestions ReadAnalogies(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot read analogy file '" + path + "'");
+  AnalogyQuestions q;
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (line[0] == ':') {
+      std::istringstream ss(line.substr(1));
+      std::string name;
+      ss >> name;
+      q.section_names.push_back(name);
+      q.questions.emplace_back();
+      continue;
+    }
+    std::istringstream ss(Lower(line));
+    std::array<std::string, 4> w;
+    std::string extra;
+    if (!(ss >> w[0] >> w[1] >> w[2] >> w[3]) || (ss >> extra) || q.questions.empty())
+      throw Error("analogy file '" + path + "' line " + std::to_string(lineno) + ": expected ': section' or four words");
+    q.questions.back().push_back(w);
+  }
+  if (q.section_names.empty()) throw Error("analogy file '" + path + "' has no sections");
+  return q;
+}
+
+AnalogyReport EvaluateAnalogies(MPI_Comm comm, const LocalRows& emb, const Vocabulary& vocab,
+                                const AnalogyQuestions& questions, global_int_t max_pair_analogies) {
+  const std::vector<double> unit = UnitRows(emb);
+  AnalogyReport report;
+  for (std::size_t s = 0; s < questions.section_names.size(); ++s) {
+    AnalogySection sec;
+    sec.name = questions.section_names[s];
+    sec.semantic = sec.name.rfind("gram", 0) != 0;
+    sec.n_questions = static_cast<global_int_t>(questions.questions[s].size());
+    // Standard protocol.
+    std::vector<std::array<word_id_t, 3>> queries;
+    std::vector<word_id_t> expected;
+    // Pair protocol: the distinct in-vocabulary (a, b) pairs of the section, in first-seen order.
+    std::vector<std::pair<word_id_t, word_id_t>> pairs;
+    auto add_pair = [&](word_id_t a, word_id_t b) {
+      if (a < 0 || b < 0) return;
+      if (std::find(pairs.begin(), pairs.end(), std::make_pair(a, b)) == pairs.end()) pairs.emplace_back(a, b);
+    };
+    for (const auto& w : questions.questions[s]) {
+      std::array<word_id_t, 4> id;
+      for (int j = 0; j < 4; ++j) id[j] = vocab.index.Find(w[j]);
+      add_pair(id[0], id[1]);
+      add_pair(id[2], id[3]);
+      if (id[0] < 0 || id[1] < 0 || id[2] < 0 || id[3] < 0) continue;
+      queries.push_back({id[0], id[1], id[2]});
+      expected.push_back(id[3]);
+    }
+    const auto answers = Answer3CosAdd(comm, emb, unit, queries);
+    sec.total = static_cast<global_int_t>(queries.size());
+    for (std::size_t q = 0; q < answers.size(); ++q) sec.correct += answers[q] == expected[q];
+
+    queries.clear();
+    expected.clear();
+    const global_int_t n_pair_analogies = static_cast<global_int_t>(pairs.size()) * (static_cast<global_int_t>(pairs.size()) - 1);
+    const global_int_t stride =
+        max_pair_analogies > 0 && n_pair_analogies > max_pair_analogies ? (n_pair_analogies + max_pair_analogies - 1) / max_pair_analogies : 1;
+    global_int_t index = 0;
+    for (const auto& p : pairs)
+      for (const auto& r : pairs) {
+        if (p == r) continue;
+        if (index++ % stride != 0) continue;
+        queries.push_back({p.first, p.second, r.first});  // b - a + c -> d
+        expected.push_back(r.second);
+      }
+    const auto pair_answers = Answer3CosAdd(comm, emb, unit, queries);
+    sec.pair_total = static_cast<global_int_t>(queries.size());
+    for (std::size_t q = 0; q < pair_answers.size(); ++q) sec.pair_correct += pair_answers[q] == expected[q];
+    report.sections.push_back(sec);
+  }
+  return report;
+}
+
+SimilarityPairs ReadSimilarity(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot read similarity file '" + path + "'");
+  SimilarityPairs p;
+  p.name = path.substr(path.find_last_of('/') + 1);
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ss(Lower(line));
+    std::string a, b;
+    double score;
+    if (!(ss >> a >> b >> score))
+      throw Error("similarity file '" + path + "' line " + std::to_string(lineno) + ": expected 'word word score'");
+    p.a.push_back(a);
+    p.b.push_back(b);
+    p.score.push_back(score);
+  }
+  return p;
+}
+
+SimilarityReport EvaluateSimilarity(MPI_Comm comm, const LocalRows& emb, const Vocabulary& vocab,
+                                    const SimilarityPairs& pairs) {
+  const std::vector<double> unit = UnitRows(emb);
+  SimilarityReport r;
+  r.name = pairs.name;
+  r.n_pairs = static_cast<global_int_t>(pairs.a.size());
+  std::vector<word_id_t> ids;
+  std::vector<double> human;
+  for (std::size_t i = 0; i < pairs.a.size(); ++i) {
+    const word_id_t a = vocab.index.Find(pairs.a[i]), b = vocab.index.Find(pairs.b[i]);
+    if (a < 0 || b < 0) continue;
+    ids.push_back(a);
+    ids.push_back(b);
+    human.push_back(pairs.score[i]);
+  }
+  const std::vector<double> rows = GatherRows(comm, emb, unit, ids);
+  std::vector<double> cosine(human.size());
+  for (std::size_t i = 0; i < human.size(); ++i) {
+    double c = 0;
+    for (int k = 0; k < emb.dim; ++k) c += rows[(2 * i) * emb.dim + k] * rows[(2 * i + 1) * emb.dim + k];
+    cosine[i] = c;
+  }
+  r.n_covered = static_cast<global_int_t>(human.size());
+  r.spearman = human.size() > 1 ? Spearman(cosine, human) : 0.0;
+  return r;
+}
+
+std::vector<Concept> ExtractConcepts(MPI_Comm comm, const LocalRows& v, int k, int m) {
+  const int size = CommSize(comm);
+  std::vector<Concept> out(k);
+  const std::size_t rows = static_cast<std::size_t>(v.row_end - v.row_begin);
+  for (int c = 0; c < std::min(k, v.dim); ++c) {
+    // Local candidates: the m largest and m smallest entries, then every rank merges them all.
+    std::vector<std::pair<double, int>> local;
+    for (std::size_t i = 0; i < rows; ++i) local.emplace_back(v.data[i * v.dim + c], static_cast<int>(v.row_begin + i));
+    std::vector<std::pair<double, int>> cand;
+    auto take = [&](bool largest) {
+      auto cmp = [&](const auto& a, const auto& b) {
+        return largest ? (a.first > b.first || (a.first == b.first && a.second < b.second))
+                       : (a.first < b.first || (a.first == b.first && a.second < b.second));
+      };
+      const std::size_t n = std::min<std::size_t>(m, local.size());
+      std::partial_sort(local.begin(), local.begin() + n, local.end(), cmp);
+      cand.insert(cand.end(), local.begin(), local.begin() + n);
+    };
+    take(true);
+    take(false);
+    int n = static_cast<int>(cand.size());
+    std::vector<int> counts(size), displs(size, 0);
+    QWEM_MPI(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm));
+    for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + counts[r - 1];
+    std::vector<std::pair<double, int>> all(displs[size - 1] + counts[size - 1]);
+    std::vector<double> vals(n), all_vals(all.size());
+    std::vector<int> ids(n), all_ids(all.size());
+    for (int i = 0; i < n; ++i) std::tie(vals[i], ids[i]) = cand[i];
+    QWEM_MPI(MPI_Allgatherv(vals.data(), n, MPI_DOUBLE, all_vals.data(), counts.data(), displs.data(), MPI_DOUBLE, comm));
+    QWEM_MPI(MPI_Allgatherv(ids.data(), n, MPI_INT, all_ids.data(), counts.data(), displs.data(), MPI_INT, comm));
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = {all_vals[i], all_ids[i]};
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    for (int i = 0; i < m && i < static_cast<int>(all.size()); ++i) out[c].top.push_back(all[i].second);
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first || (a.first == b.first && a.second < b.second); });
+    for (int i = 0; i < m && i < static_cast<int>(all.size()); ++i) out[c].bottom.push_back(all[i].second);
+  }
+  return out;
+}
+
+double Spearman(const std::vector<double>& x, const std::vector<double>& y) {
+  const std::vector<double> rx = Ranks(x), ry = Ranks(y);
+  const double n = static_cast<double>(x.size());
+  const double mx = std::accumulate(rx.begin(), rx.end(), 0.0) / n, my = std::accumulate(ry.begin(), ry.end(), 0.0) / n;
+  double sxy = 0, sxx = 0, syy = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) * (rx[i] - mx);
+    syy += (ry[i] - my) * (ry[i] - my);
+  }
+  return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : 0.0;
+}
+
+}  // namespace qwem
