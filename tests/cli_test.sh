@@ -74,6 +74,12 @@ expect_error vocab_zero "vocab-size" --corpus "$SHARE/corpus" --vocab-size 0
 expect_error min_count_text "min-count" --corpus "$SHARE/corpus" --min-count 1.5
 expect_error unknown_option "--frobnicate" --corpus "$SHARE/corpus" --frobnicate
 expect_error no_corpus "corpus" --vocab-size 10
+expect_error bad_target "--target" --corpus "$SHARE/corpus" --target svd
+expect_error bad_operator "--operator" --corpus "$SHARE/corpus" --operator fast
+expect_error dim_too_large "must be smaller than V" --corpus "$SHARE/corpus" --vocab-size 50 --dim 50
+expect_error dim_text "dim" --corpus "$SHARE/corpus" --dim many
+expect_error not_converged "converged" --corpus "$SHARE/corpus" --vocab-size 500 --dim 20 -eps_max_it 1
+expect_error missing_analogies "analogy file" --corpus "$SHARE/corpus" --vocab-size 500 --dim 5 --analogies /nonexistent.txt
 if [ "$(id -u)" -ne 0 ]; then  # root reads everything, so permission errors only show as a user
   mkdir -p "$WORK/unreadable" && echo "x y" >"$WORK/unreadable/a.txt" && chmod 000 "$WORK/unreadable/a.txt"
   expect_error unreadable_file "cannot open" --corpus "$WORK/unreadable"
@@ -85,14 +91,14 @@ rm -rf "$WORK/longline"
 # V larger than the number of distinct words: clamped, with one warning line, exit 0.
 mkdir -p "$WORK/small"
 echo "a b c a b a" >"$WORK/small/x.txt"
-run clamp --corpus "$WORK/small" --vocab-size 50 --out "$WORK/clamp.h5"
+run clamp --corpus "$WORK/small" --vocab-size 50 --counts-only --out "$WORK/clamp.h5"
 if [ "$RC" -ne 0 ]; then bad clamp "exit status $RC"
 elif ! grep -q "warning: --vocab-size=50 but only 3 words" "$ERR"; then bad clamp "no clamp warning"
 elif [ ! -s "$WORK/clamp.h5" ]; then bad clamp "no output file"
 else ok clamp; fi
 
 # The bundled corpus: summary line, datasets and provenance in the file.
-run bundled --corpus "$SHARE/corpus" --vocab-size 2000 --save-cooccurrence --out "$WORK/b.h5" -log_view
+run bundled --corpus "$SHARE/corpus" --vocab-size 2000 --dim 20 --save-cooccurrence --out "$WORK/b.h5" -log_view
 if [ "$RC" -ne 0 ]; then bad bundled "exit status $RC"
 elif ! grep -q "^\[.*\] done: .* wrote $WORK/b.h5" "$OUT"; then bad bundled "no summary line"
 elif ! grep -q "Performance Summary" "$OUT"; then bad bundled "-log_view did not reach PETSc"
@@ -114,6 +120,9 @@ assert len(ip) == 2001 and ip[-1] == len(d) == c["nnz"]
 dense = np.zeros((2000, 2000), dtype=np.int64)
 rows = np.repeat(np.arange(2000), np.diff(ip)); dense[rows, ix] = d
 assert (dense == dense.T).all()
+E = f["/embeddings"][:]; lam = f["/spectrum/eigenvalues"][:]
+assert E.shape == (2000, 20) and np.all(np.diff(lam) <= 0) and f["/spectrum"].attrs["n_converged"] >= 20
+assert "overall_accuracy" in f["/eval/analogy_standard"].attrs and f["/concepts/top_words"].shape == (80,)
 EOF
 then bad bundled "HDF5 content check failed"
 else ok bundled; fi
