@@ -166,10 +166,7 @@ class Accumulator {
         ++t;
         continue;
       }
-      if (t >= seg_end_) {
-        seg_end_ = t;
-        while (seg_end_ < total && x[seg_end_] != kBoundary) ++seg_end_;
-      }
+      if (t >= seg_end_) FindSegmentEnd(x, total, t);
       // Positions up to the segment end (or stop) share the same partner limit.
       const std::size_t seg_stop = std::min(stop, seg_end_);
       for (; t < seg_stop; ++t) {
@@ -209,10 +206,7 @@ class Accumulator {
         ++t;
         continue;
       }
-      if (t >= seg_end_) {
-        seg_end_ = t;
-        while (seg_end_ < total && x[seg_end_] != kBoundary) ++seg_end_;
-      }
+      if (t >= seg_end_) FindSegmentEnd(x, total, t);
       if (cold_.size() + L > cold_capacity_) break;
       const word_id_t a = x[t];
       const std::size_t jmax = std::min(L, seg_end_ - 1 - t);
@@ -232,6 +226,12 @@ class Accumulator {
       ++t;
     }
     return t;
+  }
+
+  // seg_end_: the first boundary at or after t (or the end): partners of t stop before it.
+  void FindSegmentEnd(const word_id_t* x, std::size_t total, std::size_t t) {
+    seg_end_ = t;
+    while (seg_end_ < total && x[seg_end_] != kBoundary) ++seg_end_;
   }
 
   bool ColdNearlyFull() const { return cold_.size() + 2 * static_cast<std::size_t>(window_) > cold_capacity_; }
@@ -521,7 +521,8 @@ CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream
   return rows;
 }
 
-PetscErrorCode AssembleCountMatrix(MPI_Comm comm, const CooccurrenceRows& rows, Mat* C) {
+PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,
+                                 const std::function<double(global_int_t, word_id_t, global_int_t)>& value, Mat* A) {
   PetscFunctionBeginUser;
   PetscCheck(rows.n_words <= PETSC_MAX_INT, comm, PETSC_ERR_SUP, "V = %lld exceeds PetscInt",
              static_cast<long long>(rows.n_words));
@@ -529,28 +530,36 @@ PetscErrorCode AssembleCountMatrix(MPI_Comm comm, const CooccurrenceRows& rows, 
   const auto V = static_cast<PetscInt>(rows.n_words);
   std::vector<PetscInt> d_nnz(m, 0), o_nnz(m, 0);
   for (PetscInt r = 0; r < m; ++r)
-    for (global_int_t k = rows.row_ptr[r]; k < rows.row_ptr[r + 1]; ++k) {
-      const global_int_t c = rows.cols[k];
-      if (c >= rows.row_begin && c < rows.row_end) ++d_nnz[r];
-      else ++o_nnz[r];
-    }
-  PetscCall(MatCreate(comm, C));
-  PetscCall(MatSetSizes(*C, m, m, V, V));
-  PetscCall(MatSetType(*C, MATAIJ));
-  PetscCall(MatSeqAIJSetPreallocation(*C, 0, d_nnz.data()));
-  PetscCall(MatMPIAIJSetPreallocation(*C, 0, d_nnz.data(), 0, o_nnz.data()));
-  PetscCall(MatSetOption(*C, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
+    for (global_int_t k = rows.row_ptr[r]; k < rows.row_ptr[r + 1]; ++k)
+      (rows.cols[k] >= rows.row_begin && rows.cols[k] < rows.row_end ? d_nnz : o_nnz)[r]++;
+  PetscCall(MatCreate(comm, A));
+  PetscCall(MatSetSizes(*A, m, m, V, V));
+  PetscCall(MatSetType(*A, MATAIJ));
+  PetscCall(MatSeqAIJSetPreallocation(*A, 0, d_nnz.data()));
+  PetscCall(MatMPIAIJSetPreallocation(*A, 0, d_nnz.data(), 0, o_nnz.data()));
+  PetscCall(MatSetOption(*A, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
   std::vector<PetscInt> cols;
   std::vector<PetscScalar> vals;
   for (PetscInt r = 0; r < m; ++r) {
-    const global_int_t b = rows.row_ptr[r], e = rows.row_ptr[r + 1];
-    cols.assign(rows.cols.begin() + b, rows.cols.begin() + e);
-    vals.assign(rows.values.begin() + b, rows.values.begin() + e);
-    const PetscInt grow = static_cast<PetscInt>(rows.row_begin) + r;
-    PetscCall(MatSetValues(*C, 1, &grow, static_cast<PetscInt>(cols.size()), cols.data(), vals.data(), INSERT_VALUES));
+    const global_int_t row = rows.row_begin + r;
+    cols.clear();
+    vals.clear();
+    for (global_int_t k = rows.row_ptr[r]; k < rows.row_ptr[r + 1]; ++k) {
+      cols.push_back(rows.cols[k]);
+      vals.push_back(value(row, rows.cols[k], rows.values[k]));
+    }
+    const auto grow = static_cast<PetscInt>(row);
+    PetscCall(MatSetValues(*A, 1, &grow, static_cast<PetscInt>(cols.size()), cols.data(), vals.data(), INSERT_VALUES));
   }
-  PetscCall(MatAssemblyBegin(*C, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatAssemblyEnd(*C, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyBegin(*A, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(*A, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode AssembleCountMatrix(MPI_Comm comm, const CooccurrenceRows& rows, Mat* C) {
+  PetscFunctionBeginUser;
+  PetscCall(AssembleOnPattern(
+      comm, rows, [](global_int_t, word_id_t, global_int_t c) { return static_cast<double>(c); }, C));
   PetscFunctionReturn(0);
 }
 

@@ -61,42 +61,20 @@ PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const 
   target->kind = options.kind;
   target->rank_one = options.kind == TargetKind::kMStar ? -2.0 : options.kind == TargetKind::kPMI ? pmi_floor : 0.0;
 
-  const auto m = static_cast<PetscInt>(counts.n_local_rows());
-  const auto V = static_cast<PetscInt>(counts.n_words);
-  std::vector<PetscInt> d_nnz(m, 0), o_nnz(m, 0);
-  for (PetscInt r = 0; r < m; ++r)
-    for (global_int_t k = counts.row_ptr[r]; k < counts.row_ptr[r + 1]; ++k)
-      (counts.cols[k] >= counts.row_begin && counts.cols[k] < counts.row_end ? d_nnz : o_nnz)[r]++;
   Mat S;
-  PetscCall(MatCreate(comm, &S));
-  PetscCall(MatSetSizes(S, m, m, V, V));
-  PetscCall(MatSetType(S, MATAIJ));
-  PetscCall(MatSeqAIJSetPreallocation(S, 0, d_nnz.data()));
-  PetscCall(MatMPIAIJSetPreallocation(S, 0, d_nnz.data(), 0, o_nnz.data()));
-  PetscCall(MatSetOption(S, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
-  std::vector<PetscInt> cols;
-  std::vector<PetscScalar> vals;
-  for (PetscInt r = 0; r < m; ++r) {
-    const global_int_t row = counts.row_begin + r;
-    cols.clear();
-    vals.clear();
-    for (global_int_t k = counts.row_ptr[r]; k < counts.row_ptr[r + 1]; ++k) {
-      const double p = static_cast<double>(counts.values[k]) / pair_norm;
-      const double q = p_i(row) * p_i(counts.cols[k]);
-      double v = 0;
-      switch (options.kind) {
-        case TargetKind::kMStar: v = 4.0 * p / (p + options.nu * q); break;
-        case TargetKind::kPPMI: v = std::max(std::log(p / q), 0.0); break;
-        case TargetKind::kPMI: v = std::log(p / q) - pmi_floor; break;
-      }
-      cols.push_back(counts.cols[k]);
-      vals.push_back(v);
-    }
-    const auto grow = static_cast<PetscInt>(row);
-    PetscCall(MatSetValues(S, 1, &grow, static_cast<PetscInt>(cols.size()), cols.data(), vals.data(), INSERT_VALUES));
-  }
-  PetscCall(MatAssemblyBegin(S, MAT_FINAL_ASSEMBLY));
-  PetscCall(MatAssemblyEnd(S, MAT_FINAL_ASSEMBLY));
+  PetscCall(AssembleOnPattern(
+      comm, counts,
+      [&](global_int_t row, word_id_t col, global_int_t c) {
+        const double p = static_cast<double>(c) / pair_norm;
+        const double q = p_i(row) * p_i(col);
+        switch (options.kind) {
+          case TargetKind::kMStar: return 4.0 * p / (p + options.nu * q);
+          case TargetKind::kPPMI: return std::max(std::log(p / q), 0.0);
+          case TargetKind::kPMI: return std::log(p / q) - pmi_floor;
+        }
+        return 0.0;
+      },
+      &S));
   PetscCall(MatSetOption(S, MAT_SYMMETRIC, PETSC_TRUE));
   target->sparse = S;
   PetscFunctionReturn(0);

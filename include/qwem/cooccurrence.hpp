@@ -18,6 +18,7 @@
 #include <mpi.h>
 #include <petscmat.h>
 
+#include <functional>
 #include <vector>
 
 #include "qwem/common.hpp"
@@ -64,8 +65,12 @@ CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream
                                     global_int_t n_words, const CooccurrenceOptions& options,
                                     CountStats* stats = nullptr);
 
-// Collective. Assembles C as a MATAIJ matrix with the row layout of `rows` (also used as the
-// column layout), preallocated exactly. Values are doubles: exact while counts stay below 2^53.
+// Collective. A MATAIJ matrix on the nonzero pattern of C, with the row layout of `rows` (also
+// the column layout), preallocated exactly; entry (i, j) is value(i, j, C_ij).
+PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,
+                                 const std::function<double(global_int_t, word_id_t, global_int_t)>& value, Mat* A);
+
+// Collective. C itself as a MATAIJ matrix. Values are doubles: exact while counts stay below 2^53.
 PetscErrorCode AssembleCountMatrix(MPI_Comm comm, const CooccurrenceRows& rows, Mat* C);
 
 }  // namespace qwem
