@@ -39,6 +39,8 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   app.add_option("--export-w2v", o.export_w2v, "Also write the embeddings in word2vec format (binary if FILE ends in .bin)");
   app.add_option("--concepts", o.concepts, "Top eigenvectors to explain by their extreme words")->capture_default_str();
   app.add_option("--concept-words", o.concept_words, "Words shown at each end of a concept")->capture_default_str();
+  app.add_flag("--full-spectrum", o.full_spectrum,
+               "Also compute every eigenvalue of the target (explicit dense matrix, LAPACK on every rank; V <= 20000)");
   app.add_flag("--counts-only", o.counts_only, "Stop after the co-occurrence counts (no M*, no eigenpairs)");
 
   try {

@@ -79,6 +79,34 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResu
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode SolveFullSpectrum(Mat A, std::vector<double>* eigenvalues) {
+  PetscFunctionBeginUser;
+  MPI_Comm comm;
+  PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(A), &comm));
+  PetscInt n;
+  PetscCall(MatGetSize(A, &n, nullptr));
+  EPS eps;
+  PetscCall(EPSCreate(comm, &eps));
+  PetscCall(EPSSetOperators(eps, A, nullptr));
+  PetscCall(EPSSetProblemType(eps, EPS_HEP));
+  PetscCall(EPSSetType(eps, EPSLAPACK));
+  PetscCall(EPSSetWhichEigenpairs(eps, EPS_LARGEST_REAL));
+  PetscCall(EPSSetDimensions(eps, n, PETSC_DEFAULT, PETSC_DEFAULT));
+  PetscCall(EPSSetOptionsPrefix(eps, "full_"));  // -full_eps_type ..., apart from the top-d solver
+  PetscCall(EPSSetFromOptions(eps));
+  PetscCall(EPSSolve(eps));
+  PetscInt nconv;
+  PetscCall(EPSGetConverged(eps, &nconv));
+  eigenvalues->resize(nconv);
+  for (PetscInt k = 0; k < nconv; ++k) {
+    PetscScalar lambda;
+    PetscCall(EPSGetEigenvalue(eps, k, &lambda, nullptr));
+    (*eigenvalues)[k] = PetscRealPart(lambda);
+  }
+  PetscCall(EPSDestroy(&eps));
+  PetscFunctionReturn(0);
+}
+
 std::vector<double> ComputeEmbeddings(const EigenResult& eig, double power) {
   const int d = eig.dim();
   std::vector<double> scale(d);

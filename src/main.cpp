@@ -1,17 +1,20 @@
-// qwem-dist: from raw text to the exact windowed co-occurrence counts of SCIENCE.md section 1,
-// distributed over MPI ranks, in a PETSc matrix and an HDF5 file.
+// qwem-dist: from raw text to word2vec's closed-form embeddings (SCIENCE.md sections 1-3, 6),
+// distributed over MPI ranks, with PETSc/SLEPc and parallel HDF5.
 //
 // Sample runs:
 //   mpirun -n 4 qwem-dist --corpus share/corpus --out qwem.h5
-//   mpirun -n 256 qwem-dist --corpus wiki/ --vocab-size 100000 --save-cooccurrence -log_view
+//   mpirun -n 256 qwem-dist --corpus wiki/ --vocab-size 100000 --dim 300 -eps_view -log_view
 //
 // Phases (each reported by rank 0 with elapsed time, rates and peak memory):
-//   1. discover   rank 0 walks the corpus and plans the byte ranges; the plan is broadcast
-//   2. read       every rank tokenizes its own byte range (and its whole .gz files)
-//   3. vocabulary words merged at hash owners, top-V selected by a tree merge, broadcast
-//   4. count      windowed pairs counted locally with bounded buffers, reduced to row owners
-//   5. assemble   the counts become a distributed PETSc matrix, rows balanced by nonzeros
-//   6. write      parallel HDF5, renamed into place when complete
+//   1. discover    rank 0 walks the corpus and plans the byte ranges; the plan is broadcast
+//   2. read        every rank tokenizes its own byte range (and its whole .gz files)
+//   3. vocabulary  words merged at hash owners, top-V selected by a tree merge, broadcast
+//   4. count       windowed pairs counted locally with bounded buffers, reduced to row owners
+//   5. assemble    the counts become a distributed PETSc matrix, rows balanced by nonzeros
+//   6. target      M* (or PPMI, PMI) as sparse + rank one, and the operator SLEPc sees
+//   7. eigensolve  the top-d eigenpairs (SLEPc Krylov-Schur) and the embeddings
+//   8. evaluate    analogies (two protocols), word similarity, concept words
+//   9. write       parallel HDF5, renamed into place when complete; optional word2vec export
 #include <slepcsys.h>
 
 #include <cstdio>
@@ -133,7 +136,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
 
     // 6. The target matrix (M*, PPMI or PMI) as sparse + rank one, and the operator SLEPc sees.
     std::optional<EigenResult> eig;
-    std::vector<double> embeddings;
+    std::vector<double> embeddings, full_spectrum;
     OperatorChoice choice;
     if (!opt.counts_only) {
       if (opt.dim >= vocab.size())
@@ -144,13 +147,24 @@ int Run(MPI_Comm comm, int argc, char** argv) {
                  "BuildTarget");
       Mat op = nullptr;
       PetscThrow(CreateOperator(target, ParseOperatorKind(opt.op), &op, &choice), "CreateOperator");
+      if (opt.full_spectrum) {
+        if (vocab.size() > kAutoDenseMaxWords)
+          throw Error("--full-spectrum needs the dense matrix: V must be at most " + std::to_string(kAutoDenseMaxWords));
+        Mat dense;
+        PetscThrow(CreateDenseTarget(target, &dense), "CreateDenseTarget");
+        PetscThrow(SolveFullSpectrum(dense, &full_spectrum), "SolveFullSpectrum");
+        PetscThrow(MatDestroy(&dense), "MatDestroy");
+      }
       PetscThrow(DestroyTarget(&target), "DestroyTarget");
-      std::string how = opt.target + " = sparse " + (target.rank_one != 0 ? "+ (" + std::to_string(target.rank_one) + ") 11^T" : "");
+      std::snprintf(line, sizeof line, "%s = sparse part (%s nonzeros) %+g 11^T", opt.target.c_str(),
+                    FormatCount(static_cast<double>(rows.nnz)).c_str(), target.rank_one);
+      std::string how = line;
       if (choice.requested == OperatorKind::kAuto && choice.dense_seconds > 0) {
         std::snprintf(line, sizeof line, "; auto: sparse %.1f ms, dense %.1f ms per product", 1e3 * choice.sparse_seconds,
                       1e3 * choice.dense_seconds);
         how += line;
       }
+      if (!full_spectrum.empty()) how += "; full spectrum (" + std::to_string(full_spectrum.size()) + " eigenvalues, LAPACK)";
       progress.End(how + "; operator " + ToString(choice.chosen));
 
       // 7. Top-d eigenpairs (Krylov-Schur unless -eps_type says otherwise) and embeddings.
@@ -170,9 +184,10 @@ int Run(MPI_Comm comm, int argc, char** argv) {
         std::snprintf(line, sizeof line, "%s%.1f", k ? ", " : "", eig->eigenvalues[k]);
         top += line;
       }
-      std::snprintf(line, sizeof line, "; lambda_%d = %.1f; %lld converged, max rel. residual %.1e, %lld products, %lld restarts (%s)",
+      const std::string products = eig->n_matvecs >= 0 ? std::to_string(eig->n_matvecs) : "uncounted (explicit matrix)";
+      std::snprintf(line, sizeof line, "; lambda_%d = %.1f; %lld converged, max rel. residual %.1e, %s products, %lld restarts (%s)",
                     eig->dim(), eig->eigenvalues.back(), static_cast<long long>(eig->n_converged), worst,
-                    static_cast<long long>(eig->n_matvecs), static_cast<long long>(eig->n_restarts), eig->solver.c_str());
+                    products.c_str(), static_cast<long long>(eig->n_restarts), eig->solver.c_str());
       progress.End("top eigenvalues " + top + line);
     }
 
@@ -196,41 +211,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       }
       concepts = ExtractConcepts(comm, vecs, std::min(opt.concepts, eig->dim()), opt.concept_words);
       progress.End(analogies ? "analogies, similarity and concepts" : "similarity and concepts");
-      if (analogies) {
-        const AnalogyReport& a = *analogies;
-        std::snprintf(line, sizeof line,
-                      "analogy (standard, 3CosAdd): %.1f%% of %lld in-vocabulary questions (of %lld); semantic %.1f%% "
-                      "of %lld, syntactic %.1f%% of %lld",
-                      100 * a.accuracy(false, -1), static_cast<long long>(a.total(false, -1)),
-                      static_cast<long long>(a.n_questions()), 100 * a.accuracy(false, 1),
-                      static_cast<long long>(a.total(false, 1)), 100 * a.accuracy(false, 0),
-                      static_cast<long long>(a.total(false, 0)));
-        progress.Say(line);
-        std::snprintf(line, sizeof line,
-                      "analogy (paper's pair protocol): %.1f%% of %lld; semantic %.1f%%, syntactic %.1f%%",
-                      100 * a.accuracy(true, -1), static_cast<long long>(a.total(true, -1)), 100 * a.accuracy(true, 1),
-                      100 * a.accuracy(true, 0));
-        progress.Say(line);
-        for (const auto& sec : a.sections) {
-          std::snprintf(line, sizeof line, "  %-28s standard %5.1f%% of %5lld   pairs %5.1f%% of %6lld", sec.name.c_str(),
-                        sec.total ? 100.0 * sec.correct / sec.total : 0.0, static_cast<long long>(sec.total),
-                        sec.pair_total ? 100.0 * sec.pair_correct / sec.pair_total : 0.0,
-                        static_cast<long long>(sec.pair_total));
-          progress.Say(line);
-        }
-      }
-      for (const auto& r : similarity) {
-        std::snprintf(line, sizeof line, "similarity %s: Spearman %.3f on %lld of %lld pairs", r.name.c_str(), r.spearman,
-                      static_cast<long long>(r.n_covered), static_cast<long long>(r.n_pairs));
-        progress.Say(line);
-      }
-      for (std::size_t c = 0; c < concepts.size(); ++c) {
-        std::string top, bottom;
-        for (auto id : concepts[c].top) top += " " + vocab.words[id];
-        for (auto id : concepts[c].bottom) bottom += " " + vocab.words[id];
-        std::snprintf(line, sizeof line, "concept %zu (lambda %.1f): +", c + 1, eig->eigenvalues[c]);
-        progress.Say(line + top + "  |  -" + bottom);
-      }
+      SayEvaluation(progress, analogies ? &*analogies : nullptr, similarity, concepts, vocab, *eig);
     }
 
     // 9. Write the results, collectively, under a temporary name.
@@ -241,6 +222,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     WriteVocabulary(*out, vocab);
     if (opt.save_cooccurrence) WriteCooccurrence(*out, comm, rows);
     if (eig) WriteSpectrum(*out, *eig, embeddings, vocab.size(), opt, choice);
+    if (!full_spectrum.empty()) out->WriteReplicated("/spectrum/full_eigenvalues", full_spectrum);
     if (eig) WriteEvaluation(*out, analogies ? &*analogies : nullptr, similarity, concepts, vocab, *eig);
     progress.End(opt.out);
     WriteTimings(*out, progress);

@@ -4,6 +4,7 @@
 #include <slepcsys.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 
 namespace qwem {
@@ -271,6 +272,48 @@ void ExportWord2Vec(MPI_Comm comm, const std::string& path, const Vocabulary& vo
     QWEM_MPI(MPI_Send(embeddings.data(), static_cast<int>(embeddings.size()), MPI_DOUBLE, 0, 31, comm));
   }
   AgreeOrThrow(comm, ok, "cannot write '" + path + "'");
+}
+
+}  // namespace qwem
+
+namespace qwem {
+
+void SayEvaluation(const Progress& progress, const AnalogyReport* a, const std::vector<SimilarityReport>& similarity,
+                   const std::vector<Concept>& concepts, const Vocabulary& vocab, const EigenResult& eig) {
+  char line[256];
+  if (a) {
+    std::snprintf(line, sizeof line,
+                  "analogy (standard, 3CosAdd): %.1f%% of %lld in-vocabulary questions (of %lld); semantic %.1f%% "
+                  "of %lld, syntactic %.1f%% of %lld",
+                  100 * a->accuracy(false, -1), static_cast<long long>(a->total(false, -1)),
+                  static_cast<long long>(a->n_questions()), 100 * a->accuracy(false, 1),
+                  static_cast<long long>(a->total(false, 1)), 100 * a->accuracy(false, 0),
+                  static_cast<long long>(a->total(false, 0)));
+    progress.Say(line);
+    std::snprintf(line, sizeof line, "analogy (paper's pair protocol): %.1f%% of %lld; semantic %.1f%%, syntactic %.1f%%",
+                  100 * a->accuracy(true, -1), static_cast<long long>(a->total(true, -1)), 100 * a->accuracy(true, 1),
+                  100 * a->accuracy(true, 0));
+    progress.Say(line);
+    for (const auto& sec : a->sections) {
+      std::snprintf(line, sizeof line, "  %-28s standard %5.1f%% of %5lld   pairs %5.1f%% of %6lld", sec.name.c_str(),
+                    sec.total ? 100.0 * sec.correct / sec.total : 0.0, static_cast<long long>(sec.total),
+                    sec.pair_total ? 100.0 * sec.pair_correct / sec.pair_total : 0.0,
+                    static_cast<long long>(sec.pair_total));
+      progress.Say(line);
+    }
+  }
+  for (const auto& r : similarity) {
+    std::snprintf(line, sizeof line, "similarity %s: Spearman %.3f on %lld of %lld pairs", r.name.c_str(), r.spearman,
+                  static_cast<long long>(r.n_covered), static_cast<long long>(r.n_pairs));
+    progress.Say(line);
+  }
+  for (std::size_t c = 0; c < concepts.size(); ++c) {
+    std::string top, bottom;
+    for (auto id : concepts[c].top) top += " " + vocab.words[id];
+    for (auto id : concepts[c].bottom) bottom += " " + vocab.words[id];
+    std::snprintf(line, sizeof line, "concept %zu (lambda %.1f): +", c + 1, eig.eigenvalues[c]);
+    progress.Say(line + top + "  |  -" + bottom);
+  }
 }
 
 }  // namespace qwem

@@ -98,7 +98,7 @@ elif [ ! -s "$WORK/clamp.h5" ]; then bad clamp "no output file"
 else ok clamp; fi
 
 # The bundled corpus: summary line, datasets and provenance in the file.
-run bundled --corpus "$SHARE/corpus" --vocab-size 2000 --dim 20 --save-cooccurrence --out "$WORK/b.h5" -log_view
+run bundled --corpus "$SHARE/corpus" --vocab-size 2000 --dim 20 --save-cooccurrence --full-spectrum --out "$WORK/b.h5" -log_view
 if [ "$RC" -ne 0 ]; then bad bundled "exit status $RC"
 elif ! grep -q "^\[.*\] done: .* wrote $WORK/b.h5" "$OUT"; then bad bundled "no summary line"
 elif ! grep -q "Performance Summary" "$OUT"; then bad bundled "-log_view did not reach PETSc"
@@ -122,6 +122,8 @@ rows = np.repeat(np.arange(2000), np.diff(ip)); dense[rows, ix] = d
 assert (dense == dense.T).all()
 E = f["/embeddings"][:]; lam = f["/spectrum/eigenvalues"][:]
 assert E.shape == (2000, 20) and np.all(np.diff(lam) <= 0) and f["/spectrum"].attrs["n_converged"] >= 20
+full = f["/spectrum/full_eigenvalues"][:]
+assert len(full) == 2000 and np.allclose(full[:20], lam, rtol=1e-7, atol=1e-9 * abs(full).max())
 assert "overall_accuracy" in f["/eval/analogy_standard"].attrs and f["/concepts/top_words"].shape == (80,)
 EOF
 then bad bundled "HDF5 content check failed"

@@ -29,10 +29,21 @@ DenseOracle Oracle(const qwem::ref::Counts& ref, qwem::TargetKind kind, int wind
   const double pair_norm = static_cast<double>(ref.n_pairs) * (window + 1) / 2.0;
   double uni = 0;
   for (auto c : ref.word_counts) uni += static_cast<double>(c);
-  o.a.assign(static_cast<std::size_t>(o.n) * o.n, kind == qwem::TargetKind::kMStar ? -2.0 : 0.0);
+  auto pmi = [&](const std::pair<int, int>& ij, std::int64_t c) {
+    return std::log(c / pair_norm / (ref.word_counts[ij.first] / uni * (ref.word_counts[ij.second] / uni)));
+  };
+  // Unseen pairs: -2 for M*, 0 for PPMI, the smallest observed PMI for PMI (the documented floor).
+  double fill = kind == qwem::TargetKind::kMStar ? -2.0 : 0.0;
+  if (kind == qwem::TargetKind::kPMI) {
+    fill = 1e300;
+    for (const auto& [ij, c] : ref.C) fill = std::min(fill, pmi(ij, c));
+  }
+  o.a.assign(static_cast<std::size_t>(o.n) * o.n, fill);
   for (const auto& [ij, c] : ref.C) {
     const double p = c / pair_norm, q = ref.word_counts[ij.first] / uni * (ref.word_counts[ij.second] / uni);
-    double v = kind == qwem::TargetKind::kMStar ? 2 * (p - nu * q) / (p + nu * q) : std::max(std::log(p / q), 0.0);
+    double v = kind == qwem::TargetKind::kMStar ? 2 * (p - nu * q) / (p + nu * q)
+               : kind == qwem::TargetKind::kPPMI ? std::max(pmi(ij, c), 0.0)
+                                                 : pmi(ij, c);
     o.a[ij.first + static_cast<std::size_t>(ij.second) * o.n] = v;
   }
   std::vector<double> m = o.a;
@@ -110,6 +121,10 @@ TEST(ClosedForm, MStarDenseMatchesLapack) {
 
 TEST(ClosedForm, PpmiMatchesLapack) { ExpectMatchesLapack(qwem::TargetKind::kPPMI, qwem::OperatorKind::kSparse); }
 
+TEST(ClosedForm, PmiWithItsFloorMatchesLapack) {
+  ExpectMatchesLapack(qwem::TargetKind::kPMI, qwem::OperatorKind::kSparse);
+}
+
 TEST(ClosedForm, IdenticalOnEverySubcommunicatorSize) {
   // Eigenpairs to rounding, eigenvector signs included, whatever the rank count.
   const std::string corpus = qwem::test::ShareDir() + "/corpus";
@@ -129,6 +144,28 @@ TEST(ClosedForm, IdenticalOnEverySubcommunicatorSize) {
     }
     MPI_Comm_free(&sub);
   }
+}
+
+TEST(ClosedForm, FullSpectrumMatchesLapack) {
+  const std::string corpus = qwem::test::ShareDir() + "/corpus";
+  const std::int64_t V = 300;
+  const int L = 8;
+  qwem::CooccurrenceOptions co;
+  co.window = L;
+  auto pipe = qwem::test::RunPipeline(kWorld, corpus, V, 1, co);
+  qwem::Target target;
+  ASSERT_EQ(qwem::BuildTarget(kWorld, pipe.rows, pipe.vocab, {qwem::TargetKind::kMStar, 1.0, L}, &target), 0);
+  Mat dense;
+  ASSERT_EQ(qwem::CreateDenseTarget(target, &dense), 0);
+  std::vector<double> all;
+  ASSERT_EQ(qwem::SolveFullSpectrum(dense, &all), 0);
+  MatDestroy(&dense);
+  qwem::DestroyTarget(&target);
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(V));
+  if (qwem::CommRank(kWorld) != 0) return;
+  const DenseOracle o = Oracle(qwem::ref::Count(qwem::ref::ReadDocuments(corpus), V, 1, L), qwem::TargetKind::kMStar, L, 1.0);
+  const double scale = std::max(std::abs(o.w.front()), std::abs(o.w.back()));
+  for (int k = 0; k < V; ++k) EXPECT_NEAR(all[k], o.w[V - 1 - k], 1e-9 * scale) << "eigenvalue " << k;
 }
 
 TEST(ClosedForm, EmbeddingsScaleEigenvectorsByClampedPowers) {

@@ -37,6 +37,12 @@ struct EigenResult {
 // result->n_converged may be below dim: the caller decides (qwem-dist fails clearly).
 PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResult* result);
 
+// Collective. Every eigenvalue of the explicit (dense) symmetric matrix A, descending: the full
+// spectrum, for plots. SLEPc's LAPACK solver (redundant on every rank: 8 V^2 bytes per rank);
+// options prefix "full_" (-full_eps_type ...). SLEPc 3.18's ScaLAPACK solver stops on this
+// matrix with "Cannot retrieve original matrices (have been modified)", so it is not the default.
+PetscErrorCode SolveFullSpectrum(Mat A, std::vector<double>* eigenvalues);
+
 // Not collective. This rank's rows of W = V diag(max(lambda, 0)^power), row-major (rows x d).
 std::vector<double> ComputeEmbeddings(const EigenResult& eig, double power);
 

@@ -41,6 +41,12 @@ void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, const std::vecto
 void WriteEvaluation(h5::OutputFile& out, const AnalogyReport* analogies, const std::vector<SimilarityReport>& similarity,
                      const std::vector<Concept>& concepts, const Vocabulary& vocab, const EigenResult& eig);
 
+// Not collective (rank 0 prints): the evaluation as progress lines: both analogy protocols
+// overall and per section, similarity, and the concept words.
+void SayEvaluation(const Progress& progress, const AnalogyReport* analogies,
+                   const std::vector<SimilarityReport>& similarity, const std::vector<Concept>& concepts,
+                   const Vocabulary& vocab, const EigenResult& eig);
+
 // Collective. Writes the embeddings in word2vec format, text ("V d" then "word x1 .. xd" per
 // line) or, if path ends in ".bin", binary (float32 after "word "), as gensim's
 // KeyedVectors.load_word2vec_format reads them. Rank 0 writes, receiving each rank's rows in

@@ -59,8 +59,9 @@ struct OperatorChoice {
   double sparse_seconds = -1, dense_seconds = -1;  // measured per application (auto only)
 };
 
-// Collective. The operator SLEPc will see, as a counting MATSHELL: over S (sparse: S x + c 1 1^T x)
-// or over the explicit dense matrix. auto picks sparse above kAutoDenseMaxWords or when the
+// Collective. The operator SLEPc will see: a counting MATSHELL applying S x + c (1^T x) 1
+// (sparse), or the explicit MATDENSE (dense), which dense solvers such as -eps_type scalapack
+// accept. auto picks sparse above kAutoDenseMaxWords or when the
 // sparse part streams less than half the bytes of the dense matrix (12 bytes per nonzero
 // against 8 per entry: density below 1/3); otherwise it builds both, times 5 applications of
 // each and keeps the faster.
