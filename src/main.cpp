@@ -18,6 +18,7 @@
 #include <slepcsys.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include "qwem/cli.hpp"
@@ -199,12 +200,21 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       progress.Begin("evaluate");
       const LocalRows emb{embeddings.data(), eig->row_begin, eig->row_end, vocab.size(), eig->dim()};
       const LocalRows vecs{eig->vectors.data(), eig->row_begin, eig->row_end, vocab.size(), eig->dim()};
-      if (opt.analogies != "none") {
+      // The bundled defaults may be absent (binary moved away from the source tree): skip them
+      // with a warning. Files the user named must exist.
+      const Options defaults;
+      auto usable = [&](const std::string& path, bool is_default) {
+        if (!is_default || std::filesystem::exists(path)) return true;
+        progress.Warn("default evaluation file '" + path + "' not found; skipped");
+        return false;
+      };
+      if (opt.analogies != "none" && usable(opt.analogies, opt.analogies == defaults.analogies)) {
         AnalogyQuestions questions;
         RunAgreed(comm, [&] { questions = ReadAnalogies(opt.analogies); });
         analogies = EvaluateAnalogies(comm, emb, vocab, questions);
       }
       for (const auto& path : opt.similarity) {
+        if (!usable(path, opt.similarity == defaults.similarity)) continue;
         SimilarityPairs pairs;
         RunAgreed(comm, [&] { pairs = ReadSimilarity(path); });
         similarity.push_back(EvaluateSimilarity(comm, emb, vocab, pairs));
