@@ -26,7 +26,7 @@ struct Options {
   int dim = 200;                    // d
   double eig_power = 0.5;           // p in W = V diag(max(lambda, 0)^p)
   bool counts_only = false;         // stop after the counts
-  bool full_spectrum = false;       // also every eigenvalue (dense, ScaLAPACK), for plots
+  bool full_spectrum = false;       // also every eigenvalue (dense, LAPACK), for plots
   // Evaluation (SCIENCE.md section 6). Defaults are the copies bundled in share/; "none" skips.
   std::string analogies = QWEM_SHARE_DIR "/questions-words.txt";
   std::vector<std::string> similarity = {QWEM_SHARE_DIR "/EN-WS-353-ALL.txt", QWEM_SHARE_DIR "/EN-SIMLEX-999.txt"};

@@ -60,7 +60,7 @@ struct OperatorChoice {
 };
 
 // Collective. The operator SLEPc will see: a counting MATSHELL applying S x + c (1^T x) 1
-// (sparse), or the explicit MATDENSE (dense), which dense solvers such as -eps_type scalapack
+// (sparse), or the explicit MATDENSE (dense), which dense solvers such as -eps_type lapack
 // accept. auto picks sparse above kAutoDenseMaxWords or when the
 // sparse part streams less than half the bytes of the dense matrix (12 bytes per nonzero
 // against 8 per entry: density below 1/3); otherwise it builds both, times 5 applications of
