@@ -183,8 +183,8 @@ PetscErrorCode CreateOperator(const Target& target, OperatorKind requested, Mat*
     kind = choice->dense_seconds < choice->sparse_seconds ? OperatorKind::kDense : OperatorKind::kSparse;
   }
   choice->chosen = kind;
-  // The dense operator is the explicit MATDENSE itself, so dense solvers (-eps_type lapack,
-  // lapack) can take it; its products are then not counted.
+  // The dense operator is the explicit MATDENSE itself, so dense solvers (-eps_type lapack) can
+  // take it; its products are then not counted.
   if (kind == OperatorKind::kDense) {
     *op = dense;
     PetscCall(MatDestroy(&sparse_op));
