@@ -214,6 +214,8 @@ void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end
                     TokenSink& sink, std::size_t max_token, ShardReadStats& stats) {
   FilePtr f = OpenOrThrow(file.path);
   const bool wiki = file.format == TextFormat::kWiki;
+  // Units are tokens (plain text) or lines (WikiExtractor); this byte ends one.
+  auto ends_unit = [&](char c) { return wiki ? c == '\n' : IsWhitespace(c); };
   global_int_t pos = begin;
   if (begin == 0) {
     sink.Boundary();
@@ -221,15 +223,13 @@ void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end
     // Skip the tail of a unit that started before `begin`: it belongs to the previous rank.
     char prev = 0;
     if (ReadAt(f.get(), file.path, begin - 1, &prev, 1) != 1) return;
-    auto unit_starts_here = [&](char c) { return wiki ? c == '\n' : IsWhitespace(c); };
-    bool found = unit_starts_here(prev);
+    bool found = ends_unit(prev);
     while (!found && pos < file.bytes) {
       const std::size_t n = ReadAt(f.get(), file.path, pos, buf.data(), buf.size());
       stats.bytes_read += static_cast<global_int_t>(n);
       if (n == 0) break;
       for (std::size_t i = 0; i < n; ++i) {
-        const bool is_start = wiki ? buf[i] == '\n' : IsWhitespace(buf[i]);
-        if (is_start) {
+        if (ends_unit(buf[i])) {
           found = true;
           pos += static_cast<global_int_t>(i + (wiki ? 1 : 0));  // a wiki unit begins after the '\n'
           break;
@@ -258,7 +258,7 @@ void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end
     const std::size_t n = ReadAt(f.get(), file.path, pos, buf.data(), buf.size());
     if (n == 0) break;
     std::size_t k = 0;
-    while (k < n && !(wiki ? buf[k] == '\n' : IsWhitespace(buf[k]))) ++k;
+    while (k < n && !ends_unit(buf[k])) ++k;
     if (k < n) {
       if (wiki) ++k;  // include the newline that ends the line
       unit_open = false;

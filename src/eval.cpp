@@ -35,14 +35,14 @@ std::vector<double> UnitRows(const LocalRows& e) {
   return u;
 }
 
-// Collective. Rows `ids` of the unit-normalized matrix on every rank (each rank fills the rows
-// it owns, one MPI_Allreduce).
-std::vector<double> GatherRows(MPI_Comm comm, const LocalRows& e, const std::vector<double>& unit,
+// Collective. Rows `ids` of the matrix whose local rows are `local` (laid out like e) on every
+// rank (each rank fills the rows it owns, one MPI_Allreduce).
+std::vector<double> GatherRows(MPI_Comm comm, const LocalRows& e, const double* local,
                                const std::vector<word_id_t>& ids) {
   std::vector<double> out(ids.size() * e.dim, 0.0);
   for (std::size_t q = 0; q < ids.size(); ++q)
     if (ids[q] >= e.row_begin && ids[q] < e.row_end)
-      std::copy_n(unit.data() + (ids[q] - e.row_begin) * e.dim, e.dim, out.data() + q * e.dim);
+      std::copy_n(local + (ids[q] - e.row_begin) * e.dim, e.dim, out.data() + q * e.dim);
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, out.data(), static_cast<int>(out.size()), MPI_DOUBLE, MPI_SUM, comm));
   return out;
 }
@@ -61,7 +61,7 @@ std::vector<word_id_t> Answer3CosAdd(MPI_Comm comm, const LocalRows& e, const st
     std::vector<word_id_t> ids;
     for (std::size_t q = 0; q < nq; ++q)
       for (int j = 0; j < 3; ++j) ids.push_back(queries[q0 + q][j]);
-    const std::vector<double> rows = GatherRows(comm, e, unit, ids);
+    const std::vector<double> rows = GatherRows(comm, e, unit.data(), ids);
     std::vector<double> target(nq * d);
     for (std::size_t q = 0; q < nq; ++q)
       for (int k = 0; k < d; ++k)
@@ -241,7 +241,6 @@ SimilarityPairs ReadSimilarity(const std::string& path) {
 
 SimilarityReport EvaluateSimilarity(MPI_Comm comm, const LocalRows& emb, const Vocabulary& vocab,
                                     const SimilarityPairs& pairs) {
-  const std::vector<double> unit = UnitRows(emb);
   SimilarityReport r;
   r.name = pairs.name;
   r.n_pairs = static_cast<global_int_t>(pairs.a.size());
@@ -254,12 +253,18 @@ SimilarityReport EvaluateSimilarity(MPI_Comm comm, const LocalRows& emb, const V
     ids.push_back(b);
     human.push_back(pairs.score[i]);
   }
-  const std::vector<double> rows = GatherRows(comm, emb, unit, ids);
+  const std::vector<double> rows = GatherRows(comm, emb, emb.data, ids);
   std::vector<double> cosine(human.size());
   for (std::size_t i = 0; i < human.size(); ++i) {
-    double c = 0;
-    for (int k = 0; k < emb.dim; ++k) c += rows[(2 * i) * emb.dim + k] * rows[(2 * i + 1) * emb.dim + k];
-    cosine[i] = c;
+    const double* x = rows.data() + (2 * i) * emb.dim;
+    const double* y = x + emb.dim;
+    double xy = 0, xx = 0, yy = 0;
+    for (int k = 0; k < emb.dim; ++k) {
+      xy += x[k] * y[k];
+      xx += x[k] * x[k];
+      yy += y[k] * y[k];
+    }
+    cosine[i] = xx > 0 && yy > 0 ? xy / std::sqrt(xx * yy) : 0.0;  // zero rows: cosine 0, as unit rows give
   }
   r.n_covered = static_cast<global_int_t>(human.size());
   r.spearman = human.size() > 1 ? Spearman(cosine, human) : 0.0;

@@ -93,8 +93,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     // 3. Vocabulary: global top-V by count, ties by byte order.
     progress.Begin("vocabulary");
     Vocabulary vocab = ReduceVocabulary(comm, shard.words, {opt.vocab_size, opt.min_count});
-    MapToVocabulary(vocab, shard.words, shard.stream);
-    MapToVocabulary(vocab, shard.words, shard.whole);
+    MapToVocabulary(vocab, shard);
     shard.words = WordTable();
     char line[256];
     std::snprintf(line, sizeof line, "V = %lld of %lld distinct words, %s tokens, coverage %.2f%%",

@@ -186,24 +186,21 @@ Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const V
     best.resize(keep);
   }
   std::sort(best.begin(), best.end(), Before);
-  std::vector<std::vector<char>> held;  // keeps the bytes that `best` views alive
+  std::vector<char> kept;  // owns the bytes `best` views once a merge has happened
   for (int step = 1; step < size; step *= 2) {
     if (rank % (2 * step) == step) {
       SendBytes(comm, Serialize(best), rank - step);
       break;
     }
     if (rank % (2 * step) == 0 && rank + step < size) {
-      held.push_back(RecvBytes(comm, rank + step));
-      const std::vector<WordCount> other = Parse(held.back().data(), held.back().size());
+      const std::vector<char> received = RecvBytes(comm, rank + step);
+      const std::vector<WordCount> other = Parse(received.data(), received.size());
       std::vector<WordCount> merged;
       merged.reserve(std::min(keep, best.size() + other.size()));
       std::merge(best.begin(), best.end(), other.begin(), other.end(), std::back_inserter(merged), Before);
       if (merged.size() > keep) merged.resize(keep);
-      // Re-own the surviving bytes so `held` does not grow with every step.
-      std::vector<char> compact = Serialize(merged);
-      held.clear();
-      held.push_back(std::move(compact));
-      best = Parse(held.back().data(), held.back().size());
+      kept = Serialize(merged);  // copies the survivors out of `received` and the old `kept`
+      best = Parse(kept.data(), kept.size());
     }
   }
 
@@ -225,21 +222,23 @@ Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const V
   return vocab;
 }
 
-void MapToVocabulary(const Vocabulary& vocab, const WordTable& local_words, big_vector<word_id_t>& stream) {
-  std::vector<word_id_t> to_global(local_words.size());
-  for (std::size_t id = 0; id < local_words.size(); ++id)
-    to_global[id] = vocab.index.Find(local_words.word(static_cast<word_id_t>(id)));
-  std::size_t out = 0;
-  for (const word_id_t local : stream) {
-    if (local == kBoundary) {
-      if (out == 0 || stream[out - 1] != kBoundary) stream[out++] = kBoundary;
-      continue;
+void MapToVocabulary(const Vocabulary& vocab, LocalShard& shard) {
+  std::vector<word_id_t> to_global(shard.words.size());
+  for (std::size_t id = 0; id < shard.words.size(); ++id)
+    to_global[id] = vocab.index.Find(shard.words.word(static_cast<word_id_t>(id)));
+  for (big_vector<word_id_t>* stream : {&shard.stream, &shard.whole}) {
+    std::size_t out = 0;
+    for (const word_id_t local : *stream) {
+      if (local == kBoundary) {
+        if (out == 0 || (*stream)[out - 1] != kBoundary) (*stream)[out++] = kBoundary;
+        continue;
+      }
+      const word_id_t g = to_global[local];
+      if (g >= 0) (*stream)[out++] = g;
     }
-    const word_id_t g = to_global[local];
-    if (g >= 0) stream[out++] = g;
+    stream->resize(out);
+    stream->shrink_to_fit();
   }
-  stream.resize(out);
-  stream.shrink_to_fit();
 }
 
 }  // namespace qwem

@@ -51,8 +51,7 @@ PipelineResult RunPipeline(MPI_Comm comm, const std::string& corpus, std::int64_
   RunAgreed(comm, [&] { ReadShard(plan, CommRank(comm), shard); });
   PipelineResult r;
   r.vocab = ReduceVocabulary(comm, shard.words, {vocab_size, min_count});
-  MapToVocabulary(r.vocab, shard.words, shard.stream);
-  MapToVocabulary(r.vocab, shard.words, shard.whole);
+  MapToVocabulary(r.vocab, shard);
   r.rows = CountCooccurrences(comm, shard.stream, shard.whole, r.vocab.size(), options, &r.stats);
   return r;
 }

@@ -101,8 +101,8 @@ struct Vocabulary {
 // min_count.
 Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const VocabOptions& options);
 
-// Not collective. Rewrites a stream of local ids into vocabulary ids, in place: OOV tokens are
-// removed (SCIENCE.md section 1) and boundaries kept (never two in a row).
-void MapToVocabulary(const Vocabulary& vocab, const WordTable& local_words, big_vector<word_id_t>& stream);
+// Not collective. Rewrites both streams of the shard from local ids into vocabulary ids, in
+// place: OOV tokens are removed (SCIENCE.md section 1) and boundaries kept (never two in a row).
+void MapToVocabulary(const Vocabulary& vocab, LocalShard& shard);
 
 }  // namespace qwem
