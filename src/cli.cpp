@@ -41,6 +41,32 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   app.add_option("--concept-words", o.concept_words, "Words shown at each end of a concept")->capture_default_str();
   app.add_flag("--full-spectrum", o.full_spectrum,
                "Also compute every eigenvalue of the target (explicit dense matrix, LAPACK on every rank; V <= 20000)");
+  app.add_option("--mode", o.mode,
+                 "closed (eigenpairs of the target), sgd (train W by SGD) or gd (full-batch gradient descent on M*)")
+      ->capture_default_str();
+  app.add_option("--loss", o.loss, "sgd loss: qwem (reweighted, expectation = factorization of M*) or sgns (word2vec)")
+      ->capture_default_str();
+  app.add_option("--steps", o.steps, "Training steps")->capture_default_str();
+  app.add_option("--batch", o.batch, "Positive pairs per step (global, whatever the rank count)")->capture_default_str();
+  app.add_option("--negatives", o.negatives, "Negative pairs per positive")->capture_default_str();
+  app.add_option("--lr", o.lr, "Learning rate eta")->capture_default_str();
+  app.add_option("--lr-schedule", o.lr_schedule, "constant, or linear decay to 1e-4 eta (word2vec)")
+      ->capture_default_str();
+  app.add_option("--init-scale", o.init_scale, "Standard deviation of the entries of W0")->capture_default_str();
+  app.add_option("--seed", o.seed, "Seed of the counter-based random streams")->capture_default_str();
+  app.add_option("--sync-every", o.sync_every, "1: exact data-parallel SGD; K > 1: local SGD averaged every K steps")
+      ->capture_default_str();
+  app.add_option("--subsample", o.subsample, "sgns: word2vec's subsampling threshold t (0: off)")->capture_default_str();
+  app.add_option("--log-every", o.log_every, "Record loss and spectrum every this many steps (0: ~200 log-spaced)")
+      ->capture_default_str();
+  app.add_option("--checkpoints", o.checkpoints, "Log-spaced snapshots of W kept in /train/checkpoints")
+      ->capture_default_str();
+  app.add_option("--eval-every", o.eval_every, "Analogy accuracy every this many steps (0: at the checkpoints)")
+      ->capture_default_str();
+  app.add_option("--resume", o.resume, "Continue training from FILE's last checkpoint (same settings required)");
+  app.add_option("--checkpoint", o.checkpoint,
+                 "File a SIGTERM/SIGUSR1 checkpoint is written to (default: OUT with .h5 replaced by .ckpt.h5)");
+  app.add_option("--eigen-from", o.eigen_from, "Read M*'s eigenpairs for the theory curves from an earlier output");
   app.add_flag("--counts-only", o.counts_only, "Stop after the co-occurrence counts (no M*, no eigenpairs)");
 
   try {
@@ -67,6 +93,27 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   if (o.similarity.size() == 1 && o.similarity[0] == "none") o.similarity.clear();
   if (!(o.ns_weight > 0)) throw Error("--ns-weight must be positive");
   if (!std::isfinite(o.eig_power)) throw Error("--eig-power must be a number");
+  if (o.mode != "closed" && o.mode != "sgd" && o.mode != "gd")
+    throw Error("unknown --mode '" + o.mode + "' (expected closed, sgd or gd)");
+  if (o.loss != "qwem" && o.loss != "sgns") throw Error("unknown --loss '" + o.loss + "' (expected qwem or sgns)");
+  if (o.lr_schedule != "constant" && o.lr_schedule != "linear")
+    throw Error("unknown --lr-schedule '" + o.lr_schedule + "' (expected constant or linear)");
+  if (o.steps < 0) throw Error("--steps must be non-negative");
+  if (o.batch < 1) throw Error("--batch must be at least 1");
+  if (o.negatives < 0) throw Error("--negatives must be non-negative");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw Error("--lr must be positive");
+  if (!(o.init_scale > 0) || !std::isfinite(o.init_scale)) throw Error("--init-scale must be positive");
+  if (o.sync_every < 1) throw Error("--sync-every must be at least 1");
+  if (o.subsample < 0) throw Error("--subsample must be non-negative");
+  if (o.log_every < 0 || o.eval_every < 0 || o.checkpoints < 1)
+    throw Error("--log-every and --eval-every must be >= 0, --checkpoints >= 1");
+  if (o.seed < 0) throw Error("--seed must be non-negative");
+  if (o.checkpoint.empty()) {
+    const std::string base = o.out.size() > 3 && o.out.compare(o.out.size() - 3, 3, ".h5") == 0
+                                 ? o.out.substr(0, o.out.size() - 3)
+                                 : o.out;
+    o.checkpoint = base + ".ckpt.h5";
+  }
   return ParseResult::kRun;
 }
 

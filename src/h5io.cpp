@@ -1,6 +1,7 @@
 #include "qwem/h5io.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 namespace qwem::h5 {
@@ -142,6 +143,112 @@ void OutputFile::WriteStrings(const std::string& path, const std::vector<std::st
   const bool root = CommRank(comm_) == 0;
   WriteRows(path, type.id(), root ? packed.data() : nullptr, root ? static_cast<global_int_t>(strings.size()) : 0, 0,
             static_cast<global_int_t>(strings.size()), 1);
+}
+
+InputFile::InputFile(const std::string& path) : path_(path) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  if (H5Fis_hdf5(path.c_str()) <= 0) Fail("not a readable HDF5 file");
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) Fail("cannot be opened (corrupt or truncated?)");
+  file_ = Handle(f, H5Fclose);
+}
+
+void InputFile::Fail(const std::string& what) const { throw Error("'" + path_ + "': " + what); }
+
+bool InputFile::Exists(const std::string& object) const {
+  // Every prefix must exist before H5Lexists may be asked about the next component.
+  std::size_t at = 1;
+  while (at <= object.size()) {
+    const std::size_t next = object.find('/', at);
+    const std::string prefix = object.substr(0, next);
+    if (H5Lexists(file_.id(), prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (next == std::string::npos) break;
+    at = next + 1;
+  }
+  return true;
+}
+
+namespace {
+Handle OpenAttribute(hid_t file, const std::string& object, const std::string& name) {
+  if (H5Aexists_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT) <= 0) return Handle();
+  return Handle(H5Aopen_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+}
+}  // namespace
+
+std::string InputFile::StringAttribute(const std::string& object, const std::string& name) const {
+  if (!Exists(object)) Fail("has no " + object);
+  Handle attr = OpenAttribute(file_.id(), object, name);
+  if (attr.id() < 0) Fail("has no attribute " + object + "@" + name);
+  Handle type = Handle(H5Aget_type(attr.id()), H5Tclose);
+  if (H5Tget_class(type.id()) != H5T_STRING || H5Tis_variable_str(type.id()) > 0)
+    Fail(object + "@" + name + " is not a fixed-length string");
+  std::string value(H5Tget_size(type.id()), '\0');
+  if (H5Aread(attr.id(), type.id(), value.data()) < 0) Fail("cannot read " + object + "@" + name);
+  value.resize(std::strlen(value.c_str()));
+  return value;
+}
+
+global_int_t InputFile::IntAttribute(const std::string& object, const std::string& name) const {
+  if (!Exists(object)) Fail("has no " + object);
+  Handle attr = OpenAttribute(file_.id(), object, name);
+  global_int_t v = 0;
+  if (attr.id() < 0 || H5Aread(attr.id(), H5T_NATIVE_INT64, &v) < 0) Fail("has no integer " + object + "@" + name);
+  return v;
+}
+
+double InputFile::DoubleAttribute(const std::string& object, const std::string& name) const {
+  if (!Exists(object)) Fail("has no " + object);
+  Handle attr = OpenAttribute(file_.id(), object, name);
+  double v = 0;
+  if (attr.id() < 0 || H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &v) < 0) Fail("has no number " + object + "@" + name);
+  return v;
+}
+
+std::vector<global_int_t> InputFile::Shape(const std::string& path) const {
+  if (!Exists(path)) Fail("has no dataset " + path);
+  Handle dset(H5Dopen2(file_.id(), path.c_str(), H5P_DEFAULT), H5Dclose);
+  if (dset.id() < 0) Fail(path + " is not a dataset");
+  Handle space(H5Dget_space(dset.id()), H5Sclose);
+  hsize_t dims[8] = {0};
+  const int rank = H5Sget_simple_extent_ndims(space.id());
+  if (rank < 0 || rank > 8) Fail("cannot read the shape of " + path);
+  H5Sget_simple_extent_dims(space.id(), dims, nullptr);
+  return std::vector<global_int_t>(dims, dims + rank);
+}
+
+void InputFile::ReadRows(const std::string& path, hid_t type, void* out, global_int_t row_offset,
+                         global_int_t n_rows) const {
+  const std::vector<global_int_t> shape = Shape(path);
+  if (shape.empty() || shape.size() > 2 || row_offset < 0 || n_rows < 0 || row_offset + n_rows > shape[0])
+    Fail("rows " + std::to_string(row_offset) + ".." + std::to_string(row_offset + n_rows) + " of " + path +
+         " are out of range");
+  Handle dset(H5Dopen2(file_.id(), path.c_str(), H5P_DEFAULT), H5Dclose);
+  Handle space(H5Dget_space(dset.id()), H5Sclose);
+  const int rank = static_cast<int>(shape.size());
+  const hsize_t start[2] = {static_cast<hsize_t>(row_offset), 0};
+  const hsize_t count[2] = {static_cast<hsize_t>(n_rows), rank > 1 ? static_cast<hsize_t>(shape[1]) : 1};
+  if (n_rows == 0) return;
+  Check(H5Sselect_hyperslab(space.id(), H5S_SELECT_SET, start, nullptr, count, nullptr), "H5Sselect");
+  Handle mem(H5Screate_simple(rank, count, nullptr), H5Sclose);
+  if (H5Dread(dset.id(), type, mem.id(), space.id(), H5P_DEFAULT, out) < 0) Fail("cannot read " + path);
+}
+
+std::vector<std::string> InputFile::ReadStrings(const std::string& path) const {
+  const std::vector<global_int_t> shape = Shape(path);
+  Handle dset(H5Dopen2(file_.id(), path.c_str(), H5P_DEFAULT), H5Dclose);
+  Handle type(H5Dget_type(dset.id()), H5Tclose);
+  if (H5Tget_class(type.id()) != H5T_STRING || H5Tis_variable_str(type.id()) > 0 || shape.size() != 1)
+    Fail(path + " is not a fixed-length string list");
+  const std::size_t width = H5Tget_size(type.id());
+  std::vector<char> buf(width * shape[0] + 1, '\0');
+  if (shape[0] > 0 && H5Dread(dset.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+    Fail("cannot read " + path);
+  std::vector<std::string> out(shape[0]);
+  for (global_int_t i = 0; i < shape[0]; ++i) {
+    const char* b = buf.data() + i * width;
+    out[i].assign(b, strnlen(b, width));
+  }
+  return out;
 }
 
 std::string LibraryVersion() {

@@ -14,6 +14,8 @@
 //   6. target      M* (or PPMI, PMI) as sparse + rank one, and the operator SLEPc sees
 //   7. eigensolve  the top-d eigenpairs (SLEPc Krylov-Schur) and the embeddings
 //   8. evaluate    analogies (two protocols), word similarity, concept words
+//   8b. train      (--mode sgd|gd) W from small initialization, with the theory's curves from the
+//                  eigenpairs of step 7 (or --eigen-from); a SIGTERM/SIGUSR1 writes a checkpoint
 //   9. write       parallel HDF5, renamed into place when complete; optional word2vec export
 #include <slepcsys.h>
 
@@ -31,6 +33,8 @@
 #include "qwem/h5io.hpp"
 #include "qwem/output.hpp"
 #include "qwem/progress.hpp"
+#include "qwem/sgd.hpp"
+#include "qwem/train.hpp"
 #include "qwem/vocab.hpp"
 
 static const char help[] = "qwem-dist: run with --help for the application's options.\n";
@@ -38,6 +42,13 @@ static const char help[] = "qwem-dist: run with --help for the application's opt
 namespace {
 
 using namespace qwem;
+
+// A signal stopped training and a checkpoint was written: exit with kExitInterrupted, so batch
+// scripts and SLURM dependencies see that the work is not finished.
+struct Interrupted : Error {
+  using Error::Error;
+};
+constexpr int kExitInterrupted = 3;
 
 void PetscThrow(PetscErrorCode rc, const char* what) {
   if (rc != 0) throw std::runtime_error(std::string("PETSc call failed: ") + what);
@@ -135,14 +146,18 @@ int Run(MPI_Comm comm, int argc, char** argv) {
                  FormatCount(info.nz_used) + " nonzeros, rows balanced by nonzeros");
 
     // 6. The target matrix (M*, PPMI or PMI) as sparse + rank one, and the operator SLEPc sees.
+    const bool training = opt.mode != "closed";
+    if (training) InstallStopHandlers();  // a signal before training starts stops at step 0
     std::optional<EigenResult> eig;
     std::vector<double> embeddings, full_spectrum;
     OperatorChoice choice;
+    Target target;
+    if (training && opt.counts_only) throw Error("--counts-only cannot be combined with --mode " + opt.mode);
+    if (training && opt.target != "mstar") throw Error("--mode " + opt.mode + " trains on M*: --target must be mstar");
     if (!opt.counts_only) {
       if (opt.dim >= vocab.size())
         throw Error("--dim=" + std::to_string(opt.dim) + " must be smaller than V = " + std::to_string(vocab.size()));
       progress.Begin("target");
-      Target target;
       PetscThrow(BuildTarget(comm, rows, vocab, {ParseTargetKind(opt.target), opt.ns_weight, opt.window}, &target),
                  "BuildTarget");
       Mat op = nullptr;
@@ -155,7 +170,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
         PetscThrow(SolveFullSpectrum(dense, &full_spectrum), "SolveFullSpectrum");
         PetscThrow(MatDestroy(&dense), "MatDestroy");
       }
-      PetscThrow(DestroyTarget(&target), "DestroyTarget");
+      if (!training || opt.mode != "gd") PetscThrow(DestroyTarget(&target), "DestroyTarget");
       std::snprintf(line, sizeof line, "%s = sparse part (%s nonzeros) %+g 11^T", opt.target.c_str(),
                     FormatCount(static_cast<double>(rows.nnz)).c_str(), target.rank_one);
       std::string how = line;
@@ -170,25 +185,92 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       // 7. Top-d eigenpairs (Krylov-Schur unless -eps_type says otherwise) and embeddings.
       progress.Begin("eigensolve");
       eig.emplace();
-      PetscThrow(SolveTopEigenpairs(op, {opt.dim, 1e-8}, &*eig), "SolveTopEigenpairs");
-      PetscThrow(MatDestroy(&op), "MatDestroy");
-      if (eig->n_converged < opt.dim)
-        throw Error("only " + std::to_string(eig->n_converged) + " of " + std::to_string(opt.dim) +
-                    " eigenpairs converged (" + eig->solver + ", " + std::to_string(eig->n_restarts) +
-                    " restarts); raise -eps_max_it or -eps_ncv, or lower --dim");
-      embeddings = ComputeEmbeddings(*eig, opt.eig_power);
-      double worst = 0;
-      for (double r : eig->residuals) worst = std::max(worst, r);
-      std::string top;
-      for (int k = 0; k < std::min(5, eig->dim()); ++k) {
-        std::snprintf(line, sizeof line, "%s%.1f", k ? ", " : "", eig->eigenvalues[k]);
-        top += line;
+      if (!opt.eigen_from.empty()) {
+        *eig = LoadEigenpairs(comm, opt.eigen_from, opt, vocab, rows.row_begin, rows.row_end, opt.dim);
+        progress.End("loaded " + std::to_string(eig->dim()) + " eigenpairs of M* from " + opt.eigen_from);
+      } else {
+        PetscThrow(SolveTopEigenpairs(op, {opt.dim, 1e-8}, &*eig), "SolveTopEigenpairs");
+        if (eig->n_converged < opt.dim)
+          throw Error("only " + std::to_string(eig->n_converged) + " of " + std::to_string(opt.dim) +
+                      " eigenpairs converged (" + eig->solver + ", " + std::to_string(eig->n_restarts) +
+                      " restarts); raise -eps_max_it or -eps_ncv, or lower --dim");
+        double worst = 0;
+        for (double r : eig->residuals) worst = std::max(worst, r);
+        std::string top;
+        for (int k = 0; k < std::min(5, eig->dim()); ++k) {
+          std::snprintf(line, sizeof line, "%s%.1f", k ? ", " : "", eig->eigenvalues[k]);
+          top += line;
+        }
+        const std::string products = eig->n_matvecs >= 0 ? std::to_string(eig->n_matvecs) : "uncounted (explicit matrix)";
+        std::snprintf(line, sizeof line, "; lambda_%d = %.1f; %lld converged, max rel. residual %.1e, %s products, %lld restarts (%s)",
+                      eig->dim(), eig->eigenvalues.back(), static_cast<long long>(eig->n_converged), worst,
+                      products.c_str(), static_cast<long long>(eig->n_restarts), eig->solver.c_str());
+        progress.End("top eigenvalues " + top + line);
       }
-      const std::string products = eig->n_matvecs >= 0 ? std::to_string(eig->n_matvecs) : "uncounted (explicit matrix)";
-      std::snprintf(line, sizeof line, "; lambda_%d = %.1f; %lld converged, max rel. residual %.1e, %s products, %lld restarts (%s)",
-                    eig->dim(), eig->eigenvalues.back(), static_cast<long long>(eig->n_converged), worst,
-                    products.c_str(), static_cast<long long>(eig->n_restarts), eig->solver.c_str());
-      progress.End("top eigenvalues " + top + line);
+      embeddings = ComputeEmbeddings(*eig, opt.eig_power);
+      PetscThrow(MatDestroy(&op), "MatDestroy");
+    }
+
+    // 8b. Learning dynamics: W from small initialization, beside the theory's curves.
+    std::optional<Trainer> trainer;
+    TrainRecord record;
+    if (training) {
+      progress.Begin("train");
+      TrainOptions topt;
+      topt.mode = ParseTrainMode(opt.mode);
+      topt.loss = ParseLossKind(opt.loss);
+      topt.dim = opt.dim;
+      topt.init_scale = opt.init_scale;
+      topt.seed = static_cast<std::uint64_t>(opt.seed);
+      topt.steps = opt.steps;
+      topt.batch = opt.batch;
+      topt.negatives = opt.negatives;
+      topt.nu = opt.ns_weight;
+      topt.lr = opt.lr;
+      topt.lr_linear = opt.lr_schedule == "linear";
+      topt.subsample = opt.subsample;
+      topt.sync_every = opt.sync_every;
+      topt.window = opt.window;
+      trainer.emplace(comm, topt, rows, vocab, &target);
+      if (!opt.resume.empty()) {
+        std::vector<double> state;
+        record = ReadTraining(comm, opt.resume, opt, vocab, rows.row_begin, rows.row_end, &state);
+        trainer->Restore(record.completed_steps, state);
+        progress.Say("resuming from " + opt.resume + " at step " + std::to_string(record.completed_steps));
+      } else {
+        trainer->Initialize();
+      }
+      AnalogyProbe probe;
+      AnalogyQuestions probe_questions;
+      const Options defaults;
+      if (opt.analogies != "none" && (opt.analogies != defaults.analogies || std::filesystem::exists(opt.analogies))) {
+        RunAgreed(comm, [&] { probe_questions = ReadAnalogies(opt.analogies); });
+        probe = [&](const LocalRows& W) {
+          const AnalogyReport r = EvaluateAnalogies(comm, W, vocab, probe_questions, 20000);
+          return std::make_pair(r.accuracy(false, -1), r.accuracy(true, -1));
+        };
+      }
+      RunTraining(comm, *trainer, eig ? &*eig : nullptr, {opt.log_every, opt.checkpoints, opt.eval_every}, probe,
+                  progress, record);
+      if (opt.mode == "gd") PetscThrow(DestroyTarget(&target), "DestroyTarget");
+      std::snprintf(line, sizeof line, "%lld steps this run (%lld of %lld done)%s; theory agreement (top 10) %.4f",
+                    static_cast<long long>(record.steps_this_run), static_cast<long long>(record.completed_steps),
+                    static_cast<long long>(opt.steps),
+                    record.interrupted ? (", interrupted by signal " + std::to_string(record.stop_signal)).c_str() : "",
+                    record.Agreement(10));
+      progress.End(line);
+      if (record.interrupted) {
+        // Checkpoint: the whole output so far, under --checkpoint, then a distinct exit status.
+        h5::OutputFile ckpt(comm, opt.checkpoint);
+        WriteMeta(ckpt, comm, opt, vocab.size());
+        WriteVocabulary(ckpt, vocab);
+        WriteTraining(ckpt, comm, record, *trainer, opt, vocab);
+        ckpt.Commit();
+        throw Interrupted("interrupted by signal " + std::to_string(record.stop_signal) + " at step " +
+                          std::to_string(record.completed_steps) + " of " + std::to_string(opt.steps) +
+                          "; checkpoint written to " + opt.checkpoint + "; continue with --resume " + opt.checkpoint);
+      }
+      embeddings = trainer->CopyRows();
     }
 
     // 8. Evaluate and explain: analogies (both protocols), word similarity, concepts.
@@ -197,7 +279,9 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     std::vector<Concept> concepts;
     if (eig) {
       progress.Begin("evaluate");
-      const LocalRows emb{embeddings.data(), eig->row_begin, eig->row_end, vocab.size(), eig->dim()};
+      if (trainer && (trainer->row_begin() != eig->row_begin || trainer->row_end() != eig->row_end))
+        throw std::runtime_error("trained rows and eigenvector rows differ in layout");
+      const LocalRows emb{embeddings.data(), eig->row_begin, eig->row_end, vocab.size(), trainer ? opt.dim : eig->dim()};
       const LocalRows vecs{eig->vectors.data(), eig->row_begin, eig->row_end, vocab.size(), eig->dim()};
       // The bundled defaults may be absent (binary moved away from the source tree): skip them
       // with a warning. Files the user named must exist.
@@ -233,6 +317,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     if (eig) WriteSpectrum(*out, *eig, embeddings, vocab.size(), opt, choice);
     if (!full_spectrum.empty()) out->WriteReplicated("/spectrum/full_eigenvalues", full_spectrum);
     if (eig) WriteEvaluation(*out, analogies ? &*analogies : nullptr, similarity, concepts, vocab, *eig);
+    if (trainer) WriteTraining(*out, comm, record, *trainer, opt, vocab);
     progress.End(opt.out);
     WriteTimings(*out, progress);
     out->Attribute("/timings", "count_pair_loop_seconds_max", AllreduceMax(comm, count_stats.kernel_seconds));
@@ -252,6 +337,13 @@ int Run(MPI_Comm comm, int argc, char** argv) {
                   static_cast<long long>(rows.nnz), opt.out.c_str(), progress.Elapsed());
     progress.Say(line);
     return 0;
+  } catch (const Interrupted& e) {
+    out.reset();
+    if (rank == 0) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "qwem-dist: %s\n", e.what());
+    }
+    return kExitInterrupted;
   } catch (const Error& e) {
     // Agreed error: every rank is here with the same message.
     out.reset();

@@ -4,6 +4,7 @@
 #include <slepcsys.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -128,12 +129,14 @@ namespace qwem {
 void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, const std::vector<double>& embeddings,
                    global_int_t n_words, const Options& o, const OperatorChoice& choice) {
   const global_int_t d = eig.dim(), rows = eig.row_end - eig.row_begin;
-  out.WriteDistributed("/embeddings", embeddings.data(), rows, eig.row_begin, n_words, d);
+  if (o.mode == "closed") {
+    out.WriteDistributed("/embeddings", embeddings.data(), rows, eig.row_begin, n_words, d);
+    out.Attribute("/embeddings", "eig_power", o.eig_power);
+    out.Attribute("/embeddings", "formula", std::string("W = [v_1 .. v_d] diag(max(lambda_k, 0)^eig_power)"));
+  }
   out.WriteDistributed("/spectrum/eigenvectors", eig.vectors.data(), rows, eig.row_begin, n_words, d);
   out.WriteReplicated("/spectrum/eigenvalues", eig.eigenvalues);
   out.WriteReplicated("/spectrum/residuals", eig.residuals);
-  out.Attribute("/embeddings", "eig_power", o.eig_power);
-  out.Attribute("/embeddings", "formula", std::string("W = [v_1 .. v_d] diag(max(lambda_k, 0)^eig_power)"));
   out.Attribute("/spectrum", "target", o.target);
   out.Attribute("/spectrum", "ns_weight", o.ns_weight);
   out.Attribute("/spectrum", "operator_requested", ToString(choice.requested));
@@ -314,6 +317,194 @@ void SayEvaluation(const Progress& progress, const AnalogyReport* a, const std::
     std::snprintf(line, sizeof line, "concept %zu (lambda %.1f): +", c + 1, eig.eigenvalues[c]);
     progress.Say(line + top + "  |  -" + bottom);
   }
+}
+
+}  // namespace qwem
+
+namespace qwem {
+
+std::string VocabularyFingerprint(const Vocabulary& vocab) {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  auto mix = [&](const void* p, std::size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::size_t k = 0; k < n; ++k) h = (h ^ b[k]) * 1099511628211ULL;
+  };
+  for (global_int_t i = 0; i < vocab.size(); ++i) {
+    mix(vocab.words[i].data(), vocab.words[i].size() + 1);  // with the terminating NUL
+    mix(&vocab.counts[i], sizeof(global_int_t));
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+namespace {
+
+// The settings a resumed run must share with the run that wrote the checkpoint, as text.
+std::vector<std::pair<std::string, std::string>> TrainingSettings(const Options& o, const Vocabulary& vocab) {
+  auto num = [](double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.17g", v);
+    return std::string(b);
+  };
+  return {{"mode", o.mode},
+          {"loss", o.loss},
+          {"dim", std::to_string(o.dim)},
+          {"steps", std::to_string(o.steps)},
+          {"batch", std::to_string(o.batch)},
+          {"negatives", std::to_string(o.negatives)},
+          {"ns_weight", num(o.ns_weight)},
+          {"lr", num(o.lr)},
+          {"lr_schedule", o.lr_schedule},
+          {"init_scale", num(o.init_scale)},
+          {"seed", std::to_string(o.seed)},
+          {"sync_every", std::to_string(o.sync_every)},
+          {"subsample", num(o.subsample)},
+          {"window", std::to_string(o.window)},
+          {"vocab_size", std::to_string(vocab.size())},
+          {"vocab_fingerprint", VocabularyFingerprint(vocab)}};
+}
+
+std::string CheckpointName(global_int_t step) {
+  char b[64];
+  std::snprintf(b, sizeof b, "/train/checkpoints/W_%012lld", static_cast<long long>(step));
+  return b;
+}
+
+// Rank 0 writes a replicated n x cols series.
+template <class T>
+void WriteSeries(h5::OutputFile& out, const std::string& path, const std::vector<T>& data, global_int_t cols) {
+  const global_int_t n = cols > 0 ? static_cast<global_int_t>(data.size()) / cols : 0;
+  if (n == 0) return;  // empty series are left out
+  const bool root = out.rank() == 0;
+  out.WriteDistributed(path, root ? data.data() : nullptr, root ? n : 0, 0, n, cols);
+}
+
+}  // namespace
+
+void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainRecord& rec, const Trainer& trainer,
+                   const Options& o, const Vocabulary& vocab) {
+  (void)comm;
+  for (const auto& [name, value] : TrainingSettings(o, vocab)) out.Attribute("/train", name, value);
+  out.Attribute("/train", "completed_steps", rec.completed_steps);
+  out.Attribute("/train", "status", std::string(rec.interrupted ? "interrupted" : "complete"));
+  out.Attribute("/train", "stop_signal", static_cast<global_int_t>(rec.stop_signal));
+  out.Attribute("/train", "reweight_c", trainer.reweight_constant());
+  out.Attribute("/train", "tau_definition",
+                std::string(o.mode == "gd" ? "tau = 8 sum_t eta_t / V^2 (full-batch gradient descent)"
+                            : o.loss == "qwem"
+                                ? "tau = 2 c sum_t eta_t, c = (1 + nu) / V^2 (batch-mean loss, QWEM weights q = c / "
+                                  "(P_ij + nu P_i P_j)); exact in expectation"
+                                : "tau = c sum_t eta_t, c = (1 + nu) / V^2: SGNS's quadratic term is half QWEM's; "
+                                  "qualitative only"));
+  out.Attribute("/train", "theory_agreement_top10", rec.Agreement(10));
+  out.Attribute("/train", "train_seconds", rec.train_seconds);
+  out.Attribute("/train", "updates_per_second_per_rank", rec.updates_per_second_per_rank);
+  WriteSeries(out, "/train/step", rec.step, 1);
+  WriteSeries(out, "/train/tau", rec.tau, 1);
+  WriteSeries(out, "/train/lr", rec.lr, 1);
+  WriteSeries(out, "/train/loss", rec.loss, 1);
+  WriteSeries(out, "/train/seconds", rec.seconds, 1);
+  WriteSeries(out, "/train/singular_values", rec.singular_values, rec.dim);
+  WriteSeries(out, "/train/eigenvalues", rec.eigenvalues, 1);
+  WriteSeries(out, "/train/a0", rec.a0, 1);
+  if (rec.n_modes > 0) WriteSeries(out, "/train/theory_singular_values", rec.theory, rec.n_modes);
+  if (rec.n_overlap > 0) WriteSeries(out, "/train/overlap", rec.overlap, rec.n_overlap);
+  WriteSeries(out, "/train/eval_step", rec.eval_step, 1);
+  WriteSeries(out, "/train/analogy_accuracy", rec.analogy, 1);
+  WriteSeries(out, "/train/analogy_pair_accuracy", rec.analogy_pair, 1);
+  const global_int_t V = vocab.size(), n = trainer.row_end() - trainer.row_begin();
+  WriteSeries(out, "/train/checkpoints/step", rec.checkpoint_step, 1);
+  for (std::size_t c = 0; c < rec.checkpoint_step.size(); ++c)
+    out.WriteDistributed(CheckpointName(rec.checkpoint_step[c]), rec.checkpoint_rows[c].data(), n,
+                         trainer.row_begin(), V, rec.dim);
+  const std::vector<double> W = trainer.CopyRows();
+  out.WriteDistributed("/train/state/W", W.data(), n, trainer.row_begin(), V, rec.dim);
+  out.Attribute("/train/state", "step", rec.completed_steps);
+  out.WriteDistributed("/embeddings", W.data(), n, trainer.row_begin(), V, rec.dim);
+  out.Attribute("/embeddings", "formula",
+                std::string("W trained by --mode " + o.mode + (o.mode == "sgd" ? " --loss " + o.loss : "") +
+                            " (see /train); the closed form is /spectrum"));
+}
+
+TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const Options& o, const Vocabulary& vocab,
+                         global_int_t row_begin, global_int_t row_end, std::vector<double>* state) {
+  TrainRecord rec;
+  RunAgreed(comm, [&] {
+    const h5::InputFile in(path);
+    if (!in.Exists("/train/state/W")) throw Error("'" + path + "' has no training state (/train/state/W)");
+    for (const auto& [name, value] : TrainingSettings(o, vocab)) {
+      const std::string have = in.StringAttribute("/train", name);
+      if (have != value)
+        throw Error("'" + path + "' does not match this run: it has " + name + " = " + have + ", this run " + value);
+    }
+    rec.dim = o.dim;
+    rec.completed_steps = in.IntAttribute("/train/state", "step");
+    rec.step = in.Read<global_int_t>("/train/step");
+    rec.tau = in.Read<double>("/train/tau");
+    rec.lr = in.Read<double>("/train/lr");
+    rec.loss = in.Read<double>("/train/loss");
+    rec.seconds = in.Read<double>("/train/seconds");
+    rec.singular_values = in.Read<double>("/train/singular_values");
+    if (in.Exists("/train/eigenvalues")) {
+      rec.eigenvalues = in.Read<double>("/train/eigenvalues");
+      rec.a0 = in.Read<double>("/train/a0");
+    }
+    rec.n_modes = static_cast<int>(rec.eigenvalues.size());
+    if (rec.n_modes > 0) rec.theory = in.Read<double>("/train/theory_singular_values");
+    if (in.Exists("/train/overlap")) {
+      rec.overlap = in.Read<double>("/train/overlap");
+      rec.n_overlap = static_cast<int>(in.Shape("/train/overlap").at(1));
+    }
+    if (in.Exists("/train/eval_step")) {
+      rec.eval_step = in.Read<global_int_t>("/train/eval_step");
+      rec.analogy = in.Read<double>("/train/analogy_accuracy");
+      rec.analogy_pair = in.Read<double>("/train/analogy_pair_accuracy");
+    }
+    if (in.Exists("/train/checkpoints/step")) rec.checkpoint_step = in.Read<global_int_t>("/train/checkpoints/step");
+    for (global_int_t s : rec.checkpoint_step)
+      rec.checkpoint_rows.push_back(in.Read<double>(CheckpointName(s), row_begin, row_end - row_begin));
+    const std::vector<global_int_t> shape = in.Shape("/train/state/W");
+    if (shape.size() != 2 || shape[0] != vocab.size() || shape[1] != o.dim)
+      throw Error("'" + path + "': /train/state/W has the wrong shape");
+    *state = in.Read<double>("/train/state/W", row_begin, row_end - row_begin);
+    const std::size_t n = rec.step.size();
+    if (n == 0 || rec.step.back() != rec.completed_steps || rec.singular_values.size() != n * rec.dim ||
+        rec.tau.size() != n || rec.loss.size() != n)
+      throw Error("'" + path + "': the /train series are inconsistent (corrupt file?)");
+    for (const double w : *state)
+      if (!std::isfinite(w)) throw Error("'" + path + "': /train/state/W holds non-finite values");
+  });
+  return rec;
+}
+
+EigenResult LoadEigenpairs(MPI_Comm comm, const std::string& path, const Options& o, const Vocabulary& vocab,
+                           global_int_t row_begin, global_int_t row_end, int dim) {
+  EigenResult eig;
+  RunAgreed(comm, [&] {
+    const h5::InputFile in(path);
+    if (!in.Exists("/spectrum/eigenvectors")) throw Error("'" + path + "' has no /spectrum/eigenvectors");
+    if (in.IntAttribute("/meta", "window") != o.window)
+      throw Error("'" + path + "' was computed with a different --window");
+    if (in.StringAttribute("/spectrum", "target") != "mstar") throw Error("'" + path + "' holds no M* eigenpairs");
+    const std::vector<std::string> words = in.ReadStrings("/vocab/words");
+    if (words != vocab.words) throw Error("'" + path + "' has a different vocabulary than this run");
+    const std::vector<global_int_t> shape = in.Shape("/spectrum/eigenvectors");
+    if (shape.size() != 2 || shape[0] != vocab.size()) throw Error("'" + path + "': /spectrum/eigenvectors has the wrong shape");
+    const int have = static_cast<int>(shape[1]), m = std::min(have, dim);
+    std::vector<double> values = in.Read<double>("/spectrum/eigenvalues");
+    const std::vector<double> rows = in.Read<double>("/spectrum/eigenvectors", row_begin, row_end - row_begin);
+    eig.eigenvalues.assign(values.begin(), values.begin() + m);
+    eig.residuals.assign(m, 0.0);
+    eig.row_begin = row_begin;
+    eig.row_end = row_end;
+    eig.vectors.resize(static_cast<std::size_t>(row_end - row_begin) * m);
+    for (global_int_t r = 0; r < row_end - row_begin; ++r)
+      for (int k = 0; k < m; ++k) eig.vectors[r * m + k] = rows[r * have + k];
+    eig.n_converged = m;
+    eig.solver = "loaded from " + path;
+  });
+  return eig;
 }
 
 }  // namespace qwem

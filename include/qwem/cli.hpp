@@ -33,6 +33,24 @@ struct Options {
   std::string export_w2v;           // word2vec text (or .bin) export of the embeddings
   int concepts = 10;                // eigenvectors to explain
   int concept_words = 8;            // words per end
+  // Learning dynamics (SCIENCE.md section 4): closed | sgd | gd.
+  std::string mode = "closed";
+  std::string loss = "qwem";        // sgd: qwem | sgns
+  global_int_t steps = 2000;
+  global_int_t batch = 4096;        // positive pairs per step, global
+  int negatives = 1;                // per positive (sgns: word2vec uses 5)
+  double lr = 0.05;                 // eta
+  std::string lr_schedule = "constant";  // constant | linear
+  double init_scale = 1e-4;         // per-entry std of W0
+  global_int_t seed = 1;
+  int sync_every = 1;               // 1: exact data-parallel SGD; K: local SGD, replicas averaged every K steps
+  double subsample = 0;             // sgns: word2vec's sample threshold (0: off)
+  global_int_t log_every = 0;       // 0: about 200 log-spaced records
+  int checkpoints = 8;              // log-spaced snapshots of W kept in /train/checkpoints
+  global_int_t eval_every = 0;      // analogy accuracy every this many steps (0: at the checkpoints)
+  std::string resume;               // continue from this file's /train/state
+  std::string checkpoint;           // where a signal writes the checkpoint (default: OUT with .ckpt.h5)
+  std::string eigen_from;           // load M*'s eigenpairs from an earlier output instead of solving
   std::string command_line;  // argv joined, for provenance
 };
 

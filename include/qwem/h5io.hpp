@@ -99,6 +99,40 @@ class OutputFile {
   bool committed_ = false;
 };
 
+// An existing HDF5 file opened read-only by one rank (the default POSIX driver: every rank
+// that needs data opens the file itself). Failures throw qwem::Error naming the file and object,
+// so a corrupt or foreign file gives a clear message.
+class InputFile {
+ public:
+  explicit InputFile(const std::string& path);
+  bool Exists(const std::string& object) const;
+  std::string StringAttribute(const std::string& object, const std::string& name) const;
+  global_int_t IntAttribute(const std::string& object, const std::string& name) const;
+  double DoubleAttribute(const std::string& object, const std::string& name) const;
+  // Dimensions of a dataset.
+  std::vector<global_int_t> Shape(const std::string& path) const;
+  // Rows [row_offset, row_offset + n_rows) of a 1-D or 2-D dataset (all columns), row-major;
+  // n_rows < 0: every row.
+  template <class T>
+  std::vector<T> Read(const std::string& path, global_int_t row_offset = 0, global_int_t n_rows = -1) const {
+    const std::vector<global_int_t> shape = Shape(path);
+    const global_int_t cols = shape.size() > 1 ? shape[1] : 1;
+    if (n_rows < 0) n_rows = shape.empty() ? 0 : shape[0] - row_offset;
+    std::vector<T> out(static_cast<std::size_t>(n_rows * cols));
+    ReadRows(path, NativeType<T>(), out.data(), row_offset, n_rows);
+    return out;
+  }
+  // Fixed-length string dataset (as WriteStrings writes it).
+  std::vector<std::string> ReadStrings(const std::string& path) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  void ReadRows(const std::string& path, hid_t type, void* out, global_int_t row_offset, global_int_t n_rows) const;
+  [[noreturn]] void Fail(const std::string& what) const;
+  std::string path_;
+  Handle file_;
+};
+
 // HDF5 library version, "1.10.8".
 std::string LibraryVersion();
 

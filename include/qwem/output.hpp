@@ -25,6 +25,8 @@
 #include "qwem/corpus.hpp"
 #include "qwem/h5io.hpp"
 #include "qwem/progress.hpp"
+#include "qwem/sgd.hpp"
+#include "qwem/train.hpp"
 #include "qwem/vocab.hpp"
 
 namespace qwem {
@@ -53,6 +55,26 @@ void SayEvaluation(const Progress& progress, const AnalogyReport* analogies,
 // turn (memory: the largest rank's rows); the file appears under its name only when complete.
 void ExportWord2Vec(MPI_Comm comm, const std::string& path, const Vocabulary& vocab, const EigenResult& eig,
                     const std::vector<double>& embeddings);
+
+// A 64-bit fingerprint (hex) of the vocabulary's words and counts: resume files must match it.
+std::string VocabularyFingerprint(const Vocabulary& vocab);
+
+// Collective. /train (see README "Output"): settings as attributes, the recorded series, the
+// log-spaced checkpoints of W and the state to resume from (/train/state/W at the last step).
+void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainRecord& record, const Trainer& trainer,
+                   const Options& options, const Vocabulary& vocab);
+
+// Collective. Reads a resume file written by WriteTraining: checks that it was made with the
+// same vocabulary and training settings (throws qwem::Error naming the first difference, or
+// the problem with a corrupt file, on every rank), returns the series so far, and this rank's
+// rows [row_begin, row_end) of W at the last checkpoint in *state (its step in record.completed_steps).
+TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const Options& options, const Vocabulary& vocab,
+                         global_int_t row_begin, global_int_t row_end, std::vector<double>* state);
+
+// Collective. M*'s eigenpairs from an earlier output file (/spectrum), this rank's rows
+// [row_begin, row_end), at most `dim` of them; the vocabulary and window must match.
+EigenResult LoadEigenpairs(MPI_Comm comm, const std::string& path, const Options& options, const Vocabulary& vocab,
+                           global_int_t row_begin, global_int_t row_end, int dim);
 
 // "Open MPI v4.1.4, ..." first line of MPI_Get_library_version; PETSc and SLEPc version strings.
 std::string MpiVersion();

@@ -1,0 +1,70 @@
+// The training driver of --mode sgd|gd: runs a Trainer for the requested steps and records, as
+// time series, the loss, every singular value of W, the theory's curves a_k(tau) from M*'s
+// eigenvalues (SCIENCE.md section 4), the overlap of W's top-k singular subspace with M*'s top-k
+// eigenvectors, analogy accuracy, and log-spaced checkpoints of W. A SIGTERM or SIGUSR1 (what
+// SLURM sends before the time limit) stops the run at the next step boundary, on every rank
+// together, so the caller can write a checkpoint; --resume continues bit for bit.
+#pragma once
+
+#include <mpi.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "qwem/common.hpp"
+#include "qwem/eigen.hpp"
+#include "qwem/eval.hpp"
+#include "qwem/progress.hpp"
+#include "qwem/sgd.hpp"
+
+namespace qwem {
+
+struct TrainSchedule {
+  global_int_t log_every = 0;   // 0: about 200 log-spaced records
+  int checkpoints = 8;          // log-spaced snapshots of W
+  global_int_t eval_every = 0;  // 0: at the checkpoints
+};
+
+struct TrainRecord {
+  int dim = 0;        // d: singular values per record
+  int n_modes = 0;    // theory curves per record (eigenpairs available, at most d)
+  int n_overlap = 0;  // overlap of the top-k subspaces, k = 1 .. n_overlap
+  std::vector<double> eigenvalues;  // lambda_k of the theory (n_modes)
+  std::vector<double> a0;           // initial squared projection of W on each eigenvector
+  std::vector<global_int_t> step;
+  std::vector<double> tau, lr, loss, seconds;
+  std::vector<double> singular_values;  // records x dim
+  std::vector<double> theory;           // records x n_modes: sqrt(a_k(tau))
+  std::vector<double> overlap;          // records x n_overlap
+  std::vector<global_int_t> eval_step;
+  std::vector<double> analogy, analogy_pair;  // accuracy (standard, pair protocol)
+  std::vector<global_int_t> checkpoint_step;
+  std::vector<std::vector<double>> checkpoint_rows;  // this rank's rows of W at each checkpoint
+  global_int_t completed_steps = 0;
+  bool interrupted = false;   // stopped by a signal before the last step
+  int stop_signal = 0;
+  double train_seconds = 0;   // this run's training wall time (not counting earlier runs)
+  global_int_t steps_this_run = 0;
+  double updates_per_second_per_rank = 0;  // sgd: pair updates (positives + negatives)
+  // max over records of |s_k - s_theory_k| / sqrt(lambda_k), top 10 modes
+  double Agreement(int n_modes = 10) const;
+};
+
+// Steps in [0, steps] at which to record: multiples of every (and the last), or about n
+// log-spaced integers (always 0 and steps) when every is 0.
+std::vector<global_int_t> RecordSteps(global_int_t steps, global_int_t every, int n);
+
+// Installs the SIGTERM/SIGUSR1 handlers (idempotent); StopSignal() is the last one caught (0: none).
+void InstallStopHandlers();
+int StopSignal();
+
+// Collective. Trains from the trainer's current step to `steps` (the trainer is initialized or
+// restored by the caller; `record` holds the series so far: empty, or read from a checkpoint).
+// eig: M*'s eigenpairs in W's row layout (may be null: no theory, no overlap). evaluate(W)
+// returns {standard, pair} analogy accuracy (may be empty).
+using AnalogyProbe = std::function<std::pair<double, double>(const LocalRows&)>;
+void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const TrainSchedule& schedule,
+                 const AnalogyProbe& evaluate, const Progress& progress, TrainRecord& record);
+
+}  // namespace qwem

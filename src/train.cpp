@@ -1,0 +1,180 @@
+#include "qwem/train.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+
+#include "qwem/theory.hpp"
+
+namespace qwem {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void OnStopSignal(int sig) { g_stop_signal = sig; }
+
+}  // namespace
+
+void InstallStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGUSR1, &sa, nullptr);
+}
+
+int StopSignal() { return g_stop_signal; }
+
+double TrainRecord::Agreement(int n) const {
+  return TheoryAgreement(singular_values, dim, theory, n_modes, eigenvalues, n);
+}
+
+std::vector<global_int_t> RecordSteps(global_int_t steps, global_int_t every, int n) {
+  std::vector<global_int_t> out{0};
+  if (every > 0) {
+    for (global_int_t s = every; s < steps; s += every) out.push_back(s);
+  } else if (steps > 1 && n > 1) {
+    const double top = std::log(static_cast<double>(steps));
+    for (int m = 0; m < n; ++m) out.push_back(std::llround(std::exp(top * m / (n - 1))));
+  }
+  out.push_back(steps);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const TrainSchedule& schedule,
+                 const AnalogyProbe& evaluate, const Progress& progress, TrainRecord& rec) {
+  InstallStopHandlers();
+  const TrainOptions& opt = trainer.options();
+  const global_int_t steps = opt.steps;
+  const int d = opt.dim;
+  const int n_eig = eig ? std::min(eig->dim(), d) : 0;
+  const double* vectors = eig && n_eig > 0 ? eig->vectors.data() : nullptr;
+  const int stride = eig ? eig->dim() : 0;
+  rec.dim = d;
+  rec.n_modes = n_eig;
+  rec.n_overlap = std::min(n_eig, 10);
+  if (eig) rec.eigenvalues.assign(eig->eigenvalues.begin(), eig->eigenvalues.begin() + n_eig);
+  if (rec.a0.empty() && n_eig > 0) {
+    if (trainer.step() != 0) throw Error("cannot draw theory curves: the resumed file has no initial projections");
+    rec.a0 = ProjectedSquares(comm, trainer.Rows(), vectors, stride, n_eig);
+  }
+  const std::vector<global_int_t> records = RecordSteps(steps, schedule.log_every, 200);
+  const std::vector<global_int_t> checkpoints = RecordSteps(steps, 0, schedule.checkpoints + 1);
+  auto is_checkpoint = [&](global_int_t s) {
+    return s > 0 && (s == steps || std::binary_search(checkpoints.begin() + 1, checkpoints.end(), s));
+  };
+  auto is_eval = [&](global_int_t s) {
+    if (!evaluate) return false;
+    return schedule.eval_every > 0 ? (s % schedule.eval_every == 0 || s == steps) : (s == 0 || is_checkpoint(s));
+  };
+
+  const double t0 = MPI_Wtime();
+  double last_print = -1e9;
+  const global_int_t first_step = trainer.step();
+  const double updates0 = trainer.LocalUpdates();
+  auto measure = [&](global_int_t s, bool force_print) {
+    const LocalRows W = trainer.Rows();
+    bool finite = true;
+    for (std::size_t k = 0; k < static_cast<std::size_t>(W.row_end - W.row_begin) * d && finite; ++k)
+      finite = std::isfinite(W.data[k]);
+    AgreeOrThrow(comm, finite,
+                 "training diverged before step " + std::to_string(s) + " (W is not finite): lower --lr" +
+                     (opt.mode == TrainMode::kSgd ? " or raise --batch" : ""));
+    const SpectrumSnapshot snap = MeasureSpectrum(comm, W, vectors, stride, rec.n_overlap);
+    const double tau = trainer.Tau(s);
+    const double loss = trainer.TakeLoss();
+    rec.step.push_back(s);
+    rec.tau.push_back(tau);
+    rec.lr.push_back(trainer.LearningRate(s));
+    rec.loss.push_back(s == first_step ? std::nan("") : loss);
+    rec.seconds.push_back(MPI_Wtime() - t0);
+    rec.singular_values.insert(rec.singular_values.end(), snap.singular_values.begin(), snap.singular_values.end());
+    for (int k = 0; k < n_eig; ++k)
+      rec.theory.push_back(std::sqrt(TheorySquaredSingularValue(rec.eigenvalues[k], rec.a0[k], tau)));
+    rec.overlap.insert(rec.overlap.end(), snap.overlap.begin(), snap.overlap.end());
+    std::string acc;
+    if (is_eval(s)) {
+      const auto [standard, pair] = evaluate(W);
+      rec.eval_step.push_back(s);
+      rec.analogy.push_back(standard);
+      rec.analogy_pair.push_back(pair);
+      char b[64];
+      std::snprintf(b, sizeof b, ", analogy %.1f%%", 100 * standard);
+      acc = b;
+    }
+    if (is_checkpoint(s)) {
+      rec.checkpoint_step.push_back(s);
+      rec.checkpoint_rows.push_back(trainer.CopyRows());
+    }
+    const double now = MPI_Wtime() - t0;
+    if (force_print || is_checkpoint(s) || now - last_print >= 5.0) {
+      last_print = now;
+      char line[512];
+      std::string sv;
+      for (int k = 0; k < std::min(d, 4); ++k) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%s%.3g", k ? " " : "", snap.singular_values[k]);
+        sv += b;
+      }
+      std::string ov;
+      if (!snap.overlap.empty()) {
+        const int k = static_cast<int>(std::min<std::size_t>(5, snap.overlap.size()));
+        char b[64];
+        std::snprintf(b, sizeof b, ", top-%d overlap %.3f", k, snap.overlap[k - 1]);
+        ov = b;
+      }
+      const double done = static_cast<double>(s - first_step);
+      std::string rate;
+      if (opt.mode == TrainMode::kSgd && done > 0 && now > 0) {
+        rate = ", " + FormatCount((trainer.LocalUpdates() - updates0) / now) + " pair updates/s (rank 0)";
+      }
+      std::snprintf(line, sizeof line, "train: step %lld/%lld, tau %.4g, loss %.4g, s = %s ...%s%s%s, %.1f s",
+                    static_cast<long long>(s), static_cast<long long>(steps), tau, rec.loss.back(), sv.c_str(),
+                    ov.c_str(), acc.c_str(), rate.c_str(), now);
+      progress.Say(line);
+    }
+  };
+
+  if (rec.step.empty() || rec.step.back() != trainer.step()) measure(trainer.step(), true);
+  std::size_t next = std::upper_bound(records.begin(), records.end(), trainer.step()) - records.begin();
+  rec.interrupted = false;
+  while (trainer.step() < steps) {
+    // Stop together on a signal (one int all-reduced per step).
+    int stop = StopSignal();
+    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, comm));
+    if (stop) {
+      rec.interrupted = true;
+      rec.stop_signal = stop;
+      break;
+    }
+    trainer.Step();
+    const global_int_t s = trainer.step();
+    const bool record_now = next < records.size() && records[next] == s;
+    if (record_now || is_checkpoint(s) || is_eval(s)) {
+      if (record_now) ++next;
+      measure(s, s == steps);
+    }
+  }
+  if (rec.interrupted && (rec.checkpoint_step.empty() || rec.checkpoint_step.back() != trainer.step())) {
+    // The state at the interruption is the last checkpoint (resume starts from it).
+    if (rec.step.empty() || rec.step.back() != trainer.step()) measure(trainer.step(), true);
+    if (rec.checkpoint_step.empty() || rec.checkpoint_step.back() != trainer.step()) {
+      rec.checkpoint_step.push_back(trainer.step());
+      rec.checkpoint_rows.push_back(trainer.CopyRows());
+    }
+  }
+  rec.completed_steps = trainer.step();
+  rec.train_seconds = AllreduceMax(comm, MPI_Wtime() - t0);
+  rec.steps_this_run = trainer.step() - first_step;
+  if (opt.mode == TrainMode::kSgd && rec.train_seconds > 0)
+    rec.updates_per_second_per_rank = AllreduceSum(comm, static_cast<global_int_t>(trainer.LocalUpdates() - updates0)) /
+                                      (rec.train_seconds * CommSize(comm));
+}
+
+}  // namespace qwem

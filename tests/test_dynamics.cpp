@@ -1,0 +1,311 @@
+// Learning dynamics (SCIENCE.md section 4):
+//  * gd on a hand-built symmetric matrix with a known spectrum follows the closed-form curves;
+//  * sgd gives the same W, bit for bit, on every number of ranks (sub-communicators of 1..P);
+//  * a checkpoint written to HDF5 and resumed ends with the same W as an uninterrupted run;
+//  * a resume file from other settings, or a corrupt one, is refused with a clear error.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "qwem/cli.hpp"
+#include "qwem/h5io.hpp"
+#include "qwem/output.hpp"
+#include "qwem/sgd.hpp"
+#include "qwem/theory.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using namespace qwem;
+const MPI_Comm kWorld = MPI_COMM_WORLD;
+
+// A symmetric V x V matrix Q diag(lambda) Q^T (Q from Gram-Schmidt on seeded Gaussians) as the
+// "sparse" part of a Target (all entries stored), rows split evenly; plus the fake counts and
+// vocabulary the Trainer needs for its layout.
+struct Synthetic {
+  Vocabulary vocab;
+  CooccurrenceRows rows;
+  Target target;
+  std::vector<double> lambda;
+  std::vector<double> Q;  // V x V, column k = eigenvector k
+};
+
+Synthetic MakeSynthetic(MPI_Comm comm, int V, const std::vector<double>& top) {
+  Synthetic s;
+  const int size = CommSize(comm), rank = CommRank(comm);
+  s.lambda.assign(V, 0.0);
+  for (int k = 0; k < V; ++k) s.lambda[k] = k < static_cast<int>(top.size()) ? top[k] : 0.05 * std::cos(k);
+  std::mt19937_64 gen(7);
+  std::normal_distribution<double> normal;
+  s.Q.resize(static_cast<std::size_t>(V) * V);
+  for (auto& q : s.Q) q = normal(gen);
+  for (int k = 0; k < V; ++k) {
+    double* col = s.Q.data() + static_cast<std::size_t>(k) * V;
+    for (int j = 0; j < k; ++j) {
+      const double* prev = s.Q.data() + static_cast<std::size_t>(j) * V;
+      double dot = 0;
+      for (int i = 0; i < V; ++i) dot += col[i] * prev[i];
+      for (int i = 0; i < V; ++i) col[i] -= dot * prev[i];
+    }
+    double norm = 0;
+    for (int i = 0; i < V; ++i) norm += col[i] * col[i];
+    for (int i = 0; i < V; ++i) col[i] /= std::sqrt(norm);
+  }
+  for (int i = 0; i < V; ++i) {
+    std::string word = std::to_string(i);
+    word.insert(word.begin(), 'w');
+    s.vocab.words.push_back(word);
+    s.vocab.counts.push_back(V - i);
+  }
+  s.rows.n_words = V;
+  s.rows.row_ranges.resize(size + 1);
+  for (int r = 0; r <= size; ++r) s.rows.row_ranges[r] = static_cast<global_int_t>(V) * r / size;
+  s.rows.row_begin = s.rows.row_ranges[rank];
+  s.rows.row_end = s.rows.row_ranges[rank + 1];
+  s.rows.row_ptr.assign(s.rows.n_local_rows() + 1, 0);
+  Mat A;
+  const PetscInt n = static_cast<PetscInt>(s.rows.n_local_rows());
+  MatCreateAIJ(comm, n, n, V, V, V, nullptr, V, nullptr, &A);
+  std::vector<PetscInt> cols(V);
+  for (int j = 0; j < V; ++j) cols[j] = j;
+  std::vector<double> row(V);
+  for (global_int_t i = s.rows.row_begin; i < s.rows.row_end; ++i) {
+    for (int j = 0; j < V; ++j) {
+      double v = 0;
+      for (int k = 0; k < V; ++k) v += s.Q[i + static_cast<std::size_t>(k) * V] * s.lambda[k] * s.Q[j + static_cast<std::size_t>(k) * V];
+      row[j] = v;
+    }
+    const PetscInt r = static_cast<PetscInt>(i);
+    MatSetValues(A, 1, &r, V, cols.data(), row.data(), INSERT_VALUES);
+  }
+  MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY);
+  MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY);
+  s.target.sparse = A;
+  s.target.rank_one = 0;
+  return s;
+}
+
+TEST(Dynamics, GradientDescentFollowsTheClosedFormCurves) {
+  const int V = 48, d = 4;
+  const std::vector<double> top = {12.0, 8.0, 5.0, 3.0};
+  Synthetic s = MakeSynthetic(kWorld, V, top);
+  TrainOptions o;
+  o.mode = TrainMode::kGd;
+  o.dim = d;
+  o.init_scale = 1e-3;
+  o.steps = 30000;
+  // tau per step = 8 eta / V^2 = 4e-4: lambda_1 dtau = 4.8e-3, close to gradient flow; mode 4
+  // switches on near tau = ln(3 / a0) / 3, about 4.5, of 12.
+  o.lr = 4e-4 * V * V / 8.0;
+  Trainer t(kWorld, o, s.rows, s.vocab, &s.target);
+  t.Initialize();
+  // This rank's rows of the top eigenvectors, row-major.
+  const int n = static_cast<int>(s.rows.n_local_rows());
+  std::vector<double> E(static_cast<std::size_t>(n) * d);
+  for (int r = 0; r < n; ++r)
+    for (int k = 0; k < d; ++k) E[r * d + k] = s.Q[(s.rows.row_begin + r) + static_cast<std::size_t>(k) * V];
+  const std::vector<double> a0 = ProjectedSquares(kWorld, t.Rows(), E.data(), d, d);
+  double worst = 0;
+  int switched_on = 0;
+  while (t.step() <= o.steps) {
+    if (t.step() % 500 == 0) {
+      const SpectrumSnapshot snap = MeasureSpectrum(kWorld, t.Rows(), E.data(), d, d);
+      for (int k = 0; k < d; ++k) {
+        const double theory = TheorySquaredSingularValue(top[k], a0[k], t.Tau(t.step()));
+        const double measured = snap.singular_values[k] * snap.singular_values[k];
+        worst = std::max(worst, std::abs(measured - theory) / top[k]);
+        if (std::getenv("QWEM_TEST_VERBOSE") && CommRank(kWorld) == 0)
+          std::printf("step %lld mode %d tau %.3f measured %.4f theory %.4f\n", static_cast<long long>(t.step()), k,
+                      t.Tau(t.step()), measured, theory);
+      }
+      int on = 0;
+      for (int k = 0; k < d; ++k) on += snap.singular_values[k] * snap.singular_values[k] > 0.5 * top[k];
+      EXPECT_GE(on, switched_on);  // never unlearns a mode
+      switched_on = on;
+      if (t.step() == o.steps) {
+        EXPECT_GT(snap.overlap[d - 1], 0.999);
+      }
+    }
+    if (t.step() == o.steps) break;
+    t.Step();
+  }
+  EXPECT_EQ(switched_on, d);  // every mode learned by the end
+  EXPECT_LT(worst, 0.02) << "max |s_k^2 - a_k(tau)| / lambda_k";
+  MatDestroy(&s.target.sparse);
+}
+
+TEST(Dynamics, TheoryCurveIsTheLogisticOfScience) {
+  // a(0) = a0, a(inf) = lambda, and the ODE da/dtau = (lambda - a) a by finite differences.
+  const double lambda = 7.0, a0 = 1e-3;
+  EXPECT_DOUBLE_EQ(TheorySquaredSingularValue(lambda, a0, 0.0), a0);
+  EXPECT_NEAR(TheorySquaredSingularValue(lambda, a0, 50.0), lambda, 1e-9);
+  for (double tau : {0.1, 0.5, 1.0, 1.5}) {
+    const double h = 1e-6, a = TheorySquaredSingularValue(lambda, a0, tau);
+    const double da = (TheorySquaredSingularValue(lambda, a0, tau + h) - TheorySquaredSingularValue(lambda, a0, tau - h)) / (2 * h);
+    EXPECT_NEAR(da, (lambda - a) * a, 1e-5 * lambda * lambda);
+  }
+  EXPECT_NEAR(SwitchOnTime(lambda, a0), std::log(lambda / a0) / lambda, 1e-15);
+  EXPECT_LT(TheorySquaredSingularValue(-1.0, a0, 3.0), a0);  // negative modes decay
+}
+
+// Every rank's full copy of W (sgd replicas are identical; gathered from the owned rows).
+std::vector<double> GatherW(MPI_Comm comm, const Trainer& t, const CooccurrenceRows& rows, int d) {
+  const int size = CommSize(comm);
+  std::vector<int> counts(size), displs(size);
+  for (int r = 0; r < size; ++r) {
+    counts[r] = static_cast<int>((rows.row_ranges[r + 1] - rows.row_ranges[r]) * d);
+    displs[r] = static_cast<int>(rows.row_ranges[r] * d);
+  }
+  const std::vector<double> mine = t.CopyRows();
+  std::vector<double> all(static_cast<std::size_t>(rows.n_words) * d);
+  MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(), counts.data(), displs.data(),
+                 MPI_DOUBLE, comm);
+  return all;
+}
+
+TrainOptions SmallSgd(LossKind loss) {
+  TrainOptions o;
+  o.loss = loss;
+  o.dim = 6;
+  o.init_scale = 1e-2;
+  o.steps = 25;
+  o.batch = 700;
+  o.negatives = loss == LossKind::kQwem ? 1 : 3;
+  o.lr = loss == LossKind::kQwem ? 8.0 : 0.5;
+  o.subsample = loss == LossKind::kSgns ? 1e-3 : 0;
+  o.seed = 42;
+  return o;
+}
+
+TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
+  const int world = CommSize(kWorld), rank = CommRank(kWorld);
+  for (LossKind loss : {LossKind::kQwem, LossKind::kSgns}) {
+    std::vector<double> reference;
+    for (int k = 1; k <= world; ++k) {
+      MPI_Comm sub;
+      MPI_Comm_split(kWorld, rank < k ? 0 : MPI_UNDEFINED, rank, &sub);
+      std::vector<double> W;
+      if (sub != MPI_COMM_NULL) {
+        test::PipelineResult p = test::RunPipeline(sub, test::ShareDir() + "/corpus", 300, 1, {});
+        const TrainOptions o = SmallSgd(loss);
+        Trainer t(sub, o, p.rows, p.vocab, nullptr);
+        t.Initialize();
+        while (t.step() < o.steps) t.Step();
+        W = GatherW(sub, t, p.rows, o.dim);
+        if (k == 1) {
+          Trainer start(sub, o, p.rows, p.vocab, nullptr);
+          start.Initialize();
+          const std::vector<double> W0 = GatherW(sub, start, p.rows, o.dim);
+          double moved = 0;
+          for (std::size_t i = 0; i < W.size(); ++i) moved = std::max(moved, std::abs(W[i] - W0[i]));
+          EXPECT_GT(moved, 1e-4) << ToString(loss) << ": training did not move W";
+        }
+        MPI_Comm_free(&sub);
+      }
+      if (rank == 0) {
+        if (k == 1) {
+          reference = W;
+        } else {
+          ASSERT_EQ(W.size(), reference.size());
+          std::size_t differ = 0;
+          for (std::size_t i = 0; i < W.size(); ++i) differ += W[i] != reference[i];
+          EXPECT_EQ(differ, 0u) << ToString(loss) << ": W on " << k << " ranks differs from 1 rank";
+        }
+      }
+    }
+  }
+}
+
+// Options as main() would have them for SmallSgd (the resume file records these).
+Options CliOptions(const TrainOptions& t) {
+  Options o;
+  o.mode = "sgd";
+  o.loss = ToString(t.loss);
+  o.dim = t.dim;
+  o.steps = t.steps;
+  o.batch = t.batch;
+  o.negatives = t.negatives;
+  o.lr = t.lr;
+  o.init_scale = t.init_scale;
+  o.seed = static_cast<global_int_t>(t.seed);
+  o.sync_every = t.sync_every;
+  o.subsample = t.subsample;
+  return o;
+}
+
+TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
+  test::TempDir dir(kWorld);
+  test::PipelineResult p = test::RunPipeline(kWorld, test::ShareDir() + "/corpus", 300, 1, {});
+  for (int sync : {1, 5}) {
+    TrainOptions o = SmallSgd(LossKind::kQwem);
+    o.sync_every = sync;
+    o.steps = 30;
+    Trainer full(kWorld, o, p.rows, p.vocab, nullptr);
+    full.Initialize();
+    while (full.step() < o.steps) full.Step();
+
+    // First half, written as a checkpoint file, read back, continued in a fresh Trainer.
+    Trainer first(kWorld, o, p.rows, p.vocab, nullptr);
+    first.Initialize();
+    while (first.step() < 15) first.Step();
+    TrainRecord rec;
+    rec.dim = o.dim;
+    rec.step = {first.step()};
+    rec.tau = {first.Tau(first.step())};
+    rec.lr = {o.lr};
+    rec.loss = {0.0};
+    rec.seconds = {0.0};
+    rec.singular_values.assign(o.dim, 1.0);
+    rec.completed_steps = first.step();
+    rec.interrupted = true;
+    const Options cli = CliOptions(o);
+    const std::string path = dir.path() + "/ckpt" + std::to_string(sync) + ".h5";
+    {
+      h5::OutputFile out(kWorld, path);
+      WriteTraining(out, kWorld, rec, first, cli, p.vocab);
+      out.Commit();
+    }
+    std::vector<double> state;
+    const TrainRecord back = ReadTraining(kWorld, path, cli, p.vocab, p.rows.row_begin, p.rows.row_end, &state);
+    EXPECT_EQ(back.completed_steps, 15);
+    Trainer resumed(kWorld, o, p.rows, p.vocab, nullptr);
+    resumed.Restore(back.completed_steps, state);
+    while (resumed.step() < o.steps) resumed.Step();
+    EXPECT_EQ(full.CopyRows(), resumed.CopyRows()) << "sync_every " << sync;
+
+    // A different setting, or a corrupt file, is refused with a clear error on every rank.
+    Options other = cli;
+    other.batch = o.batch + 1;
+    try {
+      ReadTraining(kWorld, path, other, p.vocab, p.rows.row_begin, p.rows.row_end, &state);
+      ADD_FAILURE() << "a resume file with another --batch was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("batch"), std::string::npos) << e.what();
+    }
+  }
+  const std::string corrupt = dir.path() + "/corrupt.h5";
+  dir.Write("corrupt.h5", std::string("\x89HDF\r\n\x1a\n", 8) + std::string(3000, 'x'));
+  std::vector<double> state;
+  try {
+    ReadTraining(kWorld, corrupt, CliOptions(SmallSgd(LossKind::kQwem)), p.vocab, p.rows.row_begin, p.rows.row_end,
+                 &state);
+    ADD_FAILURE() << "a corrupt resume file was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("corrupt.h5"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Dynamics, AliasTableDrawsTheGivenDistribution) {
+  const std::vector<double> w = {5, 1, 0, 3, 1};
+  AliasTable table(w);
+  std::vector<double> seen(w.size(), 0);
+  const int n = 200000;
+  for (int s = 0; s < n; ++s) seen[table.Draw(CounterRandom(3, 0, s, 0))] += 1;
+  for (std::size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(seen[i] / n, w[i] / 10.0, 0.005) << i;
+  EXPECT_EQ(seen[2], 0);
+}
+
+}  // namespace
