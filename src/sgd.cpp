@@ -530,6 +530,9 @@ SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double
   const double one = 1, zero = 0;
   if (n > 0) dgemm_("N", "T", &d, &d, &n, &one, W.data, &d, W.data, &d, &zero, gram.data(), &d);
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, gram.data(), d * d, MPI_DOUBLE, MPI_SUM, comm));
+  // The same all-reduced Gram matrix on every rank, so every rank agrees on this error.
+  for (double g : gram)
+    if (!std::isfinite(g)) throw Error("training diverged (W overflowed): lower --lr");
   std::vector<double> w(d);
   int info = 0, lwork = -1;
   double query;

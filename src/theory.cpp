@@ -30,12 +30,19 @@ double TheoryAgreement(const std::vector<double>& measured, int measured_stride,
   const std::size_t n = std::min(measured.size() / measured_stride, theory.size() / theory_stride);
   const int k_max = std::min({n_modes, measured_stride, theory_stride, static_cast<int>(eigenvalues.size())});
   double worst = 0;
-  for (std::size_t s = 0; s < n; ++s)
+  std::vector<double> m(measured_stride), t(theory_stride);
+  for (std::size_t s = 0; s < n; ++s) {
+    // Singular values carry no mode labels: compare the sorted measured values with the sorted
+    // theory values (a mode whose a_0 is small can switch on after a smaller one).
+    m.assign(measured.begin() + s * measured_stride, measured.begin() + (s + 1) * measured_stride);
+    t.assign(theory.begin() + s * theory_stride, theory.begin() + (s + 1) * theory_stride);
+    std::sort(m.rbegin(), m.rend());
+    std::sort(t.rbegin(), t.rend());
     for (int k = 0; k < k_max; ++k) {
       if (eigenvalues[k] <= 0) continue;
-      const double diff = std::abs(measured[s * measured_stride + k] - theory[s * theory_stride + k]);
-      worst = std::max(worst, diff / std::sqrt(eigenvalues[k]));
+      worst = std::max(worst, std::abs(m[k] - t[k]) / std::sqrt(eigenvalues[k]));
     }
+  }
   return worst;
 }
 

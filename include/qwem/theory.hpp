@@ -19,7 +19,8 @@ double TheorySquaredSingularValue(double lambda, double a0, double tau);
 double SwitchOnTime(double lambda, double a0);
 
 // The agreement figure: max over the samples of |s_measured_k - s_theory_k| / sqrt(lambda_k)
-// over modes k < n_modes with lambda_k > 0. Arrays are n_samples x stride, row-major.
+// over the top n_modes with lambda_k > 0, both sorted descending at each sample (singular values
+// carry no mode labels). Arrays are n_samples x stride, row-major.
 double TheoryAgreement(const std::vector<double>& measured, int measured_stride, const std::vector<double>& theory,
                        int theory_stride, const std::vector<double>& eigenvalues, int n_modes);
 

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""Plots of a qwem-dist training run (--mode sgd|gd) from its HDF5 output.
+
+    /usr/bin/python3 share/plot_dynamics.py qwem.h5 [--out-dir plots] [--modes 10]
+
+Writes PNG files into --out-dir (default: next to the input, FILE_plots/):
+  singular_values.png  measured singular values of W (solid) and the theory's sqrt(a_k(tau))
+                       (dashed) against rescaled time tau, log axis: the paper's Fig. 2
+  loss.png             loss against step
+  accuracy.png         analogy accuracy (standard and pair protocols) against step, if recorded
+  concepts.png         the top concepts (eigenvectors of M*) and their extreme words, if present
+and prints one line per file. Needs Debian's python3-h5py, numpy, matplotlib (/usr/bin/python3).
+"""
+import argparse
+import os
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("file")
+    ap.add_argument("--out-dir")
+    ap.add_argument("--modes", type=int, default=10, help="singular values to draw")
+    args = ap.parse_args()
+    try:
+        f = h5py.File(args.file, "r")
+    except OSError as e:
+        sys.exit(f"plot_dynamics: cannot open {args.file}: {e}")
+    if "train" not in f:
+        sys.exit(f"plot_dynamics: {args.file} has no /train group (run qwem-dist with --mode sgd or gd)")
+    t = f["train"]
+    out_dir = args.out_dir or os.path.splitext(args.file)[0] + "_plots"
+    os.makedirs(out_dir, exist_ok=True)
+    mode, loss_name = text(t.attrs["mode"]), text(t.attrs["loss"])
+    title = f"{os.path.basename(args.file)}: --mode {mode}" + (f" --loss {loss_name}" if mode == "sgd" else "")
+    step, tau = t["step"][:], t["tau"][:]
+    sv = t["singular_values"][:]
+    written = []
+
+    # 1. Singular values against rescaled time, measured and theory (Fig. 2 of the paper).
+    k = min(args.modes, sv.shape[1])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colors = plt.cm.viridis(np.linspace(0, 0.9, k))
+    positive = tau > 0
+    for m in range(k):
+        ax.plot(tau[positive], sv[positive, m], color=colors[m], lw=1.5, label=f"s_{m + 1}" if m < 5 else None)
+    if "theory_singular_values" in t:
+        th = t["theory_singular_values"][:]
+        for m in range(min(k, th.shape[1])):
+            ax.plot(tau[positive], th[positive, m], color=colors[m], lw=1, ls="--")
+        ax.plot([], [], color="gray", ls="--", label="theory sqrt(a_k(tau))")
+        agreement = t.attrs.get("theory_agreement_top10", float("nan"))
+        ax.set_title(f"{title}\nmax |s - s_theory| / sqrt(lambda), top 10: {agreement:.3f}", fontsize=9)
+    else:
+        ax.set_title(title, fontsize=9)
+    ax.set_xscale("log")
+    ax.set_xlabel("rescaled time tau (see /train@tau_definition)")
+    ax.set_ylabel("singular value of W")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = os.path.join(out_dir, "singular_values.png")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    written.append(path)
+
+    # 2. Loss.
+    loss = t["loss"][:]
+    ok = np.isfinite(loss) & (step > 0)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(step[ok], loss[ok])
+    ax.set_xscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("||M* - W W^T||_F^2 / V^2" if loss_name == "qwem" or mode == "gd" else "SGNS loss per positive")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path = os.path.join(out_dir, "loss.png")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    written.append(path)
+
+    # 3. Analogy accuracy over time.
+    if "eval_step" in t:
+        es = t["eval_step"][:]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(np.maximum(es, 1), 100 * t["analogy_accuracy"][:], "o-", label="standard 3CosAdd")
+        ax.plot(np.maximum(es, 1), 100 * t["analogy_pair_accuracy"][:], "s--", label="pair protocol")
+        ax.set_xscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("analogy accuracy (%)")
+        ax.legend(fontsize=8)
+        ax.set_title(title, fontsize=9)
+        fig.tight_layout()
+        path = os.path.join(out_dir, "accuracy.png")
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path)
+
+    # 4. Concepts: the extreme words of the top eigenvectors.
+    if "concepts" in f:
+        c = f["concepts"]
+        lam = c["eigenvalues"][:]
+        top = [text(w) for w in c["top_words"][:]]
+        bottom = [text(w) for w in c["bottom_words"][:]]
+        m = len(top) // max(1, len(lam))
+        fig, ax = plt.subplots(figsize=(9, 0.45 * len(lam) + 0.8))
+        ax.axis("off")
+        for i in range(len(lam)):
+            line = f"{i + 1:2d} (lambda {lam[i]:.1f})  + {' '.join(top[i * m:(i + 1) * m][:6])}   |   - " \
+                   f"{' '.join(bottom[i * m:(i + 1) * m][:6])}"
+            ax.text(0, 1 - (i + 0.5) / len(lam), line, family="monospace", fontsize=8, va="center")
+        ax.set_title("top concepts of M* (largest / smallest eigenvector entries)", fontsize=9)
+        fig.tight_layout()
+        path = os.path.join(out_dir, "concepts.png")
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path)
+
+    for p in written:
+        print(p)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# End-to-end checks of the learning dynamics (--mode sgd|gd) with NP ranks:
+#  1. sgd-qwem on the bundled corpus (V = 400, d = 10) learns M*'s top eigenvectors (top-5
+#     subspace overlap) and switches modes on one at a time;
+#  2. a run stopped by SIGUSR1 (what the SLURM jobs forward before the time limit) exits with
+#     status 3 and a checkpoint; resumed on another rank count it ends with the same W, bit for
+#     bit, as an uninterrupted run; a mismatched or corrupt resume file is refused in one line;
+#  3. gd through the CLI follows the theory (the recorded agreement figure);
+#  4. share/plot_dynamics.py turns an output file into its PNG plots.
+# Usage: dynamics_test.sh QWEM_DIST NP SHARE_DIR
+set -u
+BIN=$1
+NP=$2
+SHARE=$3
+PY=/usr/bin/python3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+export OPENBLAS_NUM_THREADS=1
+WORK=$(mktemp -d /tmp/qwem-dyn-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+FAIL=0
+check() {  # check NAME COND-STATUS
+  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; FAIL=1; fi
+}
+NOEVAL="--analogies none --similarity none"
+
+# 1. Convergence and one-at-a-time learning.
+timeout 300 mpirun -q -n "$NP" "$BIN" --corpus "$SHARE/corpus" --vocab-size 400 --dim 10 --mode sgd --loss qwem \
+  --steps 3000 --batch 16384 --lr 16 --lr-schedule linear --init-scale 1e-2 --log-every 10 $NOEVAL \
+  --out "$WORK/sgd.h5" >"$WORK/sgd.log" 2>&1
+check "sgd-qwem run" $?
+$PY - "$WORK/sgd.h5" <<'EOF'
+import sys, h5py, numpy as np
+t = h5py.File(sys.argv[1])["/train"]
+ov = t["overlap"][-1]
+sv = t["singular_values"][:]
+final = sv[-1]
+on = (sv[:, :5] > 0.5 * final[:5]).sum(axis=1)
+jumps = np.diff(on)
+print(f"top-5 overlap {ov[4]:.4f}, top-1 {ov[0]:.4f}; modes on over time: {sorted(set(on.tolist()))}; "
+      f"largest jump {jumps.max()}; agreement {t.attrs['theory_agreement_top10']:.3f}")
+ok = ov[4] >= 0.98 and ov[0] >= 0.99 and jumps.max() <= 1 and jumps.min() >= -1 and on[-1] == 5 and on[0] == 0
+# The k-th mode switches on no earlier than mode k-1: first crossing times are ordered.
+first = [int(np.argmax(sv[:, k] > 0.5 * final[k])) for k in range(5)]
+ok = ok and first == sorted(first)
+sys.exit(0 if ok else 1)
+EOF
+check "sgd-qwem learns the top-5 eigenvectors one mode at a time" $?
+
+# 2. Stop by signal, checkpoint, resume on another rank count, bit for bit.
+ARGS="--corpus $SHARE/corpus --vocab-size 300 --dim 8 --mode sgd --steps 300 --batch 8192 --lr 8 --init-scale 1e-2 $NOEVAL"
+timeout 120 mpirun -q -n "$NP" "$BIN" $ARGS --out "$WORK/full.h5" >"$WORK/full.log" 2>&1
+check "uninterrupted run" $?
+mpirun -q -n "$NP" "$BIN" $ARGS --out "$WORK/part.h5" >"$WORK/part.log" 2>&1 &
+PID=$!
+for _ in $(seq 600); do grep -q 'train: step [1-9]' "$WORK/part.log" && break; sleep 0.05; done
+kill -USR1 $PID
+wait $PID
+RC=$?
+check "SIGUSR1 stops with exit status 3 (got $RC)" $([ $RC -eq 3 ] && echo 0 || echo 1)
+check "checkpoint written, no result file" $([ -f "$WORK/part.ckpt.h5" ] && [ ! -e "$WORK/part.h5" ] && echo 0 || echo 1)
+grep -q "continue with --resume" "$WORK/part.log"
+check "the log says how to continue" $?
+OTHER=$(( NP == 1 ? 2 : 1 ))
+timeout 120 mpirun -q -n $OTHER "$BIN" $ARGS --out "$WORK/resumed.h5" --resume "$WORK/part.ckpt.h5" >"$WORK/res.log" 2>&1
+check "resume on $OTHER ranks" $?
+$PY - "$WORK/full.h5" "$WORK/resumed.h5" <<'EOF'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p)["/train"] for p in sys.argv[1:3])
+same = np.array_equal(a["state/W"][:], b["state/W"][:])
+print("resumed W equals uninterrupted W bit for bit:", same, "; stopped at step",
+      int(b["step"][np.argmax(b["step"][:] > 0)]) if False else "")
+sys.exit(0 if same and b.attrs["status"] == b"complete" else 1)
+EOF
+check "resumed W == uninterrupted W" $?
+timeout 60 mpirun -q -n "$NP" "$BIN" $ARGS --lr 4 --out "$WORK/bad.h5" --resume "$WORK/part.ckpt.h5" >"$WORK/bad.out" 2>"$WORK/bad.err"
+RC=$?
+check "mismatched resume refused in one line (exit $RC)" \
+  $([ $RC -ne 0 ] && [ "$(grep -c 'qwem-dist: error:.*lr' "$WORK/bad.err")" -eq 1 ] && [ ! -e "$WORK/bad.h5" ] && echo 0 || echo 1)
+head -c 5000 /dev/urandom >"$WORK/corrupt.h5"
+timeout 60 mpirun -q -n "$NP" "$BIN" $ARGS --out "$WORK/bad2.h5" --resume "$WORK/corrupt.h5" >"$WORK/bad2.out" 2>"$WORK/bad2.err"
+RC=$?
+check "corrupt resume refused in one line (exit $RC)" \
+  $([ $RC -ne 0 ] && [ "$(grep -c 'qwem-dist: error:.*corrupt.h5' "$WORK/bad2.err")" -eq 1 ] && echo 0 || echo 1)
+
+# 3. gd through the CLI on the real M*, theory agreement recorded. The 2% criterion is checked on a
+#    synthetic spectrum (test_dynamics.cpp); on M* close eigenvalues compete for the last of the d
+#    directions, which the per-mode formula does not model (measured here: 0.086 at d = 4).
+timeout 120 mpirun -q -n "$NP" "$BIN" --corpus "$SHARE/corpus" --vocab-size 300 --dim 4 --mode gd --steps 6000 \
+  --lr 1.5 --init-scale 1e-3 $NOEVAL --out "$WORK/gd.h5" >"$WORK/gd.log" 2>&1
+check "gd run" $?
+$PY - "$WORK/gd.h5" <<'EOF'
+import sys, h5py
+t = h5py.File(sys.argv[1])["/train"]
+a = t.attrs["theory_agreement_top10"]
+print(f"gd agreement max |s - s_theory| / sqrt(lambda) = {a:.4f}")
+sys.exit(0 if a < 0.15 else 1)
+EOF
+check "gd follows the theory" $?
+
+# 4. Plots.
+$PY "$SHARE/plot_dynamics.py" "$WORK/sgd.h5" --out-dir "$WORK/plots" >"$WORK/plot.log" 2>&1
+check "plot_dynamics.py runs" $?
+for p in singular_values loss concepts; do
+  check "plot $p.png written" $([ -s "$WORK/plots/$p.png" ] && echo 0 || echo 1)
+done
+exit $FAIL
