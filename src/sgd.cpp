@@ -58,6 +58,20 @@ inline void Axpy(double g, const double* x, double* y, int d) {
   for (int k = 0; k < d; ++k) y[k] += g * x[k];
 }
 
+// Every rank's n items, concatenated in rank order on every rank (one MPI_Allgather of the byte
+// counts, one MPI_Allgatherv of the bytes).
+template <class T>
+std::vector<T> AllgatherConcat(MPI_Comm comm, const T* local, std::size_t n) {
+  const int size = CommSize(comm);
+  int bytes = static_cast<int>(n * sizeof(T));
+  std::vector<int> sizes(size), displs(size, 0);
+  QWEM_MPI(MPI_Allgather(&bytes, 1, MPI_INT, sizes.data(), 1, MPI_INT, comm));
+  for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + sizes[r - 1];
+  std::vector<T> all((displs.back() + sizes.back()) / sizeof(T));
+  QWEM_MPI(MPI_Allgatherv(local, bytes, MPI_BYTE, all.data(), sizes.data(), displs.data(), MPI_BYTE, comm));
+  return all;
+}
+
 // C_ij from this rank's CSR rows (0 if absent or not owned).
 double LookupCount(const CooccurrenceRows& c, word_id_t i, word_id_t j) {
   if (i < c.row_begin || i >= c.row_end) return 0;
@@ -303,12 +317,7 @@ void Trainer::DrawPositives() {
   const std::vector<Drawn>* drawn = &mine;
   if (opt_.sync_every == 1) {
     // Exact mode: every rank gets the whole batch.
-    int n = static_cast<int>(mine.size() * sizeof(Drawn));
-    std::vector<int> sizes(size_), displs(size_, 0);
-    QWEM_MPI(MPI_Allgather(&n, 1, MPI_INT, sizes.data(), 1, MPI_INT, comm_));
-    for (int r = 1; r < size_; ++r) displs[r] = displs[r - 1] + sizes[r - 1];
-    all.resize((displs.back() + sizes.back()) / sizeof(Drawn));
-    QWEM_MPI(MPI_Allgatherv(mine.data(), n, MPI_BYTE, all.data(), sizes.data(), displs.data(), MPI_BYTE, comm_));
+    all = AllgatherConcat(comm_, mine.data(), mine.size());
     drawn = &all;
   }
   for (const Drawn& x : *drawn) {
@@ -411,19 +420,13 @@ void Trainer::StepSgd() {
   }
   if (exact) {
     // Share the updated rows: ids, then rows, in rank order.
-    int n = static_cast<int>(touched_list_.size());
-    std::vector<int> sizes(size_), displs(size_, 0);
-    QWEM_MPI(MPI_Allgather(&n, 1, MPI_INT, sizes.data(), 1, MPI_INT, comm_));
-    for (int r = 1; r < size_; ++r) displs[r] = displs[r - 1] + sizes[r - 1];
-    const int total = displs.back() + sizes.back();
-    std::vector<word_id_t> ids(total);
-    QWEM_MPI(MPI_Allgatherv(touched_list_.data(), n, MPI_INT32_T, ids.data(), sizes.data(), displs.data(), MPI_INT32_T,
-                            comm_));
-    std::vector<double> send(static_cast<std::size_t>(n) * d), rows(static_cast<std::size_t>(total) * d);
-    for (int k = 0; k < n; ++k)
-      std::copy_n(W + static_cast<std::size_t>(touched_list_[k]) * d, d, send.data() + static_cast<std::size_t>(k) * d);
-    for (int r = 0; r < size_; ++r) sizes[r] *= d, displs[r] *= d;
-    QWEM_MPI(MPI_Allgatherv(send.data(), n * d, MPI_DOUBLE, rows.data(), sizes.data(), displs.data(), MPI_DOUBLE, comm_));
+    const std::size_t n = touched_list_.size();
+    const std::vector<word_id_t> ids = AllgatherConcat(comm_, touched_list_.data(), n);
+    std::vector<double> send(n * d);
+    for (std::size_t k = 0; k < n; ++k)
+      std::copy_n(W + static_cast<std::size_t>(touched_list_[k]) * d, d, send.data() + k * d);
+    const std::vector<double> rows = AllgatherConcat(comm_, send.data(), send.size());
+    const auto total = static_cast<int>(ids.size());
     for (int k = 0; k < total; ++k)
       if (ids[k] % size_ != rank_)
         std::copy_n(rows.data() + static_cast<std::size_t>(k) * d, d, W + static_cast<std::size_t>(ids[k]) * d);
