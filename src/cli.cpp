@@ -67,6 +67,9 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   app.add_option("--checkpoint", o.checkpoint,
                  "File a SIGTERM/SIGUSR1 checkpoint is written to (default: OUT with .h5 replaced by .ckpt.h5)");
   app.add_option("--eigen-from", o.eigen_from, "Read M*'s eigenpairs for the theory curves from an earlier output");
+  app.add_option("--progress-seconds", o.progress_seconds,
+                 "A progress line at least this often during the eigensolve and training (0: off)")
+      ->capture_default_str();
   app.add_flag("--counts-only", o.counts_only, "Stop after the co-occurrence counts (no M*, no eigenpairs)");
 
   try {
@@ -108,6 +111,8 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   if (o.log_every < 0 || o.eval_every < 0 || o.checkpoints < 1)
     throw Error("--log-every and --eval-every must be >= 0, --checkpoints >= 1");
   if (o.seed < 0) throw Error("--seed must be non-negative");
+  if (!(o.progress_seconds >= 0) || !std::isfinite(o.progress_seconds))
+    throw Error("--progress-seconds must be non-negative");
   if (o.checkpoint.empty()) {
     const std::string base = o.out.size() > 3 && o.out.compare(o.out.size() - 3, 3, ".h5") == 0
                                  ? o.out.substr(0, o.out.size() - 3)

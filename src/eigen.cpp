@@ -25,6 +25,38 @@ PetscErrorCode CreateSymmetricEps(Mat A, EPSType type, PetscInt nev, PetscInt nc
   PetscFunctionReturn(0);
 }
 
+struct MonitorContext {
+  const EigenOptions* options;
+  Mat op;
+  double t_start, t_last;
+};
+
+// EPS monitor: a plain progress line at most every report_seconds (long solves in batch logs).
+PetscErrorCode ReportProgress(EPS, PetscInt its, PetscInt nconv, PetscScalar*, PetscScalar*, PetscReal*, PetscInt nest,
+                              void* ctx) {
+  PetscFunctionBeginUser;
+  auto* m = static_cast<MonitorContext*>(ctx);
+  const double now = MPI_Wtime();
+  if (now - m->t_last < m->options->report_seconds) PetscFunctionReturn(0);
+  m->t_last = now;
+  PetscInt products = -1;
+  PetscBool is_shell;
+  PetscCall(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(m->op), MATSHELL, &is_shell));
+  if (is_shell) PetscCall(GetOperatorApplications(m->op, &products));
+  char line[256];
+  const double elapsed = now - m->t_start;
+  if (products >= 0)
+    std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged, %d products (%.1f/s), %.1f s",
+                  static_cast<int>(its), static_cast<int>(nconv), static_cast<int>(m->options->dim),
+                  static_cast<int>(products), products / std::max(elapsed, 1e-9), elapsed);
+  else
+    std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged (%d values estimated), %.1f s",
+                  static_cast<int>(its), static_cast<int>(nconv), static_cast<int>(m->options->dim),
+                  static_cast<int>(nest), elapsed);
+  m->options->report(line);
+  PetscFunctionReturn(0);
+}
+
 }  // namespace
 
 PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResult* result) {
@@ -36,6 +68,9 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResu
   PetscCall(CreateSymmetricEps(op, EPSKRYLOVSCHUR, options.dim, std::max(options.dim + 16, 3 * options.dim / 2), &eps));
   PetscCall(EPSSetTolerances(eps, options.tol, PETSC_DEFAULT));
   PetscCall(EPSSetFromOptions(eps));  // last, so -eps_nev, -eps_type, -eps_tol, ... override the defaults
+  MonitorContext monitor{&options, op, MPI_Wtime(), MPI_Wtime()};
+  if (options.report && options.report_seconds > 0)
+    PetscCall(EPSMonitorSet(eps, ReportProgress, &monitor, nullptr));
   PetscCall(EPSSolve(eps));
 
   PetscCall(EPSGetConverged(eps, &result->n_converged));

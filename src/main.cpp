@@ -67,8 +67,8 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       return 0;
     }
     Progress progress(comm);
-    progress.Say("qwem-dist " + std::string(QWEM_VERSION) + " on " + std::to_string(size) + " ranks: " +
-                 opt.command_line);
+    progress.Say("qwem-dist " + std::string(QWEM_VERSION) + " on " + GatherPlacement(comm).Describe());
+    progress.Say("command: " + opt.command_line);
     progress.Say("libraries: " + MpiVersion() + "; " + PetscVersion() + "; " + SlepcVersion() + "; HDF5 " +
                  h5::LibraryVersion());
 
@@ -189,7 +189,11 @@ int Run(MPI_Comm comm, int argc, char** argv) {
         *eig = LoadEigenpairs(comm, opt.eigen_from, opt, vocab, rows.row_begin, rows.row_end, opt.dim);
         progress.End("loaded " + std::to_string(eig->dim()) + " eigenpairs of M* from " + opt.eigen_from);
       } else {
-        PetscThrow(SolveTopEigenpairs(op, {opt.dim, 1e-8}, &*eig), "SolveTopEigenpairs");
+        EigenOptions eopt;
+        eopt.dim = opt.dim;
+        eopt.report = [&](const std::string& text) { progress.Say(text); };
+        eopt.report_seconds = opt.progress_seconds;
+        PetscThrow(SolveTopEigenpairs(op, eopt, &*eig), "SolveTopEigenpairs");
         if (eig->n_converged < opt.dim)
           throw Error("only " + std::to_string(eig->n_converged) + " of " + std::to_string(opt.dim) +
                       " eigenpairs converged (" + eig->solver + ", " + std::to_string(eig->n_restarts) +
@@ -250,7 +254,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
           return std::make_pair(r.accuracy(false, -1), r.accuracy(true, -1));
         };
       }
-      RunTraining(comm, *trainer, eig ? &*eig : nullptr, {opt.log_every, opt.checkpoints, opt.eval_every}, probe,
+      RunTraining(comm, *trainer, eig ? &*eig : nullptr, {opt.log_every, opt.checkpoints, opt.eval_every, opt.progress_seconds > 0 ? opt.progress_seconds : 1e300}, probe,
                   progress, record);
       if (opt.mode == "gd") PetscThrow(DestroyTarget(&target), "DestroyTarget");
       std::snprintf(line, sizeof line, "%lld steps this run (%lld of %lld done)%s; theory agreement (top 10) %.4f",
@@ -330,12 +334,33 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     }
     PetscThrow(MatDestroy(&C), "MatDestroy");
 
-    std::snprintf(line, sizeof line,
-                  "done: %s tokens, V = %lld (coverage %.1f%%), L = %d, N = %lld, nnz = %lld; wrote %s in %.2f s",
-                  FormatCount(static_cast<double>(vocab.n_total_tokens)).c_str(), static_cast<long long>(vocab.size()),
-                  100.0 * vocab.coverage(), opt.window, static_cast<long long>(rows.n_pairs),
-                  static_cast<long long>(rows.nnz), opt.out.c_str(), progress.Elapsed());
-    progress.Say(line);
+    // The last line of the log: where the result is and what it says, in one line.
+    std::snprintf(line, sizeof line, "done: wrote %s in %.2f s; %s tokens, V = %lld (coverage %.1f%%), L = %d, nnz = %lld",
+                  opt.out.c_str(), progress.Elapsed(), FormatCount(static_cast<double>(vocab.n_total_tokens)).c_str(),
+                  static_cast<long long>(vocab.size()), 100.0 * vocab.coverage(), opt.window,
+                  static_cast<long long>(rows.nnz));
+    std::string summary = line;
+    if (eig && !eig->eigenvalues.empty()) {
+      std::snprintf(line, sizeof line, ", lambda_1 = %.1f", eig->eigenvalues[0]);
+      summary += line;
+    }
+    if (trainer && !record.step.empty()) {
+      std::snprintf(line, sizeof line, ", %s %s: %lld steps, s_1 = %.3g", opt.mode.c_str(), opt.loss.c_str(),
+                    static_cast<long long>(record.completed_steps), record.singular_values[record.singular_values.size() - record.dim]);
+      summary += line;
+      if (record.n_overlap > 0) {
+        const int k = std::min(5, record.n_overlap);
+        std::snprintf(line, sizeof line, ", top-%d overlap %.3f, theory agreement %.3f", k,
+                      record.overlap[record.overlap.size() - record.n_overlap + k - 1], record.Agreement(10));
+        summary += line;
+      }
+    }
+    if (analogies) {
+      std::snprintf(line, sizeof line, ", analogy %.1f%% of %lld", 100 * analogies->accuracy(false, -1),
+                    static_cast<long long>(analogies->total(false, -1)));
+      summary += line;
+    }
+    progress.Say(summary);
     return 0;
   } catch (const Interrupted& e) {
     out.reset();

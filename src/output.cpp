@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <set>
 #include <cstdio>
 #include <ctime>
 
@@ -30,6 +32,43 @@ std::string SlepcVersion() {
   return text;
 }
 
+Placement GatherPlacement(MPI_Comm comm) {
+  Placement p;
+  p.ranks = CommSize(comm);
+  char name[MPI_MAX_PROCESSOR_NAME + 1] = {0};
+  int len = 0;
+  QWEM_MPI(MPI_Get_processor_name(name, &len));
+  std::vector<char> all(static_cast<std::size_t>(p.ranks) * (MPI_MAX_PROCESSOR_NAME + 1));
+  QWEM_MPI(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME + 1, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME + 1, MPI_CHAR,
+                         comm));
+  std::set<std::string> seen;
+  for (int r = 0; r < p.ranks; ++r) {
+    std::string host(&all[static_cast<std::size_t>(r) * (MPI_MAX_PROCESSOR_NAME + 1)]);
+    if (seen.insert(host).second) p.nodes.push_back(host);
+  }
+  if (CommRank(comm) == 0) {
+    if (const char* job = std::getenv("SLURM_JOB_ID")) p.slurm_job_id = job;
+  }
+  BroadcastString(comm, p.slurm_job_id);
+  return p;
+}
+
+std::string Placement::Describe() const {
+  const std::size_t n = nodes.size();
+  std::string s = std::to_string(ranks) + (ranks == 1 ? " rank on " : " ranks on ") + std::to_string(n) +
+                  (n == 1 ? " node (" : " nodes (");
+  for (std::size_t i = 0; i < n; ++i) {
+    if (n > 4 && i == 3) {
+      s += ", ... " + nodes.back();
+      break;
+    }
+    s += (i ? ", " : "") + nodes[i];
+  }
+  s += ")";
+  if (!slurm_job_id.empty()) s += ", SLURM job " + slurm_job_id;
+  return s;
+}
+
 void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const Options& o, global_int_t vocab_size) {
   // Rank 0's clock and host name, broadcast, so every rank writes the same attribute values.
   std::string stamp, host;
@@ -47,6 +86,12 @@ void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const Options& o, global_int_
   out.Attribute("/meta", "version", std::string(QWEM_VERSION));
   out.Attribute("/meta", "command_line", o.command_line);
   out.Attribute("/meta", "ranks", static_cast<global_int_t>(CommSize(comm)));
+  const Placement placement = GatherPlacement(comm);
+  out.Attribute("/meta", "nodes", static_cast<global_int_t>(placement.nodes.size()));
+  std::string names;
+  for (const auto& node : placement.nodes) names += (names.empty() ? "" : " ") + node;
+  out.Attribute("/meta", "node_names", names);
+  out.Attribute("/meta", "slurm_job_id", placement.slurm_job_id);
   out.Attribute("/meta", "vocab_size", vocab_size);
   out.Attribute("/meta", "vocab_size_requested", o.vocab_size);
   out.Attribute("/meta", "min_count", o.min_count);

@@ -78,6 +78,16 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
   double last_print = -1e9;
   const global_int_t first_step = trainer.step();
   const double updates0 = trainer.LocalUpdates();
+  // ", 12.3 steps/s, 4.5M pair updates/s (rank 0), 80 s left" (empty before the first step).
+  auto rate_since_start = [&](global_int_t s, double now) {
+    const double done = static_cast<double>(s - first_step);
+    if (done <= 0 || now <= 0) return std::string();
+    char b[160];
+    std::snprintf(b, sizeof b, ", %.3g steps/s, %.0f s left", done / now, static_cast<double>(steps - s) * now / done);
+    std::string rate = b;
+    if (opt.mode == TrainMode::kSgd) rate += ", " + FormatCount((trainer.LocalUpdates() - updates0) / now) + " pair updates/s (rank 0)";
+    return rate;
+  };
   auto measure = [&](global_int_t s, bool force_print) {
     const LocalRows W = trainer.Rows();
     bool finite = true;
@@ -113,7 +123,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
       rec.checkpoint_rows.push_back(trainer.CopyRows());
     }
     const double now = MPI_Wtime() - t0;
-    if (force_print || is_checkpoint(s) || now - last_print >= 5.0) {
+    if (force_print || is_checkpoint(s) || now - last_print >= schedule.progress_seconds) {
       last_print = now;
       char line[512];
       std::string sv;
@@ -129,11 +139,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
         std::snprintf(b, sizeof b, ", top-%d overlap %.3f", k, snap.overlap[k - 1]);
         ov = b;
       }
-      const double done = static_cast<double>(s - first_step);
-      std::string rate;
-      if (opt.mode == TrainMode::kSgd && done > 0 && now > 0) {
-        rate = ", " + FormatCount((trainer.LocalUpdates() - updates0) / now) + " pair updates/s (rank 0)";
-      }
+      const std::string rate = rate_since_start(s, now);
       std::snprintf(line, sizeof line, "train: step %lld/%lld, tau %.4g, loss %.4g, s = %s ...%s%s%s, %.1f s",
                     static_cast<long long>(s), static_cast<long long>(steps), tau, rec.loss.back(), sv.c_str(),
                     ov.c_str(), acc.c_str(), rate.c_str(), now);
@@ -159,6 +165,13 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
     if (record_now || is_checkpoint(s) || is_eval(s)) {
       if (record_now) ++next;
       measure(s, s == steps);
+    } else if (MPI_Wtime() - t0 - last_print >= schedule.progress_seconds) {
+      // A plain periodic line between records (not collective: rank 0's clock and counters).
+      last_print = MPI_Wtime() - t0;
+      char line[256];
+      std::snprintf(line, sizeof line, "train: step %lld/%lld%s, %.1f s", static_cast<long long>(s),
+                    static_cast<long long>(steps), rate_since_start(s, last_print).c_str(), last_print);
+      progress.Say(line);
     }
   }
   if (rec.interrupted && (rec.checkpoint_step.empty() || rec.checkpoint_step.back() != trainer.step())) {

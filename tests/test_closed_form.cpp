@@ -76,7 +76,10 @@ Distributed Solve(MPI_Comm comm, const std::string& corpus, std::int64_t V, int 
   Distributed out;
   Mat op;
   EXPECT_EQ(qwem::CreateOperator(target, op_kind, &op, &out.choice), 0);
-  EXPECT_EQ(qwem::SolveTopEigenpairs(op, {d, 1e-10}, &out.eig), 0);
+  qwem::EigenOptions options;
+  options.dim = d;
+  options.tol = 1e-10;
+  EXPECT_EQ(qwem::SolveTopEigenpairs(op, options, &out.eig), 0);
   MatDestroy(&op);
   qwem::DestroyTarget(&target);
   const int size = qwem::CommSize(comm);

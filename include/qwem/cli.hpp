@@ -51,6 +51,7 @@ struct Options {
   std::string resume;               // continue from this file's /train/state
   std::string checkpoint;           // where a signal writes the checkpoint (default: OUT with .ckpt.h5)
   std::string eigen_from;           // load M*'s eigenpairs from an earlier output instead of solving
+  double progress_seconds = 10;     // periodic progress lines in long phases (eigensolve, train)
   std::string command_line;  // argv joined, for provenance
 };
 

@@ -4,6 +4,7 @@
 
 #include <petscmat.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@ namespace qwem {
 struct EigenOptions {
   int dim = 200;        // d: eigenpairs wanted, largest algebraic first
   double tol = 1e-8;    // relative residual tolerance (overridable: -eps_tol)
+  // Progress while solving: report(line) at most every report_seconds (0: never), with the
+  // restart, the pairs converged, the operator products and their rate. Not collective.
+  std::function<void(const std::string&)> report;
+  double report_seconds = 0;
 };
 
 struct EigenResult {
