@@ -72,6 +72,11 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
       ->capture_default_str();
   app.add_flag("--counts-only", o.counts_only, "Stop after the co-occurrence counts (no M*, no eigenpairs)");
 
+  // A single-valued option given twice takes the last value, as in most Unix tools: batch
+  // scripts put defaults first and let the submission's arguments override them.
+  for (CLI::Option* option : app.get_options())
+    if (option->get_expected_max() == 1) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

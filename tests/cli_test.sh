@@ -97,10 +97,16 @@ elif ! grep -q "warning: --vocab-size=50 but only 3 words" "$ERR"; then bad clam
 elif [ ! -s "$WORK/clamp.h5" ]; then bad clamp "no output file"
 else ok clamp; fi
 
-# The bundled corpus: summary line, datasets and provenance in the file.
-run bundled --corpus "$SHARE/corpus" --vocab-size 2000 --dim 20 --save-cooccurrence --full-spectrum --out "$WORK/b.h5" -log_view
+# The bundled corpus: log lines, datasets and provenance in the file. --vocab-size is given
+# twice: the last value wins (batch scripts put defaults first).
+run bundled --corpus "$SHARE/corpus" --vocab-size 3000 --vocab-size 2000 --dim 20 --save-cooccurrence --full-spectrum \
+  --progress-seconds 0.001 --out "$WORK/b.h5" -log_view
 if [ "$RC" -ne 0 ]; then bad bundled "exit status $RC"
-elif ! grep -q "^\[.*\] done: .* wrote $WORK/b.h5" "$OUT"; then bad bundled "no summary line"
+elif ! head -n 1 "$OUT" | grep -q "qwem-dist .* on $NP ranks\? on 1 node ($(hostname))"; then bad bundled "first line: $(head -n 1 "$OUT")"
+elif ! grep -q "^\[.*\] eigensolve: restart [0-9]*, [0-9]* of 20 converged, .*products (.*/s), .* s$" "$OUT"; then
+  bad bundled "no periodic eigensolve progress line"
+elif ! grep -q "^\[.*\] done: wrote $WORK/b.h5 in .*, lambda_1 = .*, analogy .*%" "$OUT"; then
+  bad bundled "no summary line"  # the last line but for -log_view's report
 elif ! grep -q "Performance Summary" "$OUT"; then bad bundled "-log_view did not reach PETSc"
 elif ! /usr/bin/python3 - "$WORK/b.h5" "$NP" <<'EOF'
 import sys, h5py, numpy as np
@@ -110,6 +116,7 @@ assert len(words) == 2000 and words[0] == b"the", words[:3]
 assert np.all(np.diff(counts) <= 0)
 m = f["/meta"].attrs
 assert m["ranks"] == int(sys.argv[2]) and m["window"] == 16 and m["vocab_size"] == 2000
+assert m["nodes"] == 1 and len(m["node_names"]) > 0 and "slurm_job_id" in m
 for k in ["version", "command_line", "timestamp", "petsc_version", "slepc_version", "hdf5_version", "mpi_version"]:
     assert k in m, k
 c = f["/corpus"].attrs
