@@ -157,7 +157,12 @@ elif ! grep -q "^qwem-dist: error: corpus path '$WORK/no-such-corpus' does not e
 elif [ -e "$WORK/bad.h5" ] || [ -e "$WORK/bad.h5.partial" ]; then bad failed_job "an output file was left"
 else ok "a bad corpus: job FAILED (exit 1), one-line error, no output, and the check notices"; fi
 
-reason=$(field "$bad_second" Reason)
+# SLURM re-evaluates dependencies on its scheduling passes: give it a few.
+for _ in $(seq 60); do
+  reason=$(field "$bad_second" Reason)
+  [ "$reason" = DependencyNeverSatisfied ] && break
+  sleep 1
+done
 if [ "$(state "$bad_first")" != FAILED ]; then bad failed_pipeline "first stage $(state "$bad_first")"
 elif [ "$(state "$bad_second")" != PENDING ] || [ "$reason" != DependencyNeverSatisfied ]; then
   bad failed_pipeline "second stage $(state "$bad_second") ($reason)"
