@@ -25,8 +25,8 @@ NOEVAL="--analogies none --similarity none"
 
 # 1. Convergence and one-at-a-time learning.
 timeout 300 mpirun -q -n "$NP" "$BIN" --corpus "$SHARE/corpus" --vocab-size 400 --dim 10 --mode sgd --loss qwem \
-  --steps 3000 --batch 16384 --lr 16 --lr-schedule linear --init-scale 1e-2 --log-every 10 $NOEVAL \
-  --out "$WORK/sgd.h5" >"$WORK/sgd.log" 2>&1
+  --steps 3000 --batch 16384 --lr 16 --lr-schedule linear --init-scale 1e-2 --log-every 10 --eval-every 500 \
+  --analogies "$SHARE/questions-words.txt" --similarity none --out "$WORK/sgd.h5" >"$WORK/sgd.log" 2>&1
 check "sgd-qwem run" $?
 $PY - "$WORK/sgd.h5" <<'EOF'
 import sys, h5py, numpy as np
@@ -45,6 +45,20 @@ ok = ok and first == sorted(first)
 sys.exit(0 if ok else 1)
 EOF
 check "sgd-qwem learns the top-5 eigenvectors one mode at a time" $?
+# Analogy accuracy over time (--eval-every): at the requested steps, rising from chance, and the
+# last value is the final evaluation's (the same embeddings, the same questions).
+$PY - "$WORK/sgd.h5" <<'EOF'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1])
+t = f["/train"]
+steps, acc = t["eval_step"][:], t["analogy_accuracy"][:]
+final = f["/eval/analogy_standard"].attrs["overall_accuracy"]
+print("analogy accuracy at steps", steps.tolist(), ":", np.round(acc, 3).tolist(), "; final evaluation", round(final, 3))
+ok = steps.tolist() == list(range(0, 3001, 500)) and np.all((acc >= 0) & (acc <= 1))
+ok = ok and acc[-1] == final and acc[-1] >= 0.3 and acc[-1] >= acc[0] + 0.2
+sys.exit(0 if ok else 1)
+EOF
+check "analogy accuracy recorded over time (--eval-every)" $?
 
 # 2. Stop by signal, checkpoint, resume on another rank count, bit for bit.
 ARGS="--corpus $SHARE/corpus --vocab-size 300 --dim 8 --mode sgd --steps 300 --batch 8192 --lr 8 --init-scale 1e-2 $NOEVAL"
@@ -100,7 +114,7 @@ check "gd follows the theory" $?
 # 4. Plots.
 $PY "$SHARE/plot_dynamics.py" "$WORK/sgd.h5" --out-dir "$WORK/plots" >"$WORK/plot.log" 2>&1
 check "plot_dynamics.py runs" $?
-for p in singular_values loss concepts; do
+for p in singular_values loss accuracy concepts; do
   check "plot $p.png written" $([ -s "$WORK/plots/$p.png" ] && echo 0 || echo 1)
 done
 exit $FAIL
