@@ -11,6 +11,8 @@
 #    COMPLETED, and its W equals the uninterrupted pipeline run's bit for bit;
 #  * failures: a bad corpus makes the job FAILED with the one-line error in its .err file, and
 #    the completion check rejects it; a failed first pipeline stage never starts the second.
+# The closed-form and failing jobs are submitted with sbatch --wait, whose status must be the
+# job's; the others are polled with scontrol (no accounting, so no sacct).
 # Needs root, slurm-wlm and munge. Without them it is skipped (status 77) unless
 # QWEM_REQUIRE_SLURM=1 (CI), which makes a missing SLURM a failure.
 # Usage: slurm_test.sh QWEM_DIST_BINARY SOURCE_DIR
@@ -71,11 +73,19 @@ completed() { [ "$(state "$1")" = COMPLETED ] && [ "$(field "$1" ExitCode)" = "0
 h5check() { /usr/bin/python3 - "$@"; }
 
 # --- submit everything; SLURM runs them in turn on the two cores ---------------------------
-closed=$(submit "$SRC/jobs/closed_form.sbatch" "$SRC/share/corpus" "$WORK/closed.h5")
+# sbatch --wait, in the background: it prints the id at once, then returns the job's status.
+sbatch --wait --parsable "${FIT[@]}" "$SRC/jobs/closed_form.sbatch" "$SRC/share/corpus" "$WORK/closed.h5" \
+  >"$WORK/closed.id" 2>"$WORK/closed.sbatch.err" &
+closed_wait=$!
 pipeline_log=$(QWEM_SBATCH_ARGS="${FIT[*]}" bash "$SRC/jobs/pipeline.sh" "$SRC/share/corpus" "$WORK/pipe")
 read -r pipe_closed pipe_sgd < <(echo "$pipeline_log" | sed -n 's/^jobs: //p')
 interrupted=$(QWEM_LAUNCHER=mpirun submit "$SRC/jobs/sgd.sbatch" "$SRC/share/corpus" "$WORK/sgd.h5")
-bad_job=$(submit "$SRC/jobs/closed_form.sbatch" "$WORK/no-such-corpus" "$WORK/bad.h5")
+sbatch --wait --parsable "${FIT[@]}" "$SRC/jobs/closed_form.sbatch" "$WORK/no-such-corpus" "$WORK/bad.h5" \
+  >"$WORK/bad.id" 2>"$WORK/bad.sbatch.err" &
+bad_wait=$!
+for _ in $(seq 100); do [ -s "$WORK/closed.id" ] && [ -s "$WORK/bad.id" ] && break; sleep 0.1; done
+closed=$(cut -d';' -f1 "$WORK/closed.id")
+bad_job=$(cut -d';' -f1 "$WORK/bad.id")
 bad_pipeline=$(QWEM_SBATCH_ARGS="${FIT[*]}" bash "$SRC/jobs/pipeline.sh" "$WORK/no-such-corpus" "$WORK/badpipe" | sed -n 's/^jobs: //p')
 read -r bad_first bad_second <<<"$bad_pipeline"
 echo "jobs: closed $closed, pipeline $pipe_closed -> $pipe_sgd, interrupted sgd $interrupted, failing $bad_job," \
@@ -90,10 +100,15 @@ done
 sleep 1
 scancel --signal=USR1 --batch "$interrupted"
 wait_done "$closed" "$pipe_closed" "$pipe_sgd" "$interrupted" "$bad_job" "$bad_first"
+wait "$closed_wait"
+closed_status=$?
+wait "$bad_wait"
+bad_status=$?
 
 # --- the closed-form job ---------------------------------------------------------------------
 log=qwem-closed-$closed.out
 if ! completed "$closed"; then bad closed_form "state $(state "$closed"), exit $(field "$closed" ExitCode)"
+elif [ "$closed_status" -ne 0 ]; then bad closed_form "sbatch --wait returned $closed_status"
 elif ! grep -q "^\[.*\] qwem-dist .* on 2 ranks on 1 node (.*), SLURM job $closed$" "$log"; then bad closed_form "no ranks/nodes/job line"
 elif ! grep -q "^\[.*\] libraries: Open MPI .*PETSc\|^\[.*\] libraries: Open MPI .*Petsc" "$log"; then bad closed_form "no versions line"
 elif grep -q $'\r' "$log"; then bad closed_form "carriage returns in the log"
@@ -152,6 +167,7 @@ else ok "sgd.sbatch: SIGUSR1 -> checkpoint -> requeue -> resume -> COMPLETED, W 
 if [ "$(state "$bad_job")" != FAILED ] || [ "$(field "$bad_job" ExitCode)" != "1:0" ]; then
   bad failed_job "state $(state "$bad_job"), exit $(field "$bad_job" ExitCode)"
 elif completed "$bad_job"; then bad failed_job "the completion check accepted a failed job"
+elif [ "$bad_status" -eq 0 ]; then bad failed_job "sbatch --wait returned 0 for a failed job"
 elif ! grep -q "^qwem-dist: error: corpus path '$WORK/no-such-corpus' does not exist$" "qwem-closed-$bad_job.err"; then
   bad failed_job "no one-line error in qwem-closed-$bad_job.err"
 elif [ -e "$WORK/bad.h5" ] || [ -e "$WORK/bad.h5.partial" ]; then bad failed_job "an output file was left"
