@@ -416,7 +416,8 @@ void Trainer::StepSgd() {
       Axpy(g, wi, G + sj * d, d);
       if (!touched_[sj]) touched_[sj] = 1, touched_list_.push_back(p.j);
     }
-    counters_.n_updates += 1;
+    // Counted once per pair, by the owner of row i (the owner of j may compute it too).
+    if (oi) counters_.n_updates += 1;
   };
   // Samples in canonical order: positive s, then its negatives. Every row's gradient is summed
   // in this order whichever rank owns it, so W is bit-identical on any number of ranks.

@@ -85,7 +85,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
     char b[160];
     std::snprintf(b, sizeof b, ", %.3g steps/s, %.0f s left", done / now, static_cast<double>(steps - s) * now / done);
     std::string rate = b;
-    if (opt.mode == TrainMode::kSgd) rate += ", " + FormatCount((trainer.LocalUpdates() - updates0) / now) + " pair updates/s (rank 0)";
+    if (opt.mode == TrainMode::kSgd) rate += ", " + FormatCount((trainer.LocalUpdates() - updates0) / now) + " pair updates/s (rank 0's rows)";
     return rate;
   };
   auto measure = [&](global_int_t s, bool force_print) {

@@ -85,7 +85,8 @@ class AliasTable {
 struct StepCounters {
   double loss_sum = 0;       // sum of per-pair losses (times weights) of this rank's share
   double n_positive = 0;     // positives used (after subsampling)
-  double n_updates = 0;      // pair updates this rank computed (positives + negatives)
+  double n_updates = 0;      // pairs (positives + negatives) whose row i this rank owns: summed
+                             // over ranks, each pair of the step once
 };
 
 class Trainer {
@@ -118,7 +119,8 @@ class Trainer {
   // (4 / (1 + nu) times the mean weighted pair loss per positive, plus ||M*||_F^2 / V^2);
   // sgd-sgns the mean SGNS loss per positive (its negatives included).
   double TakeLoss();
-  // Not collective. Pair updates computed on this rank so far.
+  // Not collective. Pair updates so far of the pairs whose row i this rank owns (summed over
+  // ranks: every pair once).
   double LocalUpdates() const { return total_updates_; }
 
   // This rank's rows [row_begin, row_end) of W (a view; valid until the next Step).
