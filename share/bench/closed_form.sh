@@ -10,16 +10,8 @@
 # Then V = 50k and V = 100k through qwem-dist: time and peak memory per rank.
 # Usage: bash share/bench/closed_form.sh [BUILD_DIR]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
-DATA=${QWEM_SHARED:-../shared}/data
-WORK=$(mktemp -d /tmp/qwem-bench3-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OPENBLAS_NUM_THREADS=1  # qwem-dist: one thread per rank
-mkdir -p "$WORK/corpus"
-xz -dc "$DATA/gutenberg.txt.xz" >"$WORK/corpus/gutenberg.txt"
-echo "machine: $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+source "$(dirname "$0")/common.sh"
+bench_start bench3 "${1:-}"
 
 run_qwem() {  # V NAME [extra options]
   local V=$1 name=$2

@@ -15,18 +15,10 @@
 # alpha = 0.025 corresponds to --lr 0.025 x batch; the rates do not depend on it.
 # Usage: bash share/bench/dynamics.sh [BUILD_DIR]   (env: REPEATS=3, STEPS=300)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
-DATA=${QWEM_SHARED:-../shared}/data
 REPEATS=${REPEATS:-3}
 STEPS=${STEPS:-300}
-WORK=$(mktemp -d /tmp/qwem-bench4-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OPENBLAS_NUM_THREADS=1
-mkdir -p "$WORK/corpus"
-xz -dc "$DATA/gutenberg.txt.xz" >"$WORK/corpus/gutenberg.txt"
-echo "machine: $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+source "$(dirname "$0")/common.sh"
+bench_start bench4 "${1:-}"
 COMMON=(--corpus "$WORK/corpus" --vocab-size 10000 --window 16 --dim 200 --mode sgd --init-scale 1e-3 --log-every 100000 --checkpoints 1
         --analogies none --similarity none --concepts 0 --eigen-from "$WORK/eig.h5")
 

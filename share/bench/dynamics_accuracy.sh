@@ -9,18 +9,10 @@
 # Not "at convergence": a full comparison needs several epochs, hours for qwem-dist here.
 # Usage: bash share/bench/dynamics_accuracy.sh [BUILD_DIR]   (env: FRACTION=0.5)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
-DATA=${QWEM_SHARED:-../shared}/data
 FRACTION=${FRACTION:-0.5}
 BATCH=16384
-WORK=$(mktemp -d /tmp/qwem-bench4a-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OPENBLAS_NUM_THREADS=1
-mkdir -p "$WORK/corpus"
-xz -dc "$DATA/gutenberg.txt.xz" >"$WORK/corpus/gutenberg.txt"
-echo "machine: $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+source "$(dirname "$0")/common.sh"
+bench_start bench4a "${1:-}"
 SETTINGS=(--corpus "$WORK/corpus" --vocab-size 10000 --window 16 --dim 200 --similarity none --concepts 0)
 mpirun -n 2 "$BUILD/qwem-dist" "${SETTINGS[@]}" --analogies none --out "$WORK/eig.h5" >"$WORK/eig.log"
 

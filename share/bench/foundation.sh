@@ -5,16 +5,9 @@
 # and prints one markdown table of medians. Usage:
 #   bash share/bench/foundation.sh [BUILD_DIR] [REPS]      (defaults: build 3)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
 REPS=${2:-3}
-DATA=${QWEM_SHARED:-../shared}/data/gutenberg.txt.xz
-WORK=$(mktemp -d /tmp/qwem-bench-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
-mkdir -p "$WORK/corpus"
-xz -dc "$DATA" >"$WORK/corpus/gutenberg.txt"
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+source "$(dirname "$0")/common.sh"
+bench_start bench "${1:-}"
 
 configs=("1 10000" "2 10000" "2 100000")
 for rep in $(seq "$REPS"); do
