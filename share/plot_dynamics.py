@@ -48,6 +48,13 @@ def main():
     sv = t["singular_values"][:]
     written = []
 
+    def save(fig, name):
+        fig.tight_layout()
+        path = os.path.join(out_dir, name + ".png")
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path)
+
     # 1. Singular values against rescaled time, measured and theory (Fig. 2 of the paper).
     k = min(args.modes, sv.shape[1])
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -68,11 +75,7 @@ def main():
     ax.set_xlabel("rescaled time tau (see /train@tau_definition)")
     ax.set_ylabel("singular value of W")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = os.path.join(out_dir, "singular_values.png")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    written.append(path)
+    save(fig, "singular_values")
 
     # 2. Loss.
     loss = t["loss"][:]
@@ -83,11 +86,7 @@ def main():
     ax.set_xlabel("step")
     ax.set_ylabel("||M* - W W^T||_F^2 / V^2" if loss_name == "qwem" or mode == "gd" else "SGNS loss per positive")
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    path = os.path.join(out_dir, "loss.png")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    written.append(path)
+    save(fig, "loss")
 
     # 3. Analogy accuracy over time.
     if "eval_step" in t:
@@ -100,11 +99,7 @@ def main():
         ax.set_ylabel("analogy accuracy (%)")
         ax.legend(fontsize=8)
         ax.set_title(title, fontsize=9)
-        fig.tight_layout()
-        path = os.path.join(out_dir, "accuracy.png")
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
+        save(fig, "accuracy")
 
     # 4. Concepts: the extreme words of the top eigenvectors.
     if "concepts" in f:
@@ -120,11 +115,7 @@ def main():
                    f"{' '.join(bottom[i * m:(i + 1) * m][:6])}"
             ax.text(0, 1 - (i + 0.5) / len(lam), line, family="monospace", fontsize=8, va="center")
         ax.set_title("top concepts of M* (largest / smallest eigenvector entries)", fontsize=9)
-        fig.tight_layout()
-        path = os.path.join(out_dir, "concepts.png")
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
+        save(fig, "concepts")
 
     for p in written:
         print(p)

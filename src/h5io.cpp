@@ -188,19 +188,22 @@ std::string InputFile::StringAttribute(const std::string& object, const std::str
   return value;
 }
 
-global_int_t InputFile::IntAttribute(const std::string& object, const std::string& name) const {
+void InputFile::ReadScalarAttribute(const std::string& object, const std::string& name, hid_t type, void* value,
+                                    const char* kind) const {
   if (!Exists(object)) Fail("has no " + object);
   Handle attr = OpenAttribute(file_.id(), object, name);
+  if (attr.id() < 0 || H5Aread(attr.id(), type, value) < 0) Fail("has no " + std::string(kind) + " " + object + "@" + name);
+}
+
+global_int_t InputFile::IntAttribute(const std::string& object, const std::string& name) const {
   global_int_t v = 0;
-  if (attr.id() < 0 || H5Aread(attr.id(), H5T_NATIVE_INT64, &v) < 0) Fail("has no integer " + object + "@" + name);
+  ReadScalarAttribute(object, name, H5T_NATIVE_INT64, &v, "integer");
   return v;
 }
 
 double InputFile::DoubleAttribute(const std::string& object, const std::string& name) const {
-  if (!Exists(object)) Fail("has no " + object);
-  Handle attr = OpenAttribute(file_.id(), object, name);
   double v = 0;
-  if (attr.id() < 0 || H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &v) < 0) Fail("has no number " + object + "@" + name);
+  ReadScalarAttribute(object, name, H5T_NATIVE_DOUBLE, &v, "number");
   return v;
 }
 

@@ -67,7 +67,8 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       return 0;
     }
     Progress progress(comm);
-    progress.Say("qwem-dist " + std::string(QWEM_VERSION) + " on " + GatherPlacement(comm).Describe());
+    const Placement placement = GatherPlacement(comm);
+    progress.Say("qwem-dist " + std::string(QWEM_VERSION) + " on " + placement.Describe());
     progress.Say("command: " + opt.command_line);
     progress.Say("libraries: " + MpiVersion() + "; " + PetscVersion() + "; " + SlepcVersion() + "; HDF5 " +
                  h5::LibraryVersion());
@@ -254,7 +255,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
           return std::make_pair(r.accuracy(false, -1), r.accuracy(true, -1));
         };
       }
-      RunTraining(comm, *trainer, eig ? &*eig : nullptr, {opt.log_every, opt.checkpoints, opt.eval_every, opt.progress_seconds > 0 ? opt.progress_seconds : 1e300}, probe,
+      RunTraining(comm, *trainer, eig ? &*eig : nullptr, {opt.log_every, opt.checkpoints, opt.eval_every, opt.progress_seconds}, probe,
                   progress, record);
       if (opt.mode == "gd") PetscThrow(DestroyTarget(&target), "DestroyTarget");
       std::snprintf(line, sizeof line, "%lld steps this run (%lld of %lld done)%s; theory agreement (top 10) %.4f",
@@ -266,7 +267,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       if (record.interrupted) {
         // Checkpoint: the whole output so far, under --checkpoint, then a distinct exit status.
         h5::OutputFile ckpt(comm, opt.checkpoint);
-        WriteMeta(ckpt, comm, opt, vocab.size());
+        WriteMeta(ckpt, comm, opt, vocab.size(), placement);
         WriteVocabulary(ckpt, vocab);
         WriteTraining(ckpt, comm, record, *trainer, opt, vocab);
         ckpt.Commit();
@@ -314,7 +315,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     // 9. Write the results, collectively, under a temporary name.
     progress.Begin("write");
     out.emplace(comm, opt.out);
-    WriteMeta(*out, comm, opt, vocab.size());
+    WriteMeta(*out, comm, opt, vocab.size(), placement);
     WriteCorpus(*out, plan, vocab, rows, n_overlong);
     WriteVocabulary(*out, vocab);
     if (opt.save_cooccurrence) WriteCooccurrence(*out, comm, rows);

@@ -69,7 +69,8 @@ std::string Placement::Describe() const {
   return s;
 }
 
-void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const Options& o, global_int_t vocab_size) {
+void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const Options& o, global_int_t vocab_size,
+               const Placement& placement) {
   // Rank 0's clock and host name, broadcast, so every rank writes the same attribute values.
   std::string stamp, host;
   if (CommRank(comm) == 0) {
@@ -86,7 +87,6 @@ void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const Options& o, global_int_
   out.Attribute("/meta", "version", std::string(QWEM_VERSION));
   out.Attribute("/meta", "command_line", o.command_line);
   out.Attribute("/meta", "ranks", static_cast<global_int_t>(CommSize(comm)));
-  const Placement placement = GatherPlacement(comm);
   out.Attribute("/meta", "nodes", static_cast<global_int_t>(placement.nodes.size()));
   std::string names;
   for (const auto& node : placement.nodes) names += (names.empty() ? "" : " ") + node;

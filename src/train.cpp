@@ -5,6 +5,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <limits>
 
 #include "qwem/theory.hpp"
 
@@ -78,14 +79,18 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
   double last_print = -1e9;
   const global_int_t first_step = trainer.step();
   const double updates0 = trainer.LocalUpdates();
-  // ", 12.3 steps/s, 4.5M pair updates/s (rank 0), 80 s left" (empty before the first step).
+  // Progress lines at least this often (0: off, only the checkpoint and final records print).
+  const double print_every =
+      schedule.progress_seconds > 0 ? schedule.progress_seconds : std::numeric_limits<double>::infinity();
+  // ", 12.3 steps/s, 80 s left, 4.5M pair updates/s (rank 0's rows)" (empty before the first step).
   auto rate_since_start = [&](global_int_t s, double now) {
     const double done = static_cast<double>(s - first_step);
     if (done <= 0 || now <= 0) return std::string();
     char b[160];
     std::snprintf(b, sizeof b, ", %.3g steps/s, %.0f s left", done / now, static_cast<double>(steps - s) * now / done);
     std::string rate = b;
-    if (opt.mode == TrainMode::kSgd) rate += ", " + FormatCount((trainer.LocalUpdates() - updates0) / now) + " pair updates/s (rank 0's rows)";
+    if (opt.mode == TrainMode::kSgd)
+      rate += ", " + FormatCount((trainer.LocalUpdates() - updates0) / now) + " pair updates/s (rank 0's rows)";
     return rate;
   };
   auto measure = [&](global_int_t s, bool force_print) {
@@ -123,7 +128,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
       rec.checkpoint_rows.push_back(trainer.CopyRows());
     }
     const double now = MPI_Wtime() - t0;
-    if (force_print || is_checkpoint(s) || now - last_print >= schedule.progress_seconds) {
+    if (force_print || is_checkpoint(s) || now - last_print >= print_every) {
       last_print = now;
       char line[512];
       std::string sv;
@@ -165,7 +170,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
     if (record_now || is_checkpoint(s) || is_eval(s)) {
       if (record_now) ++next;
       measure(s, s == steps);
-    } else if (MPI_Wtime() - t0 - last_print >= schedule.progress_seconds) {
+    } else if (MPI_Wtime() - t0 - last_print >= print_every) {
       // A plain periodic line between records (not collective: rank 0's clock and counters).
       last_print = MPI_Wtime() - t0;
       char line[256];

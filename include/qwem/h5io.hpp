@@ -128,6 +128,9 @@ class InputFile {
 
  private:
   void ReadRows(const std::string& path, hid_t type, void* out, global_int_t row_offset, global_int_t n_rows) const;
+  // One scalar attribute as the native type; Fail("has no <kind> object@name") if absent or unreadable.
+  void ReadScalarAttribute(const std::string& object, const std::string& name, hid_t type, void* value,
+                           const char* kind) const;
   [[noreturn]] void Fail(const std::string& what) const;
   std::string path_;
   Handle file_;

@@ -31,8 +31,21 @@
 
 namespace qwem {
 
+// Where the job runs: the distinct host names of the ranks (in rank order of first
+// appearance) and the SLURM job id when there is one (SLURM_JOB_ID, else "").
+struct Placement {
+  int ranks = 0;
+  std::vector<std::string> nodes;
+  std::string slurm_job_id;
+  // "2 ranks on 1 node (vm)", "256 ranks on 8 nodes (n01, n02, n03, ... n08), SLURM job 42"
+  std::string Describe() const;
+};
+// Collective; every rank gets the same result.
+Placement GatherPlacement(MPI_Comm comm);
+
 // All collective; every rank passes the same replicated arguments.
-void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const Options& options, global_int_t vocab_size);
+void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const Options& options, global_int_t vocab_size,
+               const Placement& placement);
 void WriteCorpus(h5::OutputFile& out, const CorpusPlan& plan, const Vocabulary& vocab, const CooccurrenceRows& rows,
                  global_int_t n_overlong_tokens);
 void WriteVocabulary(h5::OutputFile& out, const Vocabulary& vocab);
@@ -75,18 +88,6 @@ TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const Options& 
 // [row_begin, row_end), at most `dim` of them; the vocabulary and window must match.
 EigenResult LoadEigenpairs(MPI_Comm comm, const std::string& path, const Options& options, const Vocabulary& vocab,
                            global_int_t row_begin, global_int_t row_end, int dim);
-
-// Where the job runs: the distinct host names of the ranks (in rank order of first
-// appearance) and the SLURM job id when there is one (SLURM_JOB_ID, else "").
-struct Placement {
-  int ranks = 0;
-  std::vector<std::string> nodes;
-  std::string slurm_job_id;
-  // "2 ranks on 1 node (vm)", "256 ranks on 8 nodes (n01, n02, n03, ... n08), SLURM job 42"
-  std::string Describe() const;
-};
-// Collective; every rank gets the same result.
-Placement GatherPlacement(MPI_Comm comm);
 
 // "Open MPI v4.1.4, ..." first line of MPI_Get_library_version; PETSc and SLEPc version strings.
 std::string MpiVersion();

@@ -24,7 +24,7 @@ struct TrainSchedule {
   global_int_t log_every = 0;   // 0: about 200 log-spaced records
   int checkpoints = 8;          // log-spaced snapshots of W
   global_int_t eval_every = 0;  // 0: at the checkpoints
-  double progress_seconds = 10;  // a progress line at least this often
+  double progress_seconds = 10;  // a progress line at least this often (0: off)
 };
 
 struct TrainRecord {
