@@ -98,6 +98,9 @@ std::vector<global_int_t> BalanceRows(const std::vector<global_int_t>& row_nnz, 
   return ranges;
 }
 
+// A cell of the dense triangle: the low 16 bits of a count (see Accumulator).
+using Cell16 = std::uint16_t;
+
 // A count on its way to the final row owner.
 struct Cell {
   std::uint32_t row, col;
@@ -108,21 +111,21 @@ struct Cell {
 inline std::uint64_t TriangleCells(std::uint64_t h) { return h * (h + 1) / 2; }
 
 // Local accumulation with bounded memory (see the header).
-//  * A dense uint32 triangle over the H most frequent words, X[lo][hi] at cell
-//    hi (hi + 1) / 2 + lo, so pairs of frequent words share the first, cache-resident cells.
-//    A cell grows by at most L(L+1)/2 per counted position; before a uint32 could overflow,
-//    the triangles are summed into a uint64 band accumulator (FlushHot). Shards below about
-//    31M positions per rank (L = 16) never need that.
+//  * A dense triangle over the H most frequent words, X[lo][hi] at cell hi (hi + 1) / 2 + lo,
+//    so pairs of frequent words share the first, cache-resident cells. Cells hold the low 16
+//    bits of the count: each time an addition wraps, the cell's index is appended to a carry
+//    list, and the count is the cell plus 65536 per listed carry. Half the bytes of uint32
+//    cells, so twice the triangle stays in cache; the list is short (at most the total weight
+//    / 65536: 37k entries for the whole Gutenberg corpus), and no cell can ever overflow.
 //  * Pairs with a rarer word go to a fixed-capacity buffer, flushed in lock step to stage-1
 //    owners (row lo, cyclic), which keep them sorted and combined.
 class Accumulator {
  public:
   Accumulator(MPI_Comm comm, global_int_t n_words, const CooccurrenceOptions& options)
       : comm_(comm), rank_(CommRank(comm)), size_(CommSize(comm)), n_words_(n_words), window_(options.window),
-        max_weight_(static_cast<std::uint64_t>(options.window) * (options.window + 1) / 2),
         hot_words_(HotWords(n_words, options.buffer_bytes)) {
     hot_.resize(TriangleCells(hot_words_));
-    std::memset(hot_.data(), 0, hot_.size() * sizeof(std::uint32_t));
+    std::memset(hot_.data(), 0, hot_.size() * sizeof(Cell16));
     cold_capacity_ = std::max<std::size_t>(options.buffer_bytes / 4 / sizeof(Entry), 64 * static_cast<std::size_t>(window_));
     cold_.reserve(cold_capacity_);
     // Triangle rows [band_[r], band_[r+1]) are summed onto rank r; bands have equal cell counts.
@@ -140,9 +143,9 @@ class Accumulator {
   // H: the largest triangle that fits three quarters of the budget (the rest is the sparse
   // buffer), at most V, and small enough that one band fits MPI's int counts.
   static global_int_t HotWords(global_int_t n_words, std::size_t budget) {
-    const double cells = static_cast<double>(budget) * 0.75 / sizeof(std::uint32_t);
+    const double cells = static_cast<double>(budget) * 0.75 / sizeof(Cell16);
     const auto h = static_cast<global_int_t>((std::sqrt(8 * cells + 1) - 1) / 2);
-    return std::min<global_int_t>({n_words, h, 46000});
+    return std::min<global_int_t>({n_words, h, 65000});
   }
 
   // Counts pairs for first positions [t, end), stopping early when the sparse buffer is nearly
@@ -153,14 +156,29 @@ class Accumulator {
   }
 
   // The common case H = V: every pair lands in the triangle. Each position's cells are
-  // independent random accesses; the loop computes them first and prefetches the next
-  // position's cells so the memory system works on several at once.
+  // independent random accesses: the loop computes the next position's cells and prefetches
+  // them while it updates this position's, so the memory system works on several at once.
   std::size_t CountDense(const big_vector<word_id_t>& ids, std::size_t t, std::size_t end, std::size_t max_positions) {
     const std::size_t total = ids.size();
     const std::size_t stop = std::min(end, t + max_positions);
     const word_id_t* x = ids.data();
     const auto L = static_cast<std::size_t>(window_);
-    std::uint32_t* hot = hot_.data();
+    Cell16* hot = hot_.data();
+    cells_.resize(2 * L);
+    std::uint64_t* cur = cells_.data();
+    std::uint64_t* next = cur + L;
+    // The cells of position p's pairs (partners up to the segment end) into out, prefetched.
+    auto cells_of = [&](std::size_t p, std::uint64_t* out) {
+      const auto a = static_cast<std::uint64_t>(x[p]);
+      const std::size_t jmax = std::min(L, seg_end_ - 1 - p);
+      for (std::size_t j = 1; j <= jmax; ++j) {
+        const auto b = static_cast<std::uint64_t>(x[p + j]);
+        const std::uint64_t lo = std::min(a, b), hi = std::max(a, b);
+        out[j - 1] = TriangleCells(hi) + lo;
+        __builtin_prefetch(hot + out[j - 1], 1, 1);
+      }
+      return jmax;
+    };
     while (t < stop) {
       if (x[t] == kBoundary) {
         ++t;
@@ -169,26 +187,19 @@ class Accumulator {
       if (t >= seg_end_) FindSegmentEnd(x, total, t);
       // Positions up to the segment end (or stop) share the same partner limit.
       const std::size_t seg_stop = std::min(stop, seg_end_);
+      n_positions_ += static_cast<global_int_t>(seg_stop - t);
+      std::size_t n_next = cells_of(t, next);
       for (; t < seg_stop; ++t) {
-        const auto a = static_cast<std::uint64_t>(x[t]);
-        const std::size_t jmax = std::min(L, seg_end_ - 1 - t);
-        if (t + 1 < seg_stop) {
-          const auto a2 = static_cast<std::uint64_t>(x[t + 1]);
-          const std::size_t j2 = std::min(L, seg_end_ - 2 - t);
-          for (std::size_t j = 1; j <= j2; ++j) {
-            const auto b = static_cast<std::uint64_t>(x[t + 1 + j]);
-            const std::uint64_t lo = std::min(a2, b), hi = std::max(a2, b);
-            __builtin_prefetch(hot + TriangleCells(hi) + lo, 1, 1);
-          }
+        std::swap(cur, next);
+        const std::size_t n = n_next;
+        if (t + 1 < seg_stop) n_next = cells_of(t + 1, next);
+        for (std::size_t j = 1; j <= n; ++j) {
+          const std::uint64_t c = cur[j - 1];
+          const std::uint32_t s = hot[c] + static_cast<std::uint32_t>(L + 1 - j);
+          hot[c] = static_cast<Cell16>(s);
+          if (__builtin_expect(s >> 16, 0)) RecordCarry(c);
         }
-        for (std::size_t j = 1; j <= jmax; ++j) {
-          const auto b = static_cast<std::uint64_t>(x[t + j]);
-          const std::uint64_t lo = std::min(a, b), hi = std::max(a, b);
-          hot[TriangleCells(hi) + lo] += static_cast<std::uint32_t>(L + 1 - j);
-        }
-        n_pairs_ += static_cast<global_int_t>(jmax);
-        ++n_positions_;
-        ++positions_since_hot_flush_;
+        n_pairs_ += static_cast<global_int_t>(n);
       }
     }
     return t;
@@ -200,7 +211,7 @@ class Accumulator {
     const word_id_t* x = ids.data();
     const auto L = static_cast<std::size_t>(window_);
     const auto H = static_cast<word_id_t>(hot_words_);
-    std::uint32_t* hot = hot_.data();
+    Cell16* hot = hot_.data();
     while (t < stop) {
       if (x[t] == kBoundary) {
         ++t;
@@ -215,14 +226,13 @@ class Accumulator {
         const auto w = static_cast<std::uint32_t>(L + 1 - j);
         const word_id_t lo = std::min(a, b), hi = std::max(a, b);
         if (hi < H) {
-          hot[TriangleCells(static_cast<std::uint64_t>(hi)) + lo] += w;
+          AddToCell(hot, TriangleCells(static_cast<std::uint64_t>(hi)) + lo, w);
         } else {
           cold_.push_back({static_cast<std::uint64_t>(lo) * n_words_ + hi, static_cast<global_int_t>(w)});
         }
       }
       n_pairs_ += static_cast<global_int_t>(jmax);
       ++n_positions_;
-      ++positions_since_hot_flush_;
       ++t;
     }
     return t;
@@ -235,10 +245,15 @@ class Accumulator {
   }
 
   bool ColdNearlyFull() const { return cold_.size() + 2 * static_cast<std::size_t>(window_) > cold_capacity_; }
-  // True if counting `more` positions could overflow a uint32 cell.
-  bool HotMayOverflow(std::size_t more) const {
-    return (static_cast<std::uint64_t>(positions_since_hot_flush_) + more) * max_weight_ > UINT32_MAX;
+
+  // cells[c] += w, recording a carry of 65536 in `carries` when the 16 bits wrap.
+  static void AddToCell(Cell16* cells, std::uint64_t c, std::uint32_t w, std::vector<std::uint64_t>& carries) {
+    const std::uint32_t s = cells[c] + w;
+    cells[c] = static_cast<Cell16>(s);
+    if (__builtin_expect(s >> 16, 0)) carries.push_back(c);
   }
+  void AddToCell(Cell16* cells, std::uint64_t c, std::uint32_t w) { AddToCell(cells, c, w, carries_); }
+  [[gnu::noinline, gnu::cold]] void RecordCarry(std::uint64_t c) { carries_.push_back(c); }
 
   // Collective. Combines the sparse buffer and sends it to the stage-1 owners (row lo, cyclic).
   void FlushCold() {
@@ -260,23 +275,6 @@ class Accumulator {
     ++n_cold_flushes_;
   }
 
-  // Collective. Adds every rank's band of the triangle into this rank's uint64 band
-  // accumulator and zeroes the triangle.
-  void FlushHot() {
-    if (band_sum_.empty()) {
-      band_sum_.resize(BandCells(rank_));
-      std::fill(band_sum_.begin(), band_sum_.end(), 0);
-    }
-    const std::uint32_t* own = hot_.data() + TriangleCells(band_[rank_]);
-    for (std::size_t c = 0; c < band_sum_.size(); ++c) band_sum_[c] += own[c];
-    PairwiseBands([&](std::uint64_t at, const std::uint32_t* in, std::uint64_t n) {
-      for (std::uint64_t c = 0; c < n; ++c) band_sum_[at + c] += in[c];
-    });
-    std::memset(hot_.data(), 0, hot_.size() * sizeof(std::uint32_t));
-    positions_since_hot_flush_ = 0;
-    ++n_hot_flushes_;
-  }
-
   // Collective. After the last FlushCold: sums the triangles, balances final row ownership by
   // nonzeros, and moves every count, both triangles, to its final row owner, which builds the
   // CSR. Cells for this rank's own rows skip the exchange.
@@ -285,21 +283,30 @@ class Accumulator {
     cold_ = {};
     scratch_ = {};
 
-    // 1. The band sums: in place in uint32 when no cell can have overflowed (no earlier flush,
-    //    and all ranks' positions times the largest weight below 2^32), else through FlushHot.
-    const global_int_t positions_global = AllreduceSum(comm_, positions_since_hot_flush_);
-    const bool in_place = band_sum_.empty() && static_cast<std::uint64_t>(positions_global) * max_weight_ <= UINT32_MAX;
-    std::uint32_t* own = hot_.data() + TriangleCells(band_[rank_]);
-    if (in_place) {
-      PairwiseBands([&](std::uint64_t at, const std::uint32_t* in, std::uint64_t n) {
-        for (std::uint64_t c = 0; c < n; ++c) own[at + c] += in[c];
-      });
-    } else {
-      FlushHot();
+    // 1. The band sums, in place in this rank's band of the triangle, with carries: the
+    //    carries of the additions, and every rank's counting carries that fall in this band.
+    const std::uint64_t band_first = TriangleCells(band_[rank_]);
+    Cell16* own = hot_.data();
+    std::vector<std::uint64_t> carries;
+    PairwiseBands([&](std::uint64_t at, const Cell16* in, std::uint64_t n) {
+      for (std::uint64_t c = 0; c < n; ++c) AddToCell(own, band_first + at + c, in[c], carries);
+    });
+    {
+      std::vector<std::size_t> displs;
+      const auto band_of = [&](std::uint64_t cell) {
+        // The last rank r with TriangleCells(band_[r]) <= cell.
+        int r = 0;
+        while (r + 1 < size_ && TriangleCells(band_[r + 1]) <= cell) ++r;
+        return r;
+      };
+      const big_vector<char> got = ExchangeByOwner(comm_, carries_.data(), carries_.size(), band_of, displs);
+      carries_ = {};
+      const std::size_t at = carries.size();
+      carries.resize(at + got.size() / sizeof(std::uint64_t));
+      if (!got.empty()) std::memcpy(carries.data() + at, got.data(), got.size());
+      std::sort(carries.begin(), carries.end());
+      n_band_carries_ = carries.size();
     }
-    auto band_value = [&](std::uint64_t cell) -> global_int_t {
-      return in_place ? own[cell] : static_cast<global_int_t>(band_sum_[cell]);
-    };
     SortAndCombine(owned_, V * V, scratch_);
     scratch_ = {};
 
@@ -314,9 +321,11 @@ class Accumulator {
           fn(lo, hi, c);
         }
       };
-      for (std::uint64_t h = band_[rank_], cell = 0; h < band_[rank_ + 1]; ++h)
+      auto carry = carries.cbegin();
+      for (std::uint64_t h = band_[rank_], cell = band_first; h < band_[rank_ + 1]; ++h)
         for (std::uint64_t lo = 0; lo <= h; ++lo, ++cell) {
-          const global_int_t c = band_value(cell);
+          global_int_t c = own[cell];
+          for (; carry != carries.cend() && *carry == cell; ++carry) c += 65536;
           if (c != 0) both(lo, h, c);
         }
       for (const Entry& e : owned_) both(e.key / V, e.key % V, e.count);
@@ -379,7 +388,6 @@ class Accumulator {
         else send[fill[o]++] = Cell{static_cast<std::uint32_t>(row), static_cast<std::uint32_t>(col), c};
       });
       hot_ = {};
-      band_sum_ = {};
       owned_ = {};
       got = ExchangeBytes(comm_, reinterpret_cast<const char*>(send.data()), send_displs, recv_displs);
     }
@@ -408,7 +416,8 @@ class Accumulator {
   global_int_t hot_words() const { return hot_words_; }
   global_int_t n_positions() const { return n_positions_; }
   int n_cold_flushes() const { return n_cold_flushes_; }
-  int n_hot_flushes() const { return n_hot_flushes_; }
+  // Carries in this rank's band after the sums: how many counts went past 16 bits.
+  std::size_t n_band_carries() const { return n_band_carries_; }
 
  private:
   std::uint64_t BandCells(int r) const { return TriangleCells(band_[r + 1]) - TriangleCells(band_[r]); }
@@ -422,7 +431,7 @@ class Accumulator {
   void PairwiseBands(Add&& add) {
     constexpr std::uint64_t kPiece = std::uint64_t{8} << 20;  // cells
     const std::uint64_t my_cells = BandCells(rank_);
-    std::vector<std::uint32_t> incoming(std::min(my_cells, kPiece));
+    std::vector<Cell16> incoming(std::min(my_cells, kPiece));
     // Every message pair (r, s) must agree on the number of pieces, so all ranks use the count
     // of the largest band, with empty messages where a band has run out.
     std::uint64_t largest = 0;
@@ -430,13 +439,13 @@ class Accumulator {
     const std::uint64_t steps = (largest + kPiece - 1) / kPiece;
     for (int k = 1; k < size_; ++k) {
       const int to = (rank_ + k) % size_, from = (rank_ - k + size_) % size_;
-      const std::uint32_t* send = hot_.data() + TriangleCells(band_[to]);
+      const Cell16* send = hot_.data() + TriangleCells(band_[to]);
       const std::uint64_t send_cells = BandCells(to);
       for (std::uint64_t i = 0; i < steps; ++i) {
         const std::uint64_t s0 = std::min(send_cells, i * kPiece), s1 = std::min(send_cells, s0 + kPiece);
         const std::uint64_t r0 = std::min(my_cells, i * kPiece), r1 = std::min(my_cells, r0 + kPiece);
-        QWEM_MPI(MPI_Sendrecv(send + s0, static_cast<int>(s1 - s0), MPI_UINT32_T, to, 21, incoming.data(),
-                              static_cast<int>(r1 - r0), MPI_UINT32_T, from, 21, comm_, MPI_STATUS_IGNORE));
+        QWEM_MPI(MPI_Sendrecv(send + s0, static_cast<int>(s1 - s0), MPI_UINT16_T, to, 21, incoming.data(),
+                              static_cast<int>(r1 - r0), MPI_UINT16_T, from, 21, comm_, MPI_STATUS_IGNORE));
         add(r0, incoming.data(), r1 - r0);
       }
     }
@@ -446,20 +455,19 @@ class Accumulator {
   int rank_, size_;
   global_int_t n_words_;
   int window_;
-  std::uint64_t max_weight_;  // L (L + 1) / 2: the most one position adds to any cell
   global_int_t hot_words_;
-  big_vector<std::uint32_t> hot_;        // the triangle
+  big_vector<Cell16> hot_;               // the triangle
   std::vector<std::uint64_t> band_;      // triangle rows of each rank's band
-  big_vector<std::uint64_t> band_sum_;   // uint64 sums of this rank's band, after a FlushHot
+  std::vector<std::uint64_t> carries_;   // triangle cells whose 16 bits wrapped while counting
+  std::vector<std::uint64_t> cells_;     // CountDense's cells of two positions
   big_vector<Entry> cold_, owned_, scratch_;
   std::size_t cold_capacity_ = 0;
   std::size_t owned_compacted_ = 0;
   std::size_t seg_end_ = 0;
-  global_int_t positions_since_hot_flush_ = 0;
   global_int_t n_pairs_ = 0;
   global_int_t n_positions_ = 0;
   int n_cold_flushes_ = 0;
-  int n_hot_flushes_ = 0;
+  std::size_t n_band_carries_ = 0;
 };
 
 }  // namespace
@@ -480,11 +488,9 @@ CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream
   const std::size_t spans[2][2] = {{0, n_range}, {whole_begin, stream.size()}};
 
   // Lock step: every rank counts a chunk, then one MPI_Allreduce decides whether all ranks
-  // flush the sparse buffers (some rank's is full) or the triangles (a cell could overflow
-  // in the next chunk), and whether all are done.
+  // flush the sparse buffers (some rank's is full), and whether all are done.
   Accumulator acc(comm, n_words, options);
-  const std::size_t chunk = options.hot_flush_positions > 0 ? static_cast<std::size_t>(options.hot_flush_positions)
-                                                            : std::size_t{1} << 20;
+  constexpr std::size_t chunk = std::size_t{1} << 20;
   std::size_t span = 0, t = 0;
   double kernel_seconds = 0;
   for (;;) {
@@ -498,12 +504,10 @@ CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream
       ++span;
     }
     kernel_seconds += MPI_Wtime() - k0;
-    const bool flush_hot = options.hot_flush_positions > 0 ? span < 2 : acc.HotMayOverflow(chunk);
-    int flags[3] = {acc.ColdNearlyFull() ? 1 : 0, flush_hot ? 1 : 0, span < 2 ? 1 : 0};
-    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, flags, 3, MPI_INT, MPI_MAX, comm));
-    const bool all_done = flags[2] == 0;
+    int flags[2] = {acc.ColdNearlyFull() ? 1 : 0, span < 2 ? 1 : 0};
+    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT, MPI_MAX, comm));
+    const bool all_done = flags[1] == 0;
     if (flags[0] || all_done) acc.FlushCold();
-    if (flags[1] && !all_done) acc.FlushHot();
     if (all_done) break;
   }
   stream = {};
@@ -513,7 +517,7 @@ CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream
     stats->n_local_positions = acc.n_positions();
     stats->hot_words = acc.hot_words();
     stats->n_cold_flushes = acc.n_cold_flushes();
-    stats->n_hot_flushes = acc.n_hot_flushes();
+    stats->n_band_carries = static_cast<global_int_t>(acc.n_band_carries());
     stats->count_seconds = t1 - t0;
     stats->kernel_seconds = kernel_seconds;
     stats->redistribute_seconds = MPI_Wtime() - t1;

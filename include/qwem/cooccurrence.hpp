@@ -5,9 +5,9 @@
 // so a window spanning shards is counted exactly once. Counts are accumulated in canonical
 // upper-triangle form X[lo][hi] += L+1-j and C = X + X^T at the end.
 //
-// Memory per rank is bounded by the count buffer (--count-buffer-mb): a dense uint32 triangle
-// over the H most frequent words (H chosen from the budget, H = V when it fits: V = 10k needs
-// 200 MB) takes the bulk of the pairs; pairs involving rarer words go to a fixed-capacity buffer
+// Memory per rank is bounded by the count buffer (--count-buffer-mb): a dense triangle of 16-bit
+// cells (wraps recorded in a short carry list) over the H most frequent words (H chosen from the
+// budget, H = V when it fits: V = 10k needs 100 MB) takes the bulk of the pairs; pairs involving rarer words go to a fixed-capacity buffer
 // that is sorted, combined and flushed to owner ranks whenever one rank's buffer fills (all
 // ranks flush together, in lock step). Owners accumulate those rows, which costs memory
 // proportional to the nonzeros they own. At the end the triangles are summed by a pairwise
@@ -28,9 +28,6 @@ namespace qwem {
 struct CooccurrenceOptions {
   int window = 16;                                  // L
   std::size_t buffer_bytes = std::size_t{512} << 20;  // local accumulation budget per rank
-  // Tests only: flush the dense triangles into the uint64 band sums every this many positions
-  // (0: only when a uint32 cell could overflow), to exercise that path on small corpora.
-  global_int_t hot_flush_positions = 0;
 };
 
 // The rows of C this rank owns, as CSR with exact int64 counts (columns sorted).
@@ -52,7 +49,7 @@ struct CountStats {
   global_int_t n_local_positions = 0;  // in-vocabulary tokens counted as first position here
   global_int_t hot_words = 0;          // H: words in the dense triangle
   int n_cold_flushes = 0;
-  int n_hot_flushes = 0;
+  global_int_t n_band_carries = 0;     // counts past 16 bits in this rank's band of the triangle
   double count_seconds = 0;            // local counting plus the lock-step flushes
   double kernel_seconds = 0;           // local counting alone (the pair loop)
   double redistribute_seconds = 0;     // move to final row owners, build CSR
