@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <memory>
 #include <new>
 #include <tuple>
 #include <cmath>
@@ -110,6 +111,8 @@ struct Cell {
 // Cells of triangle rows [0, h): h (h + 1) / 2.
 inline std::uint64_t TriangleCells(std::uint64_t h) { return h * (h + 1) / 2; }
 
+}  // namespace
+
 // Local accumulation with bounded memory (see the header).
 //  * A dense triangle over the H most frequent words, X[lo][hi] at cell hi (hi + 1) / 2 + lo,
 //    so pairs of frequent words share the first, cache-resident cells. Cells hold the low 16
@@ -119,7 +122,7 @@ inline std::uint64_t TriangleCells(std::uint64_t h) { return h * (h + 1) / 2; }
 //    / 65536: 37k entries for the whole Gutenberg corpus), and no cell can ever overflow.
 //  * Pairs with a rarer word go to a fixed-capacity buffer, flushed in lock step to stage-1
 //    owners (row lo, cyclic), which keep them sorted and combined.
-class Accumulator {
+class LocalCounts::Accumulator {
  public:
   Accumulator(MPI_Comm comm, global_int_t n_words, const CooccurrenceOptions& options)
       : comm_(comm), rank_(CommRank(comm)), size_(CommSize(comm)), n_words_(n_words), window_(options.window),
@@ -470,10 +473,13 @@ class Accumulator {
   std::size_t n_band_carries_ = 0;
 };
 
-}  // namespace
+LocalCounts::LocalCounts(std::unique_ptr<Accumulator> acc) : acc_(std::move(acc)) {}
+LocalCounts::LocalCounts(LocalCounts&&) noexcept = default;
+LocalCounts& LocalCounts::operator=(LocalCounts&&) noexcept = default;
+LocalCounts::~LocalCounts() = default;
 
-CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream, big_vector<word_id_t>& whole,
-                                    global_int_t n_words, const CooccurrenceOptions& options, CountStats* stats) {
+LocalCounts CountLocal(MPI_Comm comm, big_vector<word_id_t>& stream, big_vector<word_id_t>& whole,
+                       global_int_t n_words, const CooccurrenceOptions& options, CountStats* stats) {
   if (options.window <= 0) throw Error("--window must be positive");
   const double t0 = MPI_Wtime();
   // One array: [byte range][continuation][boundary][whole files]. First positions are the byte
@@ -489,7 +495,7 @@ CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream
 
   // Lock step: every rank counts a chunk, then one MPI_Allreduce decides whether all ranks
   // flush the sparse buffers (some rank's is full), and whether all are done.
-  Accumulator acc(comm, n_words, options);
+  auto acc = std::make_unique<LocalCounts::Accumulator>(comm, n_words, options);
   constexpr std::size_t chunk = std::size_t{1} << 20;
   std::size_t span = 0, t = 0;
   double kernel_seconds = 0;
@@ -498,31 +504,44 @@ CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream
     std::size_t budget = chunk;
     while (span < 2 && budget > 0) {
       const std::size_t from = std::max(t, spans[span][0]);
-      t = acc.Count(stream, from, spans[span][1], budget);
+      t = acc->Count(stream, from, spans[span][1], budget);
       budget -= std::min(budget, t - from);
       if (t < spans[span][1]) break;  // buffer full or budget used
       ++span;
     }
     kernel_seconds += MPI_Wtime() - k0;
-    int flags[2] = {acc.ColdNearlyFull() ? 1 : 0, span < 2 ? 1 : 0};
+    int flags[2] = {acc->ColdNearlyFull() ? 1 : 0, span < 2 ? 1 : 0};
     QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT, MPI_MAX, comm));
     const bool all_done = flags[1] == 0;
-    if (flags[0] || all_done) acc.FlushCold();
+    if (flags[0] || all_done) acc->FlushCold();
     if (all_done) break;
   }
   stream = {};
-  const double t1 = MPI_Wtime();
-  CooccurrenceRows rows = acc.Finish();
   if (stats) {
-    stats->n_local_positions = acc.n_positions();
-    stats->hot_words = acc.hot_words();
-    stats->n_cold_flushes = acc.n_cold_flushes();
-    stats->n_band_carries = static_cast<global_int_t>(acc.n_band_carries());
-    stats->count_seconds = t1 - t0;
+    stats->n_local_positions = acc->n_positions();
+    stats->hot_words = acc->hot_words();
+    stats->n_cold_flushes = acc->n_cold_flushes();
+    stats->count_seconds = MPI_Wtime() - t0;
     stats->kernel_seconds = kernel_seconds;
-    stats->redistribute_seconds = MPI_Wtime() - t1;
+  }
+  return LocalCounts(std::move(acc));
+}
+
+CooccurrenceRows ReduceCounts(LocalCounts&& counts, CountStats* stats) {
+  if (!counts.acc_) throw std::logic_error("ReduceCounts: counts already reduced");
+  const double t0 = MPI_Wtime();
+  std::unique_ptr<LocalCounts::Accumulator> acc = std::move(counts.acc_);
+  CooccurrenceRows rows = acc->Finish();
+  if (stats) {
+    stats->n_band_carries = static_cast<global_int_t>(acc->n_band_carries());
+    stats->reduce_seconds = MPI_Wtime() - t0;
   }
   return rows;
+}
+
+CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream, big_vector<word_id_t>& whole,
+                                    global_int_t n_words, const CooccurrenceOptions& options, CountStats* stats) {
+  return ReduceCounts(CountLocal(comm, stream, whole, n_words, options, stats), stats);
 }
 
 PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,

@@ -117,24 +117,30 @@ int Run(MPI_Comm comm, int argc, char** argv) {
                     " words reach --min-count=" + std::to_string(opt.min_count) + "; using V = " +
                     std::to_string(vocab.size()));
 
-    // 4. Windowed co-occurrence counts, reduced to their row owners.
+    // 4. Windowed co-occurrence counts: counted locally, then reduced to their row owners.
     progress.Begin("count");
     CountStats count_stats;
-    const CooccurrenceRows rows =
-        CountCooccurrences(comm, shard.stream, shard.whole, vocab.size(),
-                           {opt.window, static_cast<std::size_t>(opt.count_buffer_mb) << 20}, &count_stats);
-    std::snprintf(line, sizeof line, "L = %d, N = %s pairs, nnz = %s (%.1f%% dense)", opt.window,
-                  FormatCount(static_cast<double>(rows.n_pairs)).c_str(), FormatCount(static_cast<double>(rows.nnz)).c_str(),
-                  100.0 * static_cast<double>(rows.nnz) / (static_cast<double>(vocab.size()) * vocab.size()));
+    LocalCounts local = CountLocal(comm, shard.stream, shard.whole, vocab.size(),
+                                   {opt.window, static_cast<std::size_t>(opt.count_buffer_mb) << 20}, &count_stats);
+    const global_int_t positions = AllreduceSum(comm, count_stats.n_local_positions);
+    std::snprintf(line, sizeof line, "L = %d, %s positions, %lld dense words, %d sparse flushes", opt.window,
+                  FormatCount(static_cast<double>(positions)).c_str(), static_cast<long long>(count_stats.hot_words),
+                  count_stats.n_cold_flushes);
     const double count_seconds = progress.End(line);
     const double pair_loop = AllreduceMax(comm, count_stats.kernel_seconds);
-    const double per_rank = static_cast<double>(vocab.n_in_vocab_tokens) / size;
-    std::snprintf(line, sizeof line,
-                  "count rate: %s in-vocab tokens/s/rank (pair loop %.2f s: %s/s/rank; reduce and CSR %.2f s); "
-                  "%lld dense words, %d sparse flushes",
-                  FormatCount(per_rank / count_seconds).c_str(), pair_loop, FormatCount(per_rank / pair_loop).c_str(),
-                  AllreduceMax(comm, count_stats.redistribute_seconds), static_cast<long long>(count_stats.hot_words),
-                  count_stats.n_cold_flushes);
+    const double per_rank = static_cast<double>(positions) / size;
+    std::snprintf(line, sizeof line, "count rate: %s in-vocab tokens/s/rank (pair loop %.2f s: %s/s/rank)",
+                  FormatCount(per_rank / count_seconds).c_str(), pair_loop, FormatCount(per_rank / pair_loop).c_str());
+    progress.Say(line);
+
+    progress.Begin("reduce");
+    const CooccurrenceRows rows = ReduceCounts(std::move(local), &count_stats);
+    std::snprintf(line, sizeof line, "N = %s pairs, nnz = %s (%.1f%% dense), rows balanced by nonzeros",
+                  FormatCount(static_cast<double>(rows.n_pairs)).c_str(), FormatCount(static_cast<double>(rows.nnz)).c_str(),
+                  100.0 * static_cast<double>(rows.nnz) / (static_cast<double>(vocab.size()) * vocab.size()));
+    const double reduce_seconds = progress.End(line);
+    std::snprintf(line, sizeof line, "count + reduce: %s in-vocab tokens/s/rank",
+                  FormatCount(per_rank / (count_seconds + reduce_seconds)).c_str());
     progress.Say(line);
 
     // 5. The counts as a distributed PETSc matrix.
@@ -145,6 +151,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     PetscThrow(MatGetInfo(C, MAT_GLOBAL_SUM, &info), "MatGetInfo");
     progress.End("MATAIJ " + std::to_string(vocab.size()) + " x " + std::to_string(vocab.size()) + ", " +
                  FormatCount(info.nz_used) + " nonzeros, rows balanced by nonzeros");
+    ReleaseCachedMemory();  // the counting stages' freed buffers, kept for reuse until here
 
     // 6. The target matrix (M*, PPMI or PMI) as sparse + rank one, and the operator SLEPc sees.
     const bool training = opt.mode != "closed";
@@ -326,7 +333,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     progress.End(opt.out);
     WriteTimings(*out, progress);
     out->Attribute("/timings", "count_pair_loop_seconds_max", AllreduceMax(comm, count_stats.kernel_seconds));
-    out->Attribute("/timings", "count_redistribute_seconds_max", AllreduceMax(comm, count_stats.redistribute_seconds));
+    out->Attribute("/timings", "reduce_seconds_max", AllreduceMax(comm, count_stats.reduce_seconds));
     out->Attribute("/timings", "count_dense_words", count_stats.hot_words);
     out->Commit();
     if (eig && !opt.export_w2v.empty()) {

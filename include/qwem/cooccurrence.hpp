@@ -19,6 +19,7 @@
 #include <petscmat.h>
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "qwem/common.hpp"
@@ -50,14 +51,39 @@ struct CountStats {
   global_int_t hot_words = 0;          // H: words in the dense triangle
   int n_cold_flushes = 0;
   global_int_t n_band_carries = 0;     // counts past 16 bits in this rank's band of the triangle
-  double count_seconds = 0;            // local counting plus the lock-step flushes
+  double count_seconds = 0;            // CountLocal: local counting plus the lock-step flushes
   double kernel_seconds = 0;           // local counting alone (the pair loop)
-  double redistribute_seconds = 0;     // move to final row owners, build CSR
+  double reduce_seconds = 0;           // ReduceCounts: sum the triangles, move to row owners, build CSR
 };
 
-// Collective. `stream` holds the in-vocabulary token ids of this rank's byte range with
-// kBoundary between documents, `whole` those of its whole (gzip) files (see LocalShard and
-// MapToVocabulary). Both are consumed (left empty).
+// One rank's accumulated counts between the two phases below (move-only; consumed by
+// ReduceCounts).
+class LocalCounts {
+ public:
+  class Accumulator;  // defined in cooccurrence.cpp
+  explicit LocalCounts(std::unique_ptr<Accumulator> acc);
+  LocalCounts(LocalCounts&&) noexcept;
+  LocalCounts& operator=(LocalCounts&&) noexcept;
+  ~LocalCounts();
+
+ private:
+  friend CooccurrenceRows ReduceCounts(LocalCounts&& counts, CountStats* stats);
+  std::unique_ptr<Accumulator> acc_;
+};
+
+// Collective. Phase 1, counting: every pair whose first position is one of this rank's
+// tokens, accumulated locally (dense triangle, sparse buffer flushed in lock step). `stream`
+// holds the in-vocabulary token ids of this rank's byte range with kBoundary between documents,
+// `whole` those of its whole (gzip) files (see LocalShard and MapToVocabulary). Both are
+// consumed (left empty).
+LocalCounts CountLocal(MPI_Comm comm, big_vector<word_id_t>& stream, big_vector<word_id_t>& whole,
+                       global_int_t n_words, const CooccurrenceOptions& options, CountStats* stats = nullptr);
+
+// Collective. Phase 2, reduction: the ranks' partial counts summed and moved to their final row
+// owners (contiguous row ranges balanced by nonzeros), as CSR.
+CooccurrenceRows ReduceCounts(LocalCounts&& counts, CountStats* stats = nullptr);
+
+// Both phases.
 CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream, big_vector<word_id_t>& whole,
                                     global_int_t n_words, const CooccurrenceOptions& options,
                                     CountStats* stats = nullptr);

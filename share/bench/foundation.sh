@@ -14,7 +14,8 @@ for rep in $(seq "$REPS"); do
   for c in "${configs[@]}"; do
     set -- $c
     out="$WORK/np$1-V$2-rep$rep.h5"
-    mpirun -n "$1" "$BUILD/qwem-dist" --corpus "$WORK/corpus" --vocab-size "$2" --window 16 --out "$out" >"$out.log"
+    mpirun -n "$1" "$BUILD/qwem-dist" --corpus "$WORK/corpus" --vocab-size "$2" --window 16 --counts-only \
+      --save-cooccurrence --out "$out" >"$out.log"
   done
 done
 
@@ -30,16 +31,17 @@ for np_, V in [(1, 10000), (2, 10000), (2, 100000)]:
         rss = max(f["/timings/peak_rss_bytes_max"][:]) / 2**30
         a = f["/timings"].attrs
         invocab = f["/corpus"].attrs["n_in_vocab_tokens"]
-        runs.append(dict(t, rss=rss, loop=a["count_pair_loop_seconds_max"], redist=a["count_redistribute_seconds_max"],
-                         invocab=invocab, total=sum(t.values())))
+        t["read"] += t.get("discover", 0.0)  # discovering the files is part of reading
+        runs.append(dict(t, rss=rss, loop=a["count_pair_loop_seconds_max"], invocab=invocab, total=sum(t.values())))
     med = lambda k: st.median(r[k] for r in runs)
     per_rank = runs[0]["invocab"] / np_
+    both = st.median(r["count"] + r["reduce"] for r in runs)
     rows.append((np_, V, med("read") + med("vocabulary"), med("read"), med("vocabulary"), med("count"), med("loop"),
-                 med("redist"), per_rank / med("count") / 1e6, per_rank / med("loop") / 1e6, med("assemble"),
-                 med("total"), med("rss")))
+                 per_rank / med("count") / 1e6, per_rank / med("loop") / 1e6, med("reduce"), per_rank / both / 1e6,
+                 med("assemble"), med("write"), med("total"), med("rss")))
 print(f"\nmedians of {reps} runs, Gutenberg 19.0M words, L = 16\n")
-print("| ranks | V | read+vocab s | read s | vocab s | count s | pair loop s | reduce+CSR s | count M tok/s/rank | pair loop M tok/s/rank | assemble s | total s | peak RSS GiB/rank |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| ranks | V | read+vocab s | read s | vocab s | count s | pair loop s | count M tok/s/rank | pair loop M tok/s/rank | reduce s | count+reduce M tok/s/rank | assemble s | write s | total s | peak RSS GiB/rank |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    print("| %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % r)
+    print("| %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % r)
 PY
