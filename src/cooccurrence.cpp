@@ -144,11 +144,11 @@ class LocalCounts::Accumulator {
   }
 
   // H: the largest triangle that fits three quarters of the budget (the rest is the sparse
-  // buffer), at most V, and small enough that one band fits MPI's int counts.
+  // buffer), at most V. (Bands travel in pieces, so MPI's int counts set no limit.)
   static global_int_t HotWords(global_int_t n_words, std::size_t budget) {
     const double cells = static_cast<double>(budget) * 0.75 / sizeof(Cell16);
     const auto h = static_cast<global_int_t>((std::sqrt(8 * cells + 1) - 1) / 2);
-    return std::min<global_int_t>({n_words, h, 65000});
+    return std::min<global_int_t>(n_words, h);
   }
 
   // Counts pairs for first positions [t, end), stopping early when the sparse buffer is nearly
