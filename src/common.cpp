@@ -11,6 +11,10 @@
 
 namespace qwem {
 
+void PetscThrow(PetscErrorCode rc, const char* what) {
+  if (rc != 0) throw std::runtime_error(std::string("PETSc call failed: ") + what);
+}
+
 void CheckMpi(int rc, const char* what) {
   if (rc == MPI_SUCCESS) return;
   char text[MPI_MAX_ERROR_STRING];
@@ -86,10 +90,14 @@ MappingCache& Cache() {
 
 std::size_t RoundToHugePages(std::size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
 
+void AdviseHugePages(void* p, std::size_t bytes) {
+  if (!std::getenv("QWEM_NO_HUGEPAGE")) madvise(p, bytes, MADV_HUGEPAGE);  // a hint; fine if the kernel declines
+}
+
 void* MapFresh(std::size_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
-  if (!std::getenv("QWEM_NO_HUGEPAGE")) madvise(p, bytes, MADV_HUGEPAGE);  // a hint; fine if the kernel declines
+  AdviseHugePages(p, bytes);
   return p;
 }
 }  // namespace
@@ -127,7 +135,7 @@ void* AllocateLarge(std::size_t bytes) {
     munmap(m.p, m.bytes);
     return MapFresh(bytes);
   }
-  if (!std::getenv("QWEM_NO_HUGEPAGE")) madvise(p, bytes, MADV_HUGEPAGE);
+  AdviseHugePages(p, bytes);
   return p;
 }
 

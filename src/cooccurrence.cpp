@@ -196,12 +196,7 @@ class LocalCounts::Accumulator {
         std::swap(cur, next);
         const std::size_t n = n_next;
         if (t + 1 < seg_stop) n_next = cells_of(t + 1, next);
-        for (std::size_t j = 1; j <= n; ++j) {
-          const std::uint64_t c = cur[j - 1];
-          const std::uint32_t s = hot[c] + static_cast<std::uint32_t>(L + 1 - j);
-          hot[c] = static_cast<Cell16>(s);
-          if (__builtin_expect(s >> 16, 0)) RecordCarry(c);
-        }
+        for (std::size_t j = 1; j <= n; ++j) AddToCell(hot, cur[j - 1], static_cast<std::uint32_t>(L + 1 - j));
         n_pairs_ += static_cast<global_int_t>(n);
       }
     }
@@ -255,7 +250,13 @@ class LocalCounts::Accumulator {
     cells[c] = static_cast<Cell16>(s);
     if (__builtin_expect(s >> 16, 0)) carries.push_back(c);
   }
-  void AddToCell(Cell16* cells, std::uint64_t c, std::uint32_t w) { AddToCell(cells, c, w, carries_); }
+  // The counting kernels' version: carries go to carries_, through an out-of-line call so the
+  // rare wrap does not cost the loop its registers.
+  void AddToCell(Cell16* cells, std::uint64_t c, std::uint32_t w) {
+    const std::uint32_t s = cells[c] + w;
+    cells[c] = static_cast<Cell16>(s);
+    if (__builtin_expect(s >> 16, 0)) RecordCarry(c);
+  }
   [[gnu::noinline, gnu::cold]] void RecordCarry(std::uint64_t c) { carries_.push_back(c); }
 
   // Collective. Combines the sparse buffer and sends it to the stage-1 owners (row lo, cyclic).

@@ -272,7 +272,6 @@ SimilarityReport EvaluateSimilarity(MPI_Comm comm, const LocalRows& emb, const V
 }
 
 std::vector<Concept> ExtractConcepts(MPI_Comm comm, const LocalRows& v, int k, int m) {
-  const int size = CommSize(comm);
   std::vector<Concept> out(k);
   const std::size_t rows = static_cast<std::size_t>(v.row_end - v.row_begin);
   for (int c = 0; c < std::min(k, v.dim); ++c) {
@@ -291,17 +290,7 @@ std::vector<Concept> ExtractConcepts(MPI_Comm comm, const LocalRows& v, int k, i
     };
     take(true);
     take(false);
-    int n = static_cast<int>(cand.size());
-    std::vector<int> counts(size), displs(size, 0);
-    QWEM_MPI(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm));
-    for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + counts[r - 1];
-    std::vector<std::pair<double, int>> all(displs[size - 1] + counts[size - 1]);
-    std::vector<double> vals(n), all_vals(all.size());
-    std::vector<int> ids(n), all_ids(all.size());
-    for (int i = 0; i < n; ++i) std::tie(vals[i], ids[i]) = cand[i];
-    QWEM_MPI(MPI_Allgatherv(vals.data(), n, MPI_DOUBLE, all_vals.data(), counts.data(), displs.data(), MPI_DOUBLE, comm));
-    QWEM_MPI(MPI_Allgatherv(ids.data(), n, MPI_INT, all_ids.data(), counts.data(), displs.data(), MPI_INT, comm));
-    for (std::size_t i = 0; i < all.size(); ++i) all[i] = {all_vals[i], all_ids[i]};
+    std::vector<std::pair<double, int>> all = AllgatherConcat(comm, cand.data(), cand.size());
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
     all.erase(std::unique(all.begin(), all.end()), all.end());
     for (int i = 0; i < m && i < static_cast<int>(all.size()); ++i) out[c].top.push_back(all[i].second);

@@ -50,10 +50,6 @@ struct Interrupted : Error {
 };
 constexpr int kExitInterrupted = 3;
 
-void PetscThrow(PetscErrorCode rc, const char* what) {
-  if (rc != 0) throw std::runtime_error(std::string("PETSc call failed: ") + what);
-}
-
 int Run(MPI_Comm comm, int argc, char** argv) {
   const int rank = CommRank(comm), size = CommSize(comm);
   std::optional<h5::OutputFile> out;
@@ -122,13 +118,14 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     CountStats count_stats;
     LocalCounts local = CountLocal(comm, shard.stream, shard.whole, vocab.size(),
                                    {opt.window, static_cast<std::size_t>(opt.count_buffer_mb) << 20}, &count_stats);
-    const global_int_t positions = AllreduceSum(comm, count_stats.n_local_positions);
+    // Every in-vocabulary token is counted once as a first position.
+    const auto positions = static_cast<double>(vocab.n_in_vocab_tokens);
     std::snprintf(line, sizeof line, "L = %d, %s positions, %lld dense words, %d sparse flushes", opt.window,
-                  FormatCount(static_cast<double>(positions)).c_str(), static_cast<long long>(count_stats.hot_words),
+                  FormatCount(positions).c_str(), static_cast<long long>(count_stats.hot_words),
                   count_stats.n_cold_flushes);
     const double count_seconds = progress.End(line);
     const double pair_loop = AllreduceMax(comm, count_stats.kernel_seconds);
-    const double per_rank = static_cast<double>(positions) / size;
+    const double per_rank = positions / size;
     std::snprintf(line, sizeof line, "count rate: %s in-vocab tokens/s/rank (pair loop %.2f s: %s/s/rank)",
                   FormatCount(per_rank / count_seconds).c_str(), pair_loop, FormatCount(per_rank / pair_loop).c_str());
     progress.Say(line);

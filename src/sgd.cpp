@@ -16,10 +16,6 @@ namespace qwem {
 
 namespace {
 
-void PetscCheckThrow(PetscErrorCode rc, const char* what) {
-  if (rc != 0) throw std::runtime_error(std::string("PETSc call failed: ") + what);
-}
-
 inline std::uint64_t Mix64(std::uint64_t z) {
   z += 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -56,20 +52,6 @@ inline double Dot(const double* a, const double* b, int d) {
 
 inline void Axpy(double g, const double* x, double* y, int d) {
   for (int k = 0; k < d; ++k) y[k] += g * x[k];
-}
-
-// Every rank's n items, concatenated in rank order on every rank (one MPI_Allgather of the byte
-// counts, one MPI_Allgatherv of the bytes).
-template <class T>
-std::vector<T> AllgatherConcat(MPI_Comm comm, const T* local, std::size_t n) {
-  const int size = CommSize(comm);
-  int bytes = static_cast<int>(n * sizeof(T));
-  std::vector<int> sizes(size), displs(size, 0);
-  QWEM_MPI(MPI_Allgather(&bytes, 1, MPI_INT, sizes.data(), 1, MPI_INT, comm));
-  for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + sizes[r - 1];
-  std::vector<T> all((displs.back() + sizes.back()) / sizeof(T));
-  QWEM_MPI(MPI_Allgatherv(local, bytes, MPI_BYTE, all.data(), sizes.data(), displs.data(), MPI_BYTE, comm));
-  return all;
 }
 
 // C_ij from this rank's CSR rows (0 if absent or not owned).
@@ -164,19 +146,19 @@ Trainer::Trainer(MPI_Comm comm, const TrainOptions& options, const CooccurrenceR
     W_.assign(static_cast<std::size_t>(n_local) * d_, 0.0);
     // ||M*||_F^2 = sum over the nonzeros of (S_ij + c)^2 - c^2, plus V^2 c^2.
     PetscInt rs, re;
-    PetscCheckThrow(MatGetOwnershipRange(target->sparse, &rs, &re), "MatGetOwnershipRange");
+    PetscThrow(MatGetOwnershipRange(target->sparse, &rs, &re), "MatGetOwnershipRange");
     const double c = target->rank_one;
     double local = 0;
     for (PetscInt r = rs; r < re; ++r) {
       PetscInt nc;
       const PetscScalar* vals;
-      PetscCheckThrow(MatGetRow(target->sparse, r, &nc, nullptr, &vals), "MatGetRow");
+      PetscThrow(MatGetRow(target->sparse, r, &nc, nullptr, &vals), "MatGetRow");
       for (PetscInt k = 0; k < nc; ++k) local += (vals[k] + c) * (vals[k] + c) - c * c;
-      PetscCheckThrow(MatRestoreRow(target->sparse, r, &nc, nullptr, &vals), "MatRestoreRow");
+      PetscThrow(MatRestoreRow(target->sparse, r, &nc, nullptr, &vals), "MatRestoreRow");
     }
     QWEM_MPI(MPI_Allreduce(&local, &mstar_norm2_, 1, MPI_DOUBLE, MPI_SUM, comm_));
     mstar_norm2_ += static_cast<double>(V_) * static_cast<double>(V_) * c * c;
-    PetscCheckThrow(MatCreateDense(comm_, static_cast<PetscInt>(n_local), PETSC_DECIDE, static_cast<PetscInt>(V_), d_,
+    PetscThrow(MatCreateDense(comm_, static_cast<PetscInt>(n_local), PETSC_DECIDE, static_cast<PetscInt>(V_), d_,
                                    nullptr, &W_dense_),
                     "MatCreateDense");
     return;
@@ -466,12 +448,12 @@ void Trainer::StepGd() {
   // W (row-major, n x d) into the dense PETSc matrix (column-major), then Y = S W.
   PetscScalar* a;
   PetscInt lda;
-  PetscCheckThrow(MatDenseGetLDA(W_dense_, &lda), "MatDenseGetLDA");
-  PetscCheckThrow(MatDenseGetArrayWrite(W_dense_, &a), "MatDenseGetArrayWrite");
+  PetscThrow(MatDenseGetLDA(W_dense_, &lda), "MatDenseGetLDA");
+  PetscThrow(MatDenseGetArrayWrite(W_dense_, &a), "MatDenseGetArrayWrite");
   for (int r = 0; r < n; ++r)
     for (int k = 0; k < d; ++k) a[r + static_cast<std::size_t>(k) * lda] = W_[static_cast<std::size_t>(r) * d + k];
-  PetscCheckThrow(MatDenseRestoreArrayWrite(W_dense_, &a), "MatDenseRestoreArrayWrite");
-  PetscCheckThrow(MatMatMult(target_->sparse, W_dense_, Y_dense_ ? MAT_REUSE_MATRIX : MAT_INITIAL_MATRIX, PETSC_DEFAULT,
+  PetscThrow(MatDenseRestoreArrayWrite(W_dense_, &a), "MatDenseRestoreArrayWrite");
+  PetscThrow(MatMatMult(target_->sparse, W_dense_, Y_dense_ ? MAT_REUSE_MATRIX : MAT_INITIAL_MATRIX, PETSC_DEFAULT,
                              &Y_dense_),
                   "MatMatMult");
   // 1^T W and the Gram matrix W^T W, all-reduced.
@@ -486,8 +468,8 @@ void Trainer::StepGd() {
   std::vector<double> mw(static_cast<std::size_t>(n) * d), wg(static_cast<std::size_t>(n) * d);
   const PetscScalar* y;
   PetscInt ldy;
-  PetscCheckThrow(MatDenseGetLDA(Y_dense_, &ldy), "MatDenseGetLDA");
-  PetscCheckThrow(MatDenseGetArrayRead(Y_dense_, &y), "MatDenseGetArrayRead");
+  PetscThrow(MatDenseGetLDA(Y_dense_, &ldy), "MatDenseGetLDA");
+  PetscThrow(MatDenseGetArrayRead(Y_dense_, &y), "MatDenseGetArrayRead");
   double trace = 0;
   for (int r = 0; r < n; ++r)
     for (int k = 0; k < d; ++k) {
@@ -495,7 +477,7 @@ void Trainer::StepGd() {
       mw[at] = y[r + static_cast<std::size_t>(k) * ldy] + target_->rank_one * colsum[k];
       trace += W_[at] * mw[at];
     }
-  PetscCheckThrow(MatDenseRestoreArrayRead(Y_dense_, &y), "MatDenseRestoreArrayRead");
+  PetscThrow(MatDenseRestoreArrayRead(Y_dense_, &y), "MatDenseRestoreArrayRead");
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, &trace, 1, MPI_DOUBLE, MPI_SUM, comm_));
   double gram2 = 0;
   for (int k = 0; k < d * d; ++k) gram2 += gram[k] * gram[k];

@@ -22,6 +22,8 @@ void ExpectMatchesReference(MPI_Comm comm, const std::string& path, std::int64_t
   options.window = L;
   const auto got = RunPipeline(comm, path, V, min_count, options);
   const auto counts = GatherCounts(comm, got.rows);
+  // Every in-vocabulary token is counted once as a first position (main's rate relies on it).
+  EXPECT_EQ(qwem::AllreduceSum(comm, got.stats.n_local_positions), got.vocab.n_in_vocab_tokens);
   // Every row's columns strictly increasing (the CSR contract PETSc and HDF5 readers rely on).
   for (qwem::global_int_t r = 0; r < got.rows.n_local_rows(); ++r)
     for (auto k = got.rows.row_ptr[r] + 1; k < got.rows.row_ptr[r + 1]; ++k)

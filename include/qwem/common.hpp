@@ -3,6 +3,7 @@
 #pragma once
 
 #include <mpi.h>
+#include <petscsystypes.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -61,6 +62,9 @@ class Error : public std::runtime_error {
 void CheckMpi(int rc, const char* what);
 #define QWEM_MPI(call) ::qwem::CheckMpi((call), #call)
 
+// Throws std::runtime_error naming `what` if a PETSc/SLEPc call returned an error code.
+void PetscThrow(PetscErrorCode rc, const char* what);
+
 // Collective. Every rank passes whether its local work succeeded and, if not, why. If any rank
 // failed, every rank throws qwem::Error carrying the message of the lowest failing rank. This is
 // the only way local failures cross into collective code: no rank is left waiting in a collective.
@@ -82,6 +86,20 @@ void RunAgreed(MPI_Comm comm, Fn&& fn) {
 
 int CommRank(MPI_Comm comm);
 int CommSize(MPI_Comm comm);
+
+// Collective. Every rank's n items (trivially copyable), concatenated in rank order on every
+// rank: one MPI_Allgather of the byte counts, one MPI_Allgatherv of the bytes.
+template <class T>
+std::vector<T> AllgatherConcat(MPI_Comm comm, const T* local, std::size_t n) {
+  const int size = CommSize(comm);
+  int bytes = static_cast<int>(n * sizeof(T));
+  std::vector<int> sizes(size), displs(size, 0);
+  QWEM_MPI(MPI_Allgather(&bytes, 1, MPI_INT, sizes.data(), 1, MPI_INT, comm));
+  for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + sizes[r - 1];
+  std::vector<T> all((displs.back() + sizes.back()) / sizeof(T));
+  QWEM_MPI(MPI_Allgatherv(local, bytes, MPI_BYTE, all.data(), sizes.data(), displs.data(), MPI_BYTE, comm));
+  return all;
+}
 
 // Collective. Broadcasts a byte string from root.
 void BroadcastString(MPI_Comm comm, std::string& s, int root = 0);
