@@ -47,9 +47,22 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   app.add_option("--loss", o.loss, "sgd loss: qwem (reweighted, expectation = factorization of M*) or sgns (word2vec)")
       ->capture_default_str();
   app.add_option("--steps", o.steps, "Training steps")->capture_default_str();
-  app.add_option("--batch", o.batch, "Positive pairs per step (global, whatever the rank count)")->capture_default_str();
+  app.add_option("--sampling", o.sampling,
+                 "sgd samples: pairs (drawn from P_ij; W independent of the rank count) or windows (sgns only: "
+                 "word2vec's shrunk windows streamed from each rank's shard, negatives shared per window)")
+      ->capture_default_str();
+  app.add_option("--output-vectors", o.output_vectors,
+                 "sgd output vectors: tied (one W: scores w_i . w_j, the theory's model) or separate (word2vec's "
+                 "context vectors, zero at the start; --sampling windows only). Default: separate with windows, "
+                 "else tied");
+  app.add_option("--batch", o.batch,
+                 "Positive pairs per step (global, whatever the rank count); --sampling windows: corpus positions per "
+                 "step (global), after which the ranks' changes are summed")
+      ->capture_default_str();
   app.add_option("--negatives", o.negatives, "Negative pairs per positive")->capture_default_str();
-  app.add_option("--lr", o.lr, "Learning rate eta")->capture_default_str();
+  app.add_option("--lr", o.lr,
+                 "Learning rate eta of the batch-mean gradient; --sampling windows: alpha per pair (word2vec's 0.025)")
+      ->capture_default_str();
   app.add_option("--lr-schedule", o.lr_schedule, "constant, or linear decay to 1e-4 eta (word2vec)")
       ->capture_default_str();
   app.add_option("--init-scale", o.init_scale, "Standard deviation of the entries of W0")->capture_default_str();
@@ -104,6 +117,15 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
   if (o.mode != "closed" && o.mode != "sgd" && o.mode != "gd")
     throw Error("unknown --mode '" + o.mode + "' (expected closed, sgd or gd)");
   if (o.loss != "qwem" && o.loss != "sgns") throw Error("unknown --loss '" + o.loss + "' (expected qwem or sgns)");
+  if (o.sampling != "pairs" && o.sampling != "windows")
+    throw Error("unknown --sampling '" + o.sampling + "' (expected pairs or windows)");
+  if (o.sampling == "windows" && o.mode == "sgd" && o.loss != "sgns")
+    throw Error("--sampling windows trains word2vec's loss: use it with --loss sgns");
+  if (o.output_vectors.empty()) o.output_vectors = o.sampling == "windows" ? "separate" : "tied";
+  if (o.output_vectors != "tied" && o.output_vectors != "separate")
+    throw Error("unknown --output-vectors '" + o.output_vectors + "' (expected tied or separate)");
+  if (o.output_vectors == "separate" && o.sampling != "windows" && o.mode == "sgd")
+    throw Error("--output-vectors separate needs --sampling windows (pair sampling trains one tied W)");
   if (o.lr_schedule != "constant" && o.lr_schedule != "linear")
     throw Error("unknown --lr-schedule '" + o.lr_schedule + "' (expected constant or linear)");
   if (o.steps < 0) throw Error("--steps must be non-negative");

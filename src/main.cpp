@@ -113,6 +113,17 @@ int Run(MPI_Comm comm, int argc, char** argv) {
                     " words reach --min-count=" + std::to_string(opt.min_count) + "; using V = " +
                     std::to_string(vocab.size()));
 
+    // SGD on word2vec's windows trains on the token stream itself, which counting consumes.
+    std::vector<word_id_t> train_tokens;
+    if (opt.mode == "sgd" && opt.sampling == "windows") {
+      train_tokens.reserve(shard.stream.size() + shard.whole.size() + 1);
+      train_tokens.assign(shard.stream.begin(), shard.stream.end());
+      if (!shard.whole.empty()) {
+        if (!train_tokens.empty() && train_tokens.back() != kBoundary) train_tokens.push_back(kBoundary);
+        train_tokens.insert(train_tokens.end(), shard.whole.begin(), shard.whole.end());
+      }
+    }
+
     // 4. Windowed co-occurrence counts: counted locally, then reduced to their row owners.
     progress.Begin("count");
     CountStats count_stats;
@@ -228,6 +239,8 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       TrainOptions topt;
       topt.mode = ParseTrainMode(opt.mode);
       topt.loss = ParseLossKind(opt.loss);
+      topt.sampling = ParseSampling(opt.sampling);
+      topt.separate_output = opt.output_vectors == "separate";
       topt.dim = opt.dim;
       topt.init_scale = opt.init_scale;
       topt.seed = static_cast<std::uint64_t>(opt.seed);
@@ -240,11 +253,12 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       topt.subsample = opt.subsample;
       topt.sync_every = opt.sync_every;
       topt.window = opt.window;
-      trainer.emplace(comm, topt, rows, vocab, &target);
+      trainer.emplace(comm, topt, rows, vocab, &target, std::move(train_tokens));
       if (!opt.resume.empty()) {
-        std::vector<double> state;
-        record = ReadTraining(comm, opt.resume, opt, vocab, rows.row_begin, rows.row_end, &state);
-        trainer->Restore(record.completed_steps, state);
+        std::vector<double> state, output_state;
+        record = ReadTraining(comm, opt.resume, opt, vocab, rows.row_begin, rows.row_end, &state,
+                              trainer->has_output_vectors() ? &output_state : nullptr);
+        trainer->Restore(record.completed_steps, state, output_state);
         progress.Say("resuming from " + opt.resume + " at step " + std::to_string(record.completed_steps));
       } else {
         trainer->Initialize();

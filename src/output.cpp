@@ -386,14 +386,18 @@ std::string VocabularyFingerprint(const Vocabulary& vocab) {
 namespace {
 
 // The settings a resumed run must share with the run that wrote the checkpoint, as text.
-std::vector<std::pair<std::string, std::string>> TrainingSettings(const Options& o, const Vocabulary& vocab) {
+// Window sampling's trajectory depends on the rank count, so a resume must use the same.
+std::vector<std::pair<std::string, std::string>> TrainingSettings(const Options& o, const Vocabulary& vocab,
+                                                                  int n_ranks) {
   auto num = [](double v) {
     char b[64];
     std::snprintf(b, sizeof b, "%.17g", v);
     return std::string(b);
   };
-  return {{"mode", o.mode},
+  std::vector<std::pair<std::string, std::string>> settings{{"mode", o.mode},
           {"loss", o.loss},
+          {"sampling", o.sampling},
+          {"output_vectors", o.output_vectors},
           {"dim", std::to_string(o.dim)},
           {"steps", std::to_string(o.steps)},
           {"batch", std::to_string(o.batch)},
@@ -408,6 +412,8 @@ std::vector<std::pair<std::string, std::string>> TrainingSettings(const Options&
           {"window", std::to_string(o.window)},
           {"vocab_size", std::to_string(vocab.size())},
           {"vocab_fingerprint", VocabularyFingerprint(vocab)}};
+  if (o.mode == "sgd" && o.sampling == "windows") settings.emplace_back("window_ranks", std::to_string(n_ranks));
+  return settings;
 }
 
 std::string CheckpointName(global_int_t step) {
@@ -429,8 +435,7 @@ void WriteSeries(h5::OutputFile& out, const std::string& path, const std::vector
 
 void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainRecord& rec, const Trainer& trainer,
                    const Options& o, const Vocabulary& vocab) {
-  (void)comm;
-  for (const auto& [name, value] : TrainingSettings(o, vocab)) out.Attribute("/train", name, value);
+  for (const auto& [name, value] : TrainingSettings(o, vocab, CommSize(comm))) out.Attribute("/train", name, value);
   out.Attribute("/train", "completed_steps", rec.completed_steps);
   out.Attribute("/train", "status", std::string(rec.interrupted ? "interrupted" : "complete"));
   out.Attribute("/train", "stop_signal", static_cast<global_int_t>(rec.stop_signal));
@@ -440,6 +445,9 @@ void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainRecord& rec, c
                             : o.loss == "qwem"
                                 ? "tau = 2 c sum_t eta_t, c = (1 + nu) / V^2 (batch-mean loss, QWEM weights q = c / "
                                   "(P_ij + nu P_i P_j)); exact in expectation"
+                            : o.sampling == "windows"
+                                ? "tau = c sum_t alpha_t E[positives per step], c = (1 + nu) / V^2 (alpha per pair; "
+                                  "SGNS's quadratic term is half QWEM's): qualitative only"
                                 : "tau = c sum_t eta_t, c = (1 + nu) / V^2: SGNS's quadratic term is half QWEM's; "
                                   "qualitative only"));
   out.Attribute("/train", "theory_agreement_top10", rec.Agreement(10));
@@ -465,20 +473,27 @@ void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainRecord& rec, c
                          trainer.row_begin(), V, rec.dim);
   const std::vector<double> W = trainer.CopyRows();
   out.WriteDistributed("/train/state/W", W.data(), n, trainer.row_begin(), V, rec.dim);
+  if (trainer.has_output_vectors()) {
+    // word2vec's output (context) vectors: part of the state, and useful on their own.
+    const std::vector<double> C = trainer.CopyOutputRows();
+    out.WriteDistributed("/train/state/C", C.data(), n, trainer.row_begin(), V, rec.dim);
+  }
   out.Attribute("/train/state", "step", rec.completed_steps);
   out.WriteDistributed("/embeddings", W.data(), n, trainer.row_begin(), V, rec.dim);
   out.Attribute("/embeddings", "formula",
-                std::string("W trained by --mode " + o.mode + (o.mode == "sgd" ? " --loss " + o.loss : "") +
+                std::string("W trained by --mode " + o.mode +
+                            (o.mode == "sgd" ? " --loss " + o.loss + " --sampling " + o.sampling : "") +
                             " (see /train); the closed form is /spectrum"));
 }
 
 TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const Options& o, const Vocabulary& vocab,
-                         global_int_t row_begin, global_int_t row_end, std::vector<double>* state) {
+                         global_int_t row_begin, global_int_t row_end, std::vector<double>* state,
+                         std::vector<double>* output_state) {
   TrainRecord rec;
   RunAgreed(comm, [&] {
     const h5::InputFile in(path);
     if (!in.Exists("/train/state/W")) throw Error("'" + path + "' has no training state (/train/state/W)");
-    for (const auto& [name, value] : TrainingSettings(o, vocab)) {
+    for (const auto& [name, value] : TrainingSettings(o, vocab, CommSize(comm))) {
       const std::string have = in.StringAttribute("/train", name);
       if (have != value)
         throw Error("'" + path + "' does not match this run: it has " + name + " = " + have + ", this run " + value);
@@ -513,6 +528,13 @@ TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const Options& 
     if (shape.size() != 2 || shape[0] != vocab.size() || shape[1] != o.dim)
       throw Error("'" + path + "': /train/state/W has the wrong shape");
     *state = in.Read<double>("/train/state/W", row_begin, row_end - row_begin);
+    if (output_state) {
+      if (!in.Exists("/train/state/C") || in.Shape("/train/state/C") != shape)
+        throw Error("'" + path + "': /train/state/C (the output vectors) is missing or has the wrong shape");
+      *output_state = in.Read<double>("/train/state/C", row_begin, row_end - row_begin);
+      for (const double w : *output_state)
+        if (!std::isfinite(w)) throw Error("'" + path + "': /train/state/C holds non-finite values");
+    }
     const std::size_t n = rec.step.size();
     if (n == 0 || rec.step.back() != rec.completed_steps || rec.singular_values.size() != n * rec.dim ||
         rec.tau.size() != n || rec.loss.size() != n)

@@ -23,13 +23,6 @@ inline std::uint64_t Mix64(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-inline double ToUnit(std::uint64_t r) { return static_cast<double>(r >> 11) * 0x1.0p-53; }
-
-// floor(r / 2^64 * n) for n < 2^63.
-inline global_int_t Scale(std::uint64_t r, global_int_t n) {
-  return static_cast<global_int_t>((static_cast<unsigned __int128>(r) * static_cast<std::uint64_t>(n)) >> 64);
-}
-
 inline double Softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 inline double Sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
 
@@ -66,6 +59,12 @@ double LookupCount(const CooccurrenceRows& c, word_id_t i, word_id_t j) {
 }
 
 }  // namespace
+
+Sampling ParseSampling(const std::string& name) {
+  if (name == "pairs") return Sampling::kPairs;
+  if (name == "windows") return Sampling::kWindows;
+  throw Error("unknown --sampling '" + name + "' (expected pairs or windows)");
+}
 
 TrainMode ParseTrainMode(const std::string& name) {
   if (name == "sgd") return TrainMode::kSgd;
@@ -124,7 +123,7 @@ word_id_t AliasTable::Draw(std::uint64_t r) const {
 }
 
 Trainer::Trainer(MPI_Comm comm, const TrainOptions& options, const CooccurrenceRows& counts, const Vocabulary& vocab,
-                 const Target* target)
+                 const Target* target, std::vector<word_id_t> tokens)
     : comm_(comm),
       rank_(CommRank(comm)),
       size_(CommSize(comm)),
@@ -165,6 +164,28 @@ Trainer::Trainer(MPI_Comm comm, const TrainOptions& options, const CooccurrenceR
   }
 
   if (opt_.batch <= 0) throw Error("--batch must be positive");
+  if (opt_.separate_output && opt_.sampling != Sampling::kWindows)
+    throw Error("separate output vectors are trained with --sampling windows only");
+  if (opt_.sampling == Sampling::kWindows) {
+    if (opt_.loss != LossKind::kSgns) throw Error("--sampling windows trains word2vec's loss: use it with --loss sgns");
+    if (opt_.sync_every != 1) throw Error("--sampling windows sums the ranks' changes every step: --sync-every must be 1");
+    WindowOptions wopt;
+    wopt.dim = d_;
+    wopt.window = opt_.window;
+    wopt.negatives = opt_.negatives;
+    wopt.subsample = opt_.subsample;
+    wopt.ns_power = opt_.ns_power;
+    wopt.seed = opt_.seed;
+    wopt.batch = opt_.batch;
+    wopt.steps = opt_.steps;
+    wopt.lr = opt_.lr;
+    wopt.lr_linear = opt_.lr_linear;
+    wopt.separate_output = opt_.separate_output;
+    windows_ = std::make_unique<WindowSgns>(comm_, wopt, std::move(tokens), vocab.counts);
+    if (windows_->total_positions() == 0) throw Error("the corpus has no in-vocabulary tokens to train on");
+    W_.assign(static_cast<std::size_t>(n_local) * d_, 0.0);
+    return;
+  }
   if (opt_.loss == LossKind::kQwem && opt_.negatives < 1) throw Error("--loss qwem needs --negatives >= 1");
   if (opt_.negatives < 0) throw Error("--negatives must be non-negative");
   if (opt_.sync_every <= 0) throw Error("--sync-every must be positive");
@@ -228,17 +249,25 @@ void Trainer::Initialize() {
   // every rank count.
   const global_int_t r0 = opt_.mode == TrainMode::kGd ? row_begin_ : 0;
   const global_int_t r1 = opt_.mode == TrainMode::kGd ? row_end_ : V_;
+  std::vector<double> full;
+  double* W = W_.data();
+  if (windows_) {
+    full.resize(static_cast<std::size_t>(V_) * d_);
+    W = full.data();
+  }
   for (global_int_t i = r0; i < r1; ++i)
     for (int k = 0; k < d_; ++k) {
       const std::uint64_t key = static_cast<std::uint64_t>(i) * d_ + k;
       const double u1 = 1.0 - ToUnit(CounterRandom(opt_.seed, ~std::uint64_t{0}, key, 0));
       const double u2 = ToUnit(CounterRandom(opt_.seed, ~std::uint64_t{0}, key, 1));
-      W_[(i - r0) * d_ + k] = opt_.init_scale * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+      W[(i - r0) * d_ + k] = opt_.init_scale * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
     }
+  if (windows_) windows_->SetW(full.data());
   step_ = 0;
 }
 
-void Trainer::Restore(global_int_t step, const std::vector<double>& local_rows) {
+void Trainer::Restore(global_int_t step, const std::vector<double>& local_rows,
+                      const std::vector<double>& local_output_rows) {
   const global_int_t n_local = row_end_ - row_begin_;
   if (static_cast<global_int_t>(local_rows.size()) != n_local * d_)
     throw std::runtime_error("Trainer::Restore: wrong number of rows");
@@ -252,8 +281,22 @@ void Trainer::Restore(global_int_t step, const std::vector<double>& local_rows) 
     counts[r] = static_cast<int>((counts_.row_ranges[r + 1] - counts_.row_ranges[r]) * d_);
     displs[r] = static_cast<int>(counts_.row_ranges[r] * d_);
   }
-  QWEM_MPI(MPI_Allgatherv(local_rows.data(), counts[rank_], MPI_DOUBLE, W_.data(), counts.data(), displs.data(),
+  if (!windows_) {
+    QWEM_MPI(MPI_Allgatherv(local_rows.data(), counts[rank_], MPI_DOUBLE, W_.data(), counts.data(), displs.data(),
+                            MPI_DOUBLE, comm_));
+    return;
+  }
+  if (has_output_vectors() && local_output_rows.size() != local_rows.size())
+    throw std::runtime_error("Trainer::Restore: the output vectors are missing or have the wrong size");
+  std::vector<double> full(static_cast<std::size_t>(V_) * d_), full_output;
+  QWEM_MPI(MPI_Allgatherv(local_rows.data(), counts[rank_], MPI_DOUBLE, full.data(), counts.data(), displs.data(),
                           MPI_DOUBLE, comm_));
+  if (has_output_vectors()) {
+    full_output.resize(full.size());
+    QWEM_MPI(MPI_Allgatherv(local_output_rows.data(), counts[rank_], MPI_DOUBLE, full_output.data(), counts.data(),
+                            displs.data(), MPI_DOUBLE, comm_));
+  }
+  windows_->SetW(full.data(), full_output.empty() ? nullptr : full_output.data());
 }
 
 double Trainer::LearningRate(global_int_t t) const {
@@ -268,11 +311,14 @@ double Trainer::Tau(global_int_t t) const {
   else
     sum = opt_.lr * static_cast<double>(t);
   if (opt_.mode == TrainMode::kGd) return 8.0 * sum / (static_cast<double>(V_) * static_cast<double>(V_));
+  // Window sampling: eta is alpha per pair, and a step trains about this many positives.
+  if (windows_) sum *= windows_->ExpectedPositivesPerStep();
   return (opt_.loss == LossKind::kQwem ? 2.0 : 1.0) * c_ * sum;
 }
 
 void Trainer::Step() {
   if (opt_.mode == TrainMode::kGd) StepGd();
+  else if (windows_) windows_->Step(step_);
   else StepSgd();
   ++step_;
   if (opt_.mode == TrainMode::kSgd && opt_.sync_every > 1 && step_ % opt_.sync_every == 0) SyncReplicas();
@@ -491,6 +537,12 @@ void Trainer::StepGd() {
 }
 
 double Trainer::TakeLoss() {
+  if (windows_) {
+    counters_.loss_sum = windows_->loss_sum() - window_loss_;
+    counters_.n_positive = windows_->n_positive() - window_positives_;
+    window_loss_ = windows_->loss_sum();
+    window_positives_ = windows_->n_positive();
+  }
   double v[2] = {counters_.loss_sum, counters_.n_positive};
   if (opt_.mode == TrainMode::kSgd) QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_DOUBLE, MPI_SUM, comm_));
   counters_.loss_sum = counters_.n_positive = 0;
@@ -503,8 +555,19 @@ double Trainer::TakeLoss() {
 
 
 LocalRows Trainer::Rows() const {
+  if (windows_) {
+    windows_->GetRows(row_begin_, row_end_, W_.data());
+    return LocalRows{W_.data(), row_begin_, row_end_, V_, d_};
+  }
   const double* base = opt_.mode == TrainMode::kGd ? W_.data() : W_.data() + static_cast<std::size_t>(row_begin_) * d_;
   return LocalRows{base, row_begin_, row_end_, V_, d_};
+}
+
+std::vector<double> Trainer::CopyOutputRows() const {
+  if (!has_output_vectors()) return {};
+  std::vector<double> out(static_cast<std::size_t>(row_end_ - row_begin_) * d_);
+  windows_->GetRows(row_begin_, row_end_, out.data(), true);
+  return out;
 }
 
 std::vector<double> Trainer::CopyRows() const {

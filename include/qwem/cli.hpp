@@ -36,6 +36,8 @@ struct Options {
   // Learning dynamics (SCIENCE.md section 4): closed | sgd | gd.
   std::string mode = "closed";
   std::string loss = "qwem";        // sgd: qwem | sgns
+  std::string output_vectors;       // sgd: tied | separate (word2vec's); empty: separate for windows, else tied
+  std::string sampling = "pairs";   // sgd: pairs (from P_ij, exact data-parallel) | windows (sgns, word2vec's stream)
   global_int_t steps = 2000;
   global_int_t batch = 4096;        // positive pairs per step, global
   int negatives = 1;                // per positive (sgns: word2vec uses 5)

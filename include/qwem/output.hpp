@@ -80,9 +80,11 @@ void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainRecord& record
 // Collective. Reads a resume file written by WriteTraining: checks that it was made with the
 // same vocabulary and training settings (throws qwem::Error naming the first difference, or
 // the problem with a corrupt file, on every rank), returns the series so far, and this rank's
-// rows [row_begin, row_end) of W at the last checkpoint in *state (its step in record.completed_steps).
+// rows [row_begin, row_end) of W at the last checkpoint in *state (its step in record.completed_steps),
+// and, if output_state is given, those of the output vectors (/train/state/C, required then).
 TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const Options& options, const Vocabulary& vocab,
-                         global_int_t row_begin, global_int_t row_end, std::vector<double>* state);
+                         global_int_t row_begin, global_int_t row_end, std::vector<double>* state,
+                         std::vector<double>* output_state = nullptr);
 
 // Collective. M*'s eigenpairs from an earlier output file (/spectrum), this rank's rows
 // [row_begin, row_end), at most `dim` of them; the vocabulary and window must match.

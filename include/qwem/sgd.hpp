@@ -27,6 +27,7 @@
 #include <petscmat.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@
 #include "qwem/cooccurrence.hpp"
 #include "qwem/eigen.hpp"
 #include "qwem/eval.hpp"
+#include "qwem/sgd_windows.hpp"
 #include "qwem/target.hpp"
 #include "qwem/vocab.hpp"
 
@@ -41,31 +43,43 @@ namespace qwem {
 
 enum class TrainMode { kSgd, kGd };
 enum class LossKind { kQwem, kSgns };
+// sgd's samples: pairs drawn from P_ij (exact data-parallel, any rank count gives the same W), or
+// word2vec's windows streamed from each rank's shard (sgns only; see sgd_windows.hpp).
+enum class Sampling { kPairs, kWindows };
 TrainMode ParseTrainMode(const std::string& name);  // sgd | gd; throws qwem::Error
 LossKind ParseLossKind(const std::string& name);    // qwem | sgns; throws qwem::Error
+Sampling ParseSampling(const std::string& name);    // pairs | windows; throws qwem::Error
 std::string ToString(TrainMode mode);
 std::string ToString(LossKind loss);
 
 struct TrainOptions {
   TrainMode mode = TrainMode::kSgd;
   LossKind loss = LossKind::kQwem;
+  Sampling sampling = Sampling::kPairs;
   int dim = 200;
   double init_scale = 1e-3;     // per-entry standard deviation of W0
   std::uint64_t seed = 1;
   global_int_t steps = 1000;
-  global_int_t batch = 4096;    // positive pairs per step, global (sgd)
+  global_int_t batch = 4096;    // positive pairs per step, global (sgd; windows: corpus positions)
   int negatives = 1;            // negatives per positive (sgd)
   double nu = 1.0;              // negative-sampling weight of M*
-  double lr = 1.0;              // eta
+  double lr = 1.0;              // eta of the batch-mean gradient (windows: alpha per pair)
   bool lr_linear = false;       // linear decay to 1e-4 eta at the last step (word2vec's schedule)
   double subsample = 0;         // sgns: word2vec's sample threshold t (0: off)
   double ns_power = 0.75;       // sgns: negatives from unigram^power
   int sync_every = 1;           // 1: exact data-parallel SGD; K > 1: local SGD
   int window = 16;              // L, for P_ij
+  bool separate_output = false; // windows: word2vec's separate output vectors (pairs: tied only)
 };
 
 // Counter-based random numbers: a pure function of (seed, step, index, lane).
 std::uint64_t CounterRandom(std::uint64_t seed, std::uint64_t step, std::uint64_t index, std::uint64_t lane);
+// A uniform double in [0, 1) from the top 53 bits of r.
+inline double ToUnit(std::uint64_t r) { return static_cast<double>(r >> 11) * 0x1.0p-53; }
+// floor(r / 2^64 * n) for 0 <= n < 2^63: a uniform integer in [0, n).
+inline global_int_t Scale(std::uint64_t r, global_int_t n) {
+  return static_cast<global_int_t>((static_cast<unsigned __int128>(r) * static_cast<std::uint64_t>(n)) >> 64);
+}
 
 // Walker's alias table over weights (replicated, deterministic).
 class AliasTable {
@@ -93,8 +107,10 @@ class Trainer {
  public:
   // Collective. `counts` gives C and the row layout (the tracked rows of W are the rows this rank
   // owns in it, like the eigenvectors); `target` (sparse + rank one M*) is needed for gd only.
+  // Window sampling trains on `tokens`, this rank's in-vocabulary ids (kBoundary between
+  // documents; see WindowSgns); the other modes ignore it.
   Trainer(MPI_Comm comm, const TrainOptions& options, const CooccurrenceRows& counts, const Vocabulary& vocab,
-          const Target* target);
+          const Target* target, std::vector<word_id_t> tokens = {});
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -102,8 +118,10 @@ class Trainer {
   // Not collective. W0 with entries N(0, init_scale^2) keyed by (seed, row, column).
   void Initialize();
   // Not collective. Continue from a checkpoint: this rank's rows [row_begin, row_end) of W at
-  // `step`, row-major (sgd replicates them with one all-gather: collective in that mode).
-  void Restore(global_int_t step, const std::vector<double>& local_rows);
+  // `step`, row-major (sgd replicates them with one all-gather: collective in that mode), and
+  // of the output vectors when the trainer has them.
+  void Restore(global_int_t step, const std::vector<double>& local_rows,
+               const std::vector<double>& local_output_rows = {});
 
   // Collective. One step (sgd: one global batch; gd: one full-batch step).
   void Step();
@@ -121,12 +139,16 @@ class Trainer {
   double TakeLoss();
   // Not collective. Pair updates so far of the pairs whose row i this rank owns (summed over
   // ranks: every pair once).
-  double LocalUpdates() const { return total_updates_; }
+  double LocalUpdates() const { return windows_ ? windows_->n_updates() : total_updates_; }
 
   // This rank's rows [row_begin, row_end) of W (a view; valid until the next Step).
   LocalRows Rows() const;
   // Collective. A copy of this rank's rows (for checkpoints).
   std::vector<double> CopyRows() const;
+  // Window sampling with separate output vectors: they are part of the state (and these are
+  // this rank's rows of them); otherwise false and empty.
+  bool has_output_vectors() const { return windows_ && windows_->separate_output(); }
+  std::vector<double> CopyOutputRows() const;
   global_int_t row_begin() const { return row_begin_; }
   global_int_t row_end() const { return row_end_; }
   const TrainOptions& options() const { return opt_; }
@@ -156,7 +178,7 @@ class Trainer {
   std::vector<global_int_t> cumulative_;
   global_int_t weight_begin_ = 0, weight_total_ = 0;
   // W: sgd replica (V x d); gd this rank's rows only.
-  std::vector<double> W_;
+  mutable std::vector<double> W_;
   std::vector<double> G_;            // sgd: gradient of owned rows (slot i / P)
   std::vector<unsigned char> touched_;
   std::vector<word_id_t> touched_list_;
@@ -167,6 +189,10 @@ class Trainer {
   };
   std::vector<Pair> positives_, negatives_;
   std::vector<double> lookup_;
+  // sgd with window sampling: the replica lives in windows_ (float); Rows() copies this rank's
+  // rows into W_.
+  std::unique_ptr<WindowSgns> windows_;
+  double window_loss_ = 0, window_positives_ = 0;  // windows_'s totals at the last TakeLoss
   // gd
   Mat W_dense_ = nullptr, Y_dense_ = nullptr;
   double mstar_norm2_ = 0;
