@@ -55,6 +55,10 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
                  "sgd output vectors: tied (one W: scores w_i . w_j, the theory's model) or separate (word2vec's "
                  "context vectors, zero at the start; --sampling windows only). Default: separate with windows, "
                  "else tied");
+  app.add_option("--context-group", o.context_group,
+                 "--sampling windows: contexts of a window that share one draw of negatives (1: word2vec's "
+                 "per-pair negatives; 0: the whole window, as pWord2Vec)")
+      ->capture_default_str();
   app.add_option("--batch", o.batch,
                  "Positive pairs per step (global, whatever the rank count); --sampling windows: corpus positions per "
                  "step (global), after which the ranks' changes are summed")
@@ -121,6 +125,7 @@ ParseResult ParseOptions(int argc, char** argv, Options& o, std::string& help) {
     throw Error("unknown --sampling '" + o.sampling + "' (expected pairs or windows)");
   if (o.sampling == "windows" && o.mode == "sgd" && o.loss != "sgns")
     throw Error("--sampling windows trains word2vec's loss: use it with --loss sgns");
+  if (o.context_group < 0) throw Error("--context-group must be non-negative");
   if (o.output_vectors.empty()) o.output_vectors = o.sampling == "windows" ? "separate" : "tied";
   if (o.output_vectors != "tied" && o.output_vectors != "separate")
     throw Error("unknown --output-vectors '" + o.output_vectors + "' (expected tied or separate)");

@@ -241,6 +241,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       topt.loss = ParseLossKind(opt.loss);
       topt.sampling = ParseSampling(opt.sampling);
       topt.separate_output = opt.output_vectors == "separate";
+      topt.context_group = opt.context_group;
       topt.dim = opt.dim;
       topt.init_scale = opt.init_scale;
       topt.seed = static_cast<std::uint64_t>(opt.seed);

@@ -412,7 +412,10 @@ std::vector<std::pair<std::string, std::string>> TrainingSettings(const Options&
           {"window", std::to_string(o.window)},
           {"vocab_size", std::to_string(vocab.size())},
           {"vocab_fingerprint", VocabularyFingerprint(vocab)}};
-  if (o.mode == "sgd" && o.sampling == "windows") settings.emplace_back("window_ranks", std::to_string(n_ranks));
+  if (o.mode == "sgd" && o.sampling == "windows") {
+    settings.emplace_back("context_group", std::to_string(o.context_group));
+    settings.emplace_back("window_ranks", std::to_string(n_ranks));
+  }
   return settings;
 }
 

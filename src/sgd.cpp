@@ -181,6 +181,7 @@ Trainer::Trainer(MPI_Comm comm, const TrainOptions& options, const CooccurrenceR
     wopt.lr = opt_.lr;
     wopt.lr_linear = opt_.lr_linear;
     wopt.separate_output = opt_.separate_output;
+    wopt.context_group = opt_.context_group;
     windows_ = std::make_unique<WindowSgns>(comm_, wopt, std::move(tokens), vocab.counts);
     if (windows_->total_positions() == 0) throw Error("the corpus has no in-vocabulary tokens to train on");
     W_.assign(static_cast<std::size_t>(n_local) * d_, 0.0);

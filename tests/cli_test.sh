@@ -79,6 +79,9 @@ expect_error bad_operator "--operator" --corpus "$SHARE/corpus" --operator fast
 expect_error dim_too_large "must be smaller than V" --corpus "$SHARE/corpus" --vocab-size 50 --dim 50
 expect_error dim_text "dim" --corpus "$SHARE/corpus" --dim many
 expect_error not_converged "converged" --corpus "$SHARE/corpus" --vocab-size 500 --dim 20 -eps_max_it 1
+expect_error windows_qwem "sampling windows.*sgns" --corpus "$SHARE/corpus" --mode sgd --loss qwem --sampling windows
+expect_error bad_sampling "--sampling" --corpus "$SHARE/corpus" --mode sgd --sampling corpus
+expect_error separate_pairs "output-vectors separate" --corpus "$SHARE/corpus" --mode sgd --loss sgns --output-vectors separate
 expect_error missing_analogies "analogy file" --corpus "$SHARE/corpus" --vocab-size 500 --dim 5 --analogies /nonexistent.txt
 if [ "$(id -u)" -ne 0 ]; then  # root reads everything, so permission errors only show as a user
   mkdir -p "$WORK/unreadable" && echo "x y" >"$WORK/unreadable/a.txt" && chmod 000 "$WORK/unreadable/a.txt"
@@ -103,7 +106,7 @@ run bundled --corpus "$SHARE/corpus" --vocab-size 3000 --vocab-size 2000 --dim 2
   --progress-seconds 0.001 --out "$WORK/b.h5" -log_view
 if [ "$RC" -ne 0 ]; then bad bundled "exit status $RC"
 elif ! head -n 1 "$OUT" | grep -q "qwem-dist .* on $NP ranks\? on 1 node ($(hostname))"; then bad bundled "first line: $(head -n 1 "$OUT")"
-elif ! grep -q "^\[.*\] eigensolve: restart [0-9]*, [0-9]* of 20 converged, .*[0-9] s$" "$OUT"; then
+elif ! grep -q "^\[.*\] eigensolve: restart [0-9]*, [0-9]* of 20 converged.*[0-9] s$" "$OUT"; then
   bad bundled "no periodic eigensolve progress line"
 elif ! grep -q "^\[.*\] done: wrote $WORK/b.h5 in .*, lambda_1 = .*, analogy .*%" "$OUT"; then
   bad bundled "no summary line"  # the last line but for -log_view's report

@@ -6,7 +6,10 @@
 #     status 3 and a checkpoint; resumed on another rank count it ends with the same W, bit for
 #     bit, as an uninterrupted run; a mismatched or corrupt resume file is refused in one line;
 #  3. gd through the CLI follows the theory (the recorded agreement figure);
-#  4. share/plot_dynamics.py turns an output file into its PNG plots.
+#  4. share/plot_dynamics.py turns an output file into its PNG plots;
+#  5. --sampling windows (word2vec's stream): learns analogies on the bundled corpus; stopped
+#     by SIGUSR1 and resumed on the same rank count it ends with the same W and output vectors,
+#     bit for bit; a resume on another rank count is refused (the trajectory depends on it).
 # Usage: dynamics_test.sh QWEM_DIST NP SHARE_DIR
 set -u
 BIN=$1
@@ -117,4 +120,47 @@ check "plot_dynamics.py runs" $?
 for p in singular_values loss accuracy concepts; do
   check "plot $p.png written" $([ -s "$WORK/plots/$p.png" ] && echo 0 || echo 1)
 done
+# 5. Window sampling.
+WARGS="--corpus $SHARE/corpus --vocab-size 2000 --dim 50 --window 8 --mode sgd --loss sgns --sampling windows
+  --negatives 5 --subsample 1e-3 --batch 32768 --steps 100 --lr 0.025 --lr-schedule linear --similarity none"
+timeout 300 mpirun -q -n "$NP" "$BIN" $WARGS --analogies "$SHARE/questions-words.txt" --out "$WORK/win.h5" \
+  >"$WORK/win.log" 2>&1
+check "sgns --sampling windows run" $?
+$PY - "$WORK/win.h5" <<'EOF'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1])
+t = f["/train"]
+a = f["/eval/analogy_standard"].attrs
+loss = t["loss"][:]
+print(f"windows: analogy {a['overall_accuracy']:.3f} of {a['overall_total']}, loss {loss[1]:.3f} -> {loss[-1]:.3f}, "
+      f"output vectors {t['state/C'].shape}")
+ok = a["overall_accuracy"] >= 0.12 and loss[-1] < loss[1] - 0.3 and t["state/C"].shape == t["state/W"].shape
+sys.exit(0 if ok else 1)
+EOF
+check "sgns --sampling windows learns (analogy >= 12%, loss falls)" $?
+timeout 120 mpirun -q -n "$NP" "$BIN" $WARGS --analogies none --out "$WORK/wfull.h5" >"$WORK/wfull.log" 2>&1
+check "windows: uninterrupted run" $?
+mpirun -q -n "$NP" "$BIN" $WARGS --analogies none --out "$WORK/wpart.h5" >"$WORK/wpart.log" 2>&1 &
+PID=$!
+for _ in $(seq 600); do grep -q 'train: step [1-9]' "$WORK/wpart.log" && break; sleep 0.05; done
+kill -USR1 $PID
+wait $PID
+RC=$?
+check "windows: SIGUSR1 stops with exit status 3 (got $RC)" $([ $RC -eq 3 ] && echo 0 || echo 1)
+timeout 120 mpirun -q -n "$NP" "$BIN" $WARGS --analogies none --out "$WORK/wres.h5" --resume "$WORK/wpart.ckpt.h5" \
+  >"$WORK/wres.log" 2>&1
+check "windows: resume on $NP ranks" $?
+$PY - "$WORK/wfull.h5" "$WORK/wres.h5" <<'EOF'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p)["/train"] for p in sys.argv[1:3])
+same = all(np.array_equal(a[f"state/{m}"][:], b[f"state/{m}"][:]) for m in "WC")
+print("windows: resumed W and C equal the uninterrupted ones bit for bit:", same)
+sys.exit(0 if same and b.attrs["status"] == b"complete" else 1)
+EOF
+check "windows: resumed W, C == uninterrupted W, C" $?
+timeout 60 mpirun -q -n $OTHER "$BIN" $WARGS --analogies none --out "$WORK/wbad.h5" --resume "$WORK/wpart.ckpt.h5" \
+  >"$WORK/wbad.out" 2>"$WORK/wbad.err"
+RC=$?
+check "windows: resume on $OTHER ranks refused in one line (exit $RC)" \
+  $([ $RC -ne 0 ] && [ "$(grep -c 'qwem-dist: error:.*window_ranks' "$WORK/wbad.err")" -eq 1 ] && echo 0 || echo 1)
 exit $FAIL

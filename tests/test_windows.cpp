@@ -1,8 +1,10 @@
 // SGNS on word2vec's windows (--sampling windows, WindowSgns) against a serial oracle written
-// from the specification in sgd_windows.hpp, in double precision with the exact sigmoid, one
-// word, one context and one output at a time (no shared kernels, no tables, no vector code):
-//  * the step chunks, epochs, subsampling, shrunk windows, document boundaries and negatives
-//    (including the block path for more than 8 outputs and rows padded for the vector unit);
+// from the specification in sgd_windows.hpp, in double precision with the exact sigmoid (no
+// update beyond a score of +-6, as gensim), one word, one context and one output at a time (no
+// shared kernels, no tables, no vector code):
+//  * the step chunks, epochs, subsampling, shrunk windows, document boundaries, the groups of
+//    contexts and their negatives (including the block path for more than 8 outputs and rows
+//    padded for the vector unit);
 //  * word2vec's separate output vectors, and one tied W;
 //  * P ranks: each step, P sequential passes from one W, their changes summed;
 //  * the replicas stay identical on every rank, and a restart from the rows in double (what a
@@ -94,28 +96,35 @@ struct Oracle {
         if (kept[q] == kBoundary) continue;
         const global_int_t p = at[q];
         const int b = 1 + static_cast<int>(Scale(Random(r, epoch, p, 1), o.window));
-        std::vector<word_id_t> ctx, out{kept[q]};
+        std::vector<word_id_t> ctx;
         for (std::size_t j = q; j-- > 0 && q - j <= static_cast<std::size_t>(b) && kept[j] != kBoundary;)
           ctx.push_back(kept[j]);
         for (std::size_t j = q + 1; j < kept.size() && j - q <= static_cast<std::size_t>(b) && kept[j] != kBoundary; ++j)
           ctx.push_back(kept[j]);
-        for (int k = 0; k < o.negatives; ++k) {
-          const word_id_t w = negatives.Draw(Random(r, epoch, p, 2 + static_cast<std::uint64_t>(k)));
-          if (w != kept[q]) out.push_back(w);
-        }
         const double done = static_cast<double>(t) + static_cast<double>(start - first + p - p0) / (last - first);
         const double alpha = o.lr * std::max(1e-4, 1.0 - done / o.steps);
-        const std::vector<double> w = W, u = U;  // the values before the window
-        for (word_id_t c : ctx)
-          for (std::size_t k = 0; k < out.size(); ++k) {
-            double s = 0;
-            for (int e = 0; e < d; ++e) s += w[c * d + e] * u[out[k] * d + e];
-            const double g = alpha * ((k == 0 ? 1.0 : 0.0) - 1.0 / (1.0 + std::exp(-s)));
-            for (int e = 0; e < d; ++e) {
-              W[c * d + e] += g * u[out[k] * d + e];
-              U[out[k] * d + e] += g * w[c * d + e];
+        const std::size_t G = o.context_group > 0 ? o.context_group : ctx.size();
+        for (std::size_t c0 = 0, group = 0; c0 < ctx.size(); c0 += G, ++group) {
+          std::vector<word_id_t> out{kept[q]};
+          for (int k = 0; k < o.negatives; ++k) {
+            const word_id_t w = negatives.Draw(Random(r, epoch, p, 2 + group * o.negatives + k));
+            if (w != kept[q]) out.push_back(w);
+          }
+          const std::vector<double> w = W, u = U;  // the values before the group
+          for (std::size_t i = c0; i < std::min(ctx.size(), c0 + G); ++i) {
+            const word_id_t c = ctx[i];
+            for (std::size_t k = 0; k < out.size(); ++k) {
+              double s = 0;
+              for (int e = 0; e < d; ++e) s += w[c * d + e] * u[out[k] * d + e];
+              // gensim's rule: no update for a score beyond +-6
+              const double g = std::abs(s) >= 6 ? 0.0 : alpha * ((k == 0 ? 1.0 : 0.0) - 1.0 / (1.0 + std::exp(-s)));
+              for (int e = 0; e < d; ++e) {
+                W[c * d + e] += g * u[out[k] * d + e];
+                U[out[k] * d + e] += g * w[c * d + e];
+              }
             }
           }
+        }
       }
       start += p1 - p0;
     }
@@ -144,13 +153,15 @@ TEST(Windows, StepsMatchTheSerialOracleOnEveryRank) {
   const int P = CommSize(kWorld), rank = CommRank(kWorld), V = 40;
   // Rates where the summed changes of 4 ranks stay stable on this tiny vocabulary.
   struct Case {
-    int K;
+    int K, G;
     bool separate;
     double lr;
   };
-  for (const auto& [K, separate, lr] : {Case{3, true, 0.1}, Case{10, true, 0.03}, Case{3, false, 0.02}}) {
+  for (const auto& [K, G, separate, lr] :
+       {Case{3, 0, true, 0.1}, Case{10, 0, true, 0.03}, Case{3, 2, true, 0.1}, Case{4, 1, true, 0.1}, Case{3, 0, false, 0.02}}) {
     WindowOptions o;
     o.separate_output = separate;
+    o.context_group = G;
     o.dim = 20;  // two 16-float vectors per row, four floats of padding
     o.window = 3;
     o.negatives = K;
@@ -184,7 +195,7 @@ TEST(Windows, StepsMatchTheSerialOracleOnEveryRank) {
       err = std::max({err, std::abs(got[k] - W[k]), std::abs(got_c[k] - C[k])});
       moved = std::max(moved, std::abs(W[k] - start[k]));
     }
-    const std::string what = "K = " + std::to_string(K) + (separate ? ", separate C" : ", tied") + " on " +
+    const std::string what = "K = " + std::to_string(K) + ", G = " + std::to_string(G) + (separate ? ", separate C" : ", tied") + " on " +
                              std::to_string(P) + " ranks";
     EXPECT_GT(moved, 0.05) << what << ": training barely moved W";
     // float arithmetic and a tabulated sigmoid against double and the exact one
@@ -205,6 +216,7 @@ TEST(Windows, RestartFromDoubleRowsContinuesBitForBit) {
   o.dim = 20;
   o.window = 4;
   o.negatives = 5;
+  o.context_group = 3;
   o.steps = 10;
   o.batch = 200;
   o.lr = 0.05;

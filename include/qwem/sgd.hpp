@@ -70,6 +70,7 @@ struct TrainOptions {
   int sync_every = 1;           // 1: exact data-parallel SGD; K > 1: local SGD
   int window = 16;              // L, for P_ij
   bool separate_output = false; // windows: word2vec's separate output vectors (pairs: tied only)
+  int context_group = 4;        // windows: contexts sharing one draw of negatives (0: whole window)
 };
 
 // Counter-based random numbers: a pure function of (seed, step, index, lane).

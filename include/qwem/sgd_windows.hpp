@@ -12,15 +12,20 @@
 //  * a kept centre draws b uniform in 1..L and takes up to b kept tokens on each side as
 //    contexts, within its document and its chunk (windows do not cross chunk edges, as
 //    word2vec's do not cross sentences);
-//  * K negatives per centre from unigram^power (a negative equal to the centre is dropped);
-//  * the outputs o (the centre with label 1, the negatives with label 0) and contexts c give
-//    scores s_co = w_c . u_o, g_co = alpha (label_o - sigma(s_co)), and the update is
+//  * the contexts are taken in groups of G (in window order: the left ones nearest first, then
+//    the right ones), and each group draws its own K negatives from unigram^power (one equal
+//    to the centre is dropped). G = 1 is word2vec's per-pair negatives; larger G shares them
+//    over more contexts (pWord2Vec), which turns more of the work into matrix products;
+//  * for each group in turn, the outputs o (the centre with label 1, the negatives with label 0) and contexts c give
+//    scores s_co = w_c . u_o, g_co = alpha (label_o - sigma(s_co)) (0 if |s_co| >= 6, as in
+//    gensim), and the update is
 //    w_c += sum_o g_co u_o and u_o += sum_c g_co w_c, both from the values before the window,
-//    where u is word2vec's separate output vector (C, zero at the start) or, tied, W itself;
+//    where u is word2vec's separate output vector (C, zero at the start) or, tied, W itself
+//    (both from the values before the group);
 //  * alpha = lr (1 - (t + fraction of the chunk done) / steps), at least 1e-4 lr (linear
 //    schedule), or lr.
 // Every random number is CounterRandom(seed ^ kWindowStream, epoch, global position, lane) with
-// lanes 0 (keep), 1 (b) and 2 + k (negative k), where a position's global index is its rank
+// lanes 0 (keep), 1 (b) and 2 + g K + k (negative k of group g), where a position's global index is its rank
 // offset plus its local index. After the chunk, the ranks' changes of W are summed
 // (MPI_Allreduce) and added to the W (and C) all of them started the step from, so every replica is the
 // same after each step. With one rank this is word2vec's sequential SGD; with P ranks, each step
@@ -41,7 +46,8 @@ namespace qwem {
 struct WindowOptions {
   int dim = 200;
   int window = 16;             // L
-  int negatives = 5;           // K per centre, shared by its contexts
+  int negatives = 5;           // K per group of contexts
+  int context_group = 4;       // G: contexts sharing one draw of K negatives (0: the whole window)
   double subsample = 1e-4;     // word2vec's t (0: keep every token)
   double ns_power = 0.75;      // negatives from unigram^power
   std::uint64_t seed = 1;
