@@ -165,7 +165,7 @@ struct WindowSgns::Impl {
   AliasTable negatives;
   Tables tables;
   FloatBuffer W, W0;  // replica; the W of the step's start (more than one rank)
-  FloatBuffer C, C0;  // untied: the output vectors, likewise
+  FloatBuffer C, C0;  // separate output vectors, likewise (null when tied)
   // Scratch of one chunk and one window.
   std::vector<word_id_t> kept;
   std::vector<global_int_t> kept_at;

@@ -25,6 +25,18 @@ check() {  # check NAME COND-STATUS
   if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; FAIL=1; fi
 }
 NOEVAL="--analogies none --similarity none"
+# interrupt NAME ARGS...: a run to $WORK/NAME.h5, sent SIGUSR1 once it has logged a training
+# step; RC is its exit status.
+interrupt() {
+  local name=$1
+  shift
+  mpirun -q -n "$NP" "$BIN" "$@" --out "$WORK/$name.h5" >"$WORK/$name.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 600); do grep -q 'train: step [1-9]' "$WORK/$name.log" && break; sleep 0.05; done
+  kill -USR1 $pid
+  wait $pid
+  RC=$?
+}
 
 # 1. Convergence and one-at-a-time learning.
 timeout 300 mpirun -q -n "$NP" "$BIN" --corpus "$SHARE/corpus" --vocab-size 400 --dim 10 --mode sgd --loss qwem \
@@ -67,12 +79,7 @@ check "analogy accuracy recorded over time (--eval-every)" $?
 ARGS="--corpus $SHARE/corpus --vocab-size 300 --dim 8 --mode sgd --steps 300 --batch 8192 --lr 8 --init-scale 1e-2 $NOEVAL"
 timeout 120 mpirun -q -n "$NP" "$BIN" $ARGS --out "$WORK/full.h5" >"$WORK/full.log" 2>&1
 check "uninterrupted run" $?
-mpirun -q -n "$NP" "$BIN" $ARGS --out "$WORK/part.h5" >"$WORK/part.log" 2>&1 &
-PID=$!
-for _ in $(seq 600); do grep -q 'train: step [1-9]' "$WORK/part.log" && break; sleep 0.05; done
-kill -USR1 $PID
-wait $PID
-RC=$?
+interrupt part $ARGS
 check "SIGUSR1 stops with exit status 3 (got $RC)" $([ $RC -eq 3 ] && echo 0 || echo 1)
 check "checkpoint written, no result file" $([ -f "$WORK/part.ckpt.h5" ] && [ ! -e "$WORK/part.h5" ] && echo 0 || echo 1)
 grep -q "continue with --resume" "$WORK/part.log"
@@ -140,12 +147,7 @@ EOF
 check "sgns --sampling windows learns (analogy >= 12%, loss falls)" $?
 timeout 120 mpirun -q -n "$NP" "$BIN" $WARGS --analogies none --out "$WORK/wfull.h5" >"$WORK/wfull.log" 2>&1
 check "windows: uninterrupted run" $?
-mpirun -q -n "$NP" "$BIN" $WARGS --analogies none --out "$WORK/wpart.h5" >"$WORK/wpart.log" 2>&1 &
-PID=$!
-for _ in $(seq 600); do grep -q 'train: step [1-9]' "$WORK/wpart.log" && break; sleep 0.05; done
-kill -USR1 $PID
-wait $PID
-RC=$?
+interrupt wpart $WARGS --analogies none
 check "windows: SIGUSR1 stops with exit status 3 (got $RC)" $([ $RC -eq 3 ] && echo 0 || echo 1)
 timeout 120 mpirun -q -n "$NP" "$BIN" $WARGS --analogies none --out "$WORK/wres.h5" --resume "$WORK/wpart.ckpt.h5" \
   >"$WORK/wres.log" 2>&1

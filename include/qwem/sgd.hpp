@@ -21,6 +21,8 @@
 // Local SGD (--sync-every K > 1): each rank steps its replica with its own samples (gradient
 // scaled to the global batch) and the replicas are averaged every K steps (K = 1 would equal the
 // exact mode); trajectories then depend on the rank count.
+// Window sampling (--sampling windows, SGNS only): word2vec's own stream over each rank's shard,
+// delegated to WindowSgns (sgd_windows.hpp); its trajectory depends on the rank count.
 #pragma once
 
 #include <mpi.h>

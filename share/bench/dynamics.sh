@@ -92,7 +92,7 @@ WPS=$(g gensim_words_per_s)
 UPS=$(g gensim_updates_per_s)
 EFF=$(g gensim_effective_per_s)
 echo
-echo "Gutenberg, V = 10000, L = 16, d = 200; median of $REPEATS runs of $STEPS steps x 16384 positives"
+echo "Gutenberg, V = 10000, L = 16, d = 200; median of $REPEATS runs: pairs $STEPS steps x 16384 positives, windows ${WSTEPS:-300} steps x 65536 positions"
 printf '| %-44s | %14s | %14s |\n' "run" "pair updates/s/core" "words/s/core"
 printf '|%s|%s|%s|\n' "----------------------------------------------" "----------------" "----------------"
 for np in 1 2; do
