@@ -183,7 +183,6 @@ Trainer::Trainer(MPI_Comm comm, const TrainOptions& options, const CooccurrenceR
     wopt.separate_output = opt_.separate_output;
     wopt.context_group = opt_.context_group;
     windows_ = std::make_unique<WindowSgns>(comm_, wopt, std::move(tokens), vocab.counts);
-    if (windows_->total_positions() == 0) throw Error("the corpus has no in-vocabulary tokens to train on");
     W_.assign(static_cast<std::size_t>(n_local) * d_, 0.0);
     return;
   }
@@ -282,27 +281,28 @@ void Trainer::Restore(global_int_t step, const std::vector<double>& local_rows,
     counts[r] = static_cast<int>((counts_.row_ranges[r + 1] - counts_.row_ranges[r]) * d_);
     displs[r] = static_cast<int>(counts_.row_ranges[r] * d_);
   }
+  // Every rank's rows, in row order, into `all` (V x d).
+  auto gather = [&](const std::vector<double>& rows, double* all) {
+    QWEM_MPI(MPI_Allgatherv(rows.data(), counts[rank_], MPI_DOUBLE, all, counts.data(), displs.data(), MPI_DOUBLE,
+                            comm_));
+  };
   if (!windows_) {
-    QWEM_MPI(MPI_Allgatherv(local_rows.data(), counts[rank_], MPI_DOUBLE, W_.data(), counts.data(), displs.data(),
-                            MPI_DOUBLE, comm_));
+    gather(local_rows, W_.data());
     return;
   }
   if (has_output_vectors() && local_output_rows.size() != local_rows.size())
     throw std::runtime_error("Trainer::Restore: the output vectors are missing or have the wrong size");
   std::vector<double> full(static_cast<std::size_t>(V_) * d_), full_output;
-  QWEM_MPI(MPI_Allgatherv(local_rows.data(), counts[rank_], MPI_DOUBLE, full.data(), counts.data(), displs.data(),
-                          MPI_DOUBLE, comm_));
+  gather(local_rows, full.data());
   if (has_output_vectors()) {
     full_output.resize(full.size());
-    QWEM_MPI(MPI_Allgatherv(local_output_rows.data(), counts[rank_], MPI_DOUBLE, full_output.data(), counts.data(),
-                            displs.data(), MPI_DOUBLE, comm_));
+    gather(local_output_rows, full_output.data());
   }
   windows_->SetW(full.data(), full_output.empty() ? nullptr : full_output.data());
 }
 
 double Trainer::LearningRate(global_int_t t) const {
-  if (!opt_.lr_linear || opt_.steps <= 0) return opt_.lr;
-  return opt_.lr * std::max(1e-4, 1.0 - static_cast<double>(t) / static_cast<double>(opt_.steps));
+  return ScheduledRate(opt_.lr, opt_.lr_linear, static_cast<double>(t), opt_.steps);
 }
 
 double Trainer::Tau(global_int_t t) const {

@@ -289,11 +289,8 @@ void WindowSgns::Step(global_int_t t) {
       for (global_int_t j = q - 1; j >= 0 && j >= q - b && s.kept[j] != kBoundary; --j) s.ctx[m++] = s.kept[j];
       for (global_int_t j = q + 1; j < n_kept && j <= q + b && s.kept[j] != kBoundary; ++j) s.ctx[m++] = s.kept[j];
       if (m == 0) continue;
-      double alpha = o.lr;
-      if (o.lr_linear && o.steps > 0) {
-        const double done = static_cast<double>(t) + static_cast<double>(start - chunk.first + (p - p0)) / span;
-        alpha = o.lr * std::max(1e-4, 1.0 - done / static_cast<double>(o.steps));
-      }
+      const double done = static_cast<double>(t) + static_cast<double>(start - chunk.first + (p - p0)) / span;
+      const double alpha = ScheduledRate(o.lr, o.lr_linear, done, o.steps);
       // The contexts in groups of G, each group with its own K negatives.
       const int G = o.context_group > 0 ? o.context_group : m;
       for (int c0 = 0, group = 0; c0 < m; c0 += G, ++group) {

@@ -37,8 +37,8 @@ struct Options {
   std::string mode = "closed";
   std::string loss = "qwem";        // sgd: qwem | sgns
   std::string output_vectors;       // sgd: tied | separate (word2vec's); empty: separate for windows, else tied
-  std::string sampling = "pairs";
-  int context_group = 4;            // sgd windows: contexts sharing one draw of negatives (0: the whole window)   // sgd: pairs (from P_ij, exact data-parallel) | windows (sgns, word2vec's stream)
+  std::string sampling = "pairs";   // sgd: pairs (from P_ij, exact data-parallel) | windows (sgns, word2vec's stream)
+  int context_group = 4;            // sgd windows: contexts sharing one draw of negatives (0: the whole window)
   global_int_t steps = 2000;
   global_int_t batch = 4096;        // positive pairs per step, global
   int negatives = 1;                // per positive (sgns: word2vec uses 5)

@@ -19,11 +19,9 @@
 //  * for each group in turn, the outputs o (the centre with label 1, the negatives with label 0) and contexts c give
 //    scores s_co = w_c . u_o, g_co = alpha (label_o - sigma(s_co)) (0 if |s_co| >= 6, as in
 //    gensim), and the update is
-//    w_c += sum_o g_co u_o and u_o += sum_c g_co w_c, both from the values before the window,
-//    where u is word2vec's separate output vector (C, zero at the start) or, tied, W itself
-//    (both from the values before the group);
-//  * alpha = lr (1 - (t + fraction of the chunk done) / steps), at least 1e-4 lr (linear
-//    schedule), or lr.
+//    w_c += sum_o g_co u_o and u_o += sum_c g_co w_c, both from the values before the group,
+//    where u is word2vec's separate output vector (C, zero at the start) or, tied, W itself;
+//  * alpha = ScheduledRate(lr, linear, t + fraction of the chunk done, steps).
 // Every random number is CounterRandom(seed ^ kWindowStream, epoch, global position, lane) with
 // lanes 0 (keep), 1 (b) and 2 + g K + k (negative k of group g), where a position's global index is its rank
 // offset plus its local index. After the chunk, the ranks' changes of W are summed
@@ -35,6 +33,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -42,6 +41,13 @@
 #include "qwem/common.hpp"
 
 namespace qwem {
+
+// The learning-rate schedule of every sgd mode at (fractional) step t: lr, or with the linear
+// schedule lr (1 - t / steps), at least 1e-4 lr (word2vec's decay).
+inline double ScheduledRate(double lr, bool linear, double t, global_int_t steps) {
+  if (!linear || steps <= 0) return lr;
+  return lr * std::max(1e-4, 1.0 - t / static_cast<double>(steps));
+}
 
 struct WindowOptions {
   int dim = 200;
