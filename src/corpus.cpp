@@ -211,7 +211,7 @@ CorpusPlan DeserializePlan(const std::string& in) {
 
 // Reads units of a plain file whose first byte lies in [begin, end) (file-local offsets).
 void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end, std::vector<char>& buf,
-                    TokenSink& sink, std::size_t max_token, ShardReadStats& stats) {
+                    TokenSink& sink, std::size_t max_token, ReadStats& stats) {
   FilePtr f = OpenOrThrow(file.path);
   const bool wiki = file.format == TextFormat::kWiki;
   // Units are tokens (plain text) or lines (WikiExtractor); this byte ends one.
@@ -269,11 +269,12 @@ void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end
     stats.text_bytes += static_cast<global_int_t>(k);
   }
   tok.Finish(sink);
-  stats.n_overlong += tok.n_overlong();
+  stats.n_overlong += static_cast<global_int_t>(tok.n_overlong());
+  stats.n_tokens += static_cast<global_int_t>(tok.n_tokens());
 }
 
 void ReadGzipFile(const CorpusFile& file, std::vector<char>& buf, TokenSink& sink, std::size_t max_token,
-                  ShardReadStats& stats) {
+                  ReadStats& stats) {
   gzFile gz = gzopen(file.path.c_str(), "rb");
   if (!gz) throw Error("cannot open gzip file '" + file.path + "': " + std::strerror(errno));
   std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(gz, gzclose);
@@ -293,7 +294,8 @@ void ReadGzipFile(const CorpusFile& file, std::vector<char>& buf, TokenSink& sin
   }
   tok.Finish(sink);
   stats.bytes_read += file.bytes;
-  stats.n_overlong += tok.n_overlong();
+  stats.n_overlong += static_cast<global_int_t>(tok.n_overlong());
+  stats.n_tokens += static_cast<global_int_t>(tok.n_tokens());
 }
 
 }  // namespace
@@ -322,8 +324,8 @@ CorpusPlan DiscoverCorpus(MPI_Comm comm, const std::string& path) {
   return DeserializePlan(blob);
 }
 
-ShardReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink, std::size_t max_token_bytes) {
-  ShardReadStats stats;
+ReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink, std::size_t max_token_bytes) {
+  ReadStats stats;
   std::vector<char> buf(kChunkBytes);
   const global_int_t range_b = plan.range_begin[rank], range_e = plan.range_begin[rank + 1];
   for (const auto& f : plan.files) {
@@ -335,6 +337,22 @@ ShardReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink, std:
   sink.WholeFiles();
   for (int i : plan.gzip_of[rank]) ReadGzipFile(plan.files[i], buf, sink, max_token_bytes, stats);
   return stats;
+}
+
+ReadStats ReadCorpus(MPI_Comm comm, const CorpusPlan& plan, const CorpusOptions& options, TokenSink& sink) {
+  ReadStats local;
+  RunAgreed(comm, [&] {
+    local = ReadShard(plan, CommRank(comm), sink, static_cast<std::size_t>(options.max_token_bytes));
+  });
+  global_int_t sums[4] = {local.bytes_read, local.text_bytes, local.n_tokens, local.n_overlong};
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 4, MPI_INT64_T, MPI_SUM, comm));
+  const ReadStats total{sums[0], sums[1], sums[2], sums[3]};
+  if (total.n_tokens == 0)
+    throw Error(total.n_overlong > 0 ? "the corpus has no tokens: its " + std::to_string(total.n_overlong) +
+                                           " whitespace-separated words are all longer than --max-token-bytes=" +
+                                           std::to_string(options.max_token_bytes)
+                                     : "the corpus has no tokens (empty or whitespace-only files)");
+  return total;
 }
 
 }  // namespace qwem

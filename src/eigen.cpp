@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "qwem/petsc_handle.hpp"
 #include "qwem/target.hpp"
 
 namespace qwem {
@@ -12,11 +13,11 @@ namespace qwem {
 namespace {
 
 // An EPS for the nev largest algebraic eigenvalues of the symmetric A, of the given type.
-PetscErrorCode CreateSymmetricEps(Mat A, EPSType type, PetscInt nev, PetscInt ncv, EPS* eps) {
+PetscErrorCode CreateSymmetricEps(Mat A, EPSType type, PetscInt nev, PetscInt ncv, OwnedEps* eps) {
   PetscFunctionBeginUser;
   MPI_Comm comm;
   PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(A), &comm));
-  PetscCall(EPSCreate(comm, eps));
+  PetscCall(EPSCreate(comm, eps->out()));
   PetscCall(EPSSetOperators(*eps, A, nullptr));
   PetscCall(EPSSetProblemType(*eps, EPS_HEP));
   PetscCall(EPSSetType(*eps, type));
@@ -26,7 +27,8 @@ PetscErrorCode CreateSymmetricEps(Mat A, EPSType type, PetscInt nev, PetscInt nc
 }
 
 struct MonitorContext {
-  const EigenOptions* options;
+  const ProgressLines* progress;
+  int dim;
   Mat op;
   double t_start, t_last;
 };
@@ -37,7 +39,7 @@ PetscErrorCode ReportProgress(EPS, PetscInt its, PetscInt nconv, PetscScalar*, P
   PetscFunctionBeginUser;
   auto* m = static_cast<MonitorContext*>(ctx);
   const double now = MPI_Wtime();
-  if (now - m->t_last < m->options->report_seconds) PetscFunctionReturn(0);
+  if (now - m->t_last < m->progress->seconds) PetscFunctionReturn(0);
   m->t_last = now;
   PetscInt products = -1;
   PetscBool is_shell;
@@ -47,28 +49,29 @@ PetscErrorCode ReportProgress(EPS, PetscInt its, PetscInt nconv, PetscScalar*, P
   const double elapsed = now - m->t_start;
   if (products >= 0)
     std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged, %d products (%.1f/s), %.1f s",
-                  static_cast<int>(its), static_cast<int>(nconv), static_cast<int>(m->options->dim),
+                  static_cast<int>(its), static_cast<int>(nconv), m->dim,
                   static_cast<int>(products), products / std::max(elapsed, 1e-9), elapsed);
   else
     std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged (explicit matrix), %.1f s",
-                  static_cast<int>(its), static_cast<int>(nconv), static_cast<int>(m->options->dim), elapsed);
-  m->options->report(line);
+                  static_cast<int>(its), static_cast<int>(nconv), m->dim, elapsed);
+  m->progress->say(line);
   PetscFunctionReturn(0);
 }
 
 }  // namespace
 
-PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResult* result) {
+PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress,
+                                  EigenResult* result) {
   PetscFunctionBeginUser;
   MPI_Comm comm;
   PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(op), &comm));
-  EPS eps;
+  OwnedEps eps;
   // ncv = 1.5 d: on Gutenberg (V = 10k, d = 200) 37 s against 46 s for SLEPc's default 2 d.
   PetscCall(CreateSymmetricEps(op, EPSKRYLOVSCHUR, options.dim, std::max(options.dim + 16, 3 * options.dim / 2), &eps));
   PetscCall(EPSSetTolerances(eps, options.tol, PETSC_DEFAULT));
   PetscCall(EPSSetFromOptions(eps));  // last, so -eps_nev, -eps_type, -eps_tol, ... override the defaults
-  MonitorContext monitor{&options, op, MPI_Wtime(), MPI_Wtime()};
-  if (options.report && options.report_seconds > 0)
+  MonitorContext monitor{&progress, options.dim, op, MPI_Wtime(), MPI_Wtime()};
+  if (progress.say && progress.seconds > 0)
     PetscCall(EPSMonitorSet(eps, ReportProgress, &monitor, nullptr));
   PetscCall(EPSSolve(eps));
 
@@ -78,9 +81,9 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResu
   PetscCall(EPSGetType(eps, &type));
   result->solver = type;
   PetscReal tol;
-  PetscInt maxit, nev;
+  PetscInt maxit, nev, mpd;
   PetscCall(EPSGetTolerances(eps, &tol, &maxit));
-  PetscCall(EPSGetDimensions(eps, &nev, &result->ncv, &result->mpd));
+  PetscCall(EPSGetDimensions(eps, &nev, &result->ncv, &mpd));
   result->tol = tol;
   PetscBool is_shell;
   PetscCall(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(op), MATSHELL, &is_shell));
@@ -95,9 +98,9 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResu
   result->eigenvalues.assign(d, 0);
   result->residuals.assign(d, 0);
   result->vectors.assign(static_cast<std::size_t>(m) * d, 0);
-  Vec v, absv;
-  PetscCall(MatCreateVecs(op, &v, nullptr));
-  PetscCall(VecDuplicate(v, &absv));
+  OwnedVec v, absv;
+  PetscCall(MatCreateVecs(op, v.out(), nullptr));
+  PetscCall(VecDuplicate(v, absv.out()));
   for (PetscInt k = 0; k < d; ++k) {
     PetscScalar lambda;
     PetscCall(EPSGetEigenpair(eps, k, &lambda, nullptr, v, nullptr));
@@ -120,17 +123,24 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResu
     for (PetscInt i = 0; i < m; ++i) result->vectors[static_cast<std::size_t>(i) * d + k] = sign * PetscRealPart(x[i]);
     PetscCall(VecRestoreArrayRead(v, &x));
   }
-  PetscCall(VecDestroy(&v));
-  PetscCall(VecDestroy(&absv));
-  PetscCall(EPSDestroy(&eps));
   PetscFunctionReturn(0);
+}
+
+EigenResult ComputeEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress) {
+  EigenResult eig;
+  PetscThrow(SolveTopEigenpairs(op, options, progress, &eig), "SolveTopEigenpairs");
+  if (eig.n_converged < options.dim)
+    throw Error("only " + std::to_string(eig.n_converged) + " of " + std::to_string(options.dim) +
+                " eigenpairs converged (" + eig.solver + ", " + std::to_string(eig.n_restarts) +
+                " restarts); raise -eps_max_it or -eps_ncv, or lower --dim");
+  return eig;
 }
 
 PetscErrorCode SolveFullSpectrum(Mat A, std::vector<double>* eigenvalues) {
   PetscFunctionBeginUser;
   PetscInt n;
   PetscCall(MatGetSize(A, &n, nullptr));
-  EPS eps;
+  OwnedEps eps;
   PetscCall(CreateSymmetricEps(A, EPSLAPACK, n, PETSC_DEFAULT, &eps));
   PetscCall(EPSSetOptionsPrefix(eps, "full_"));  // -full_eps_type ..., apart from the top-d solver
   PetscCall(EPSSetFromOptions(eps));
@@ -143,7 +153,6 @@ PetscErrorCode SolveFullSpectrum(Mat A, std::vector<double>* eigenvalues) {
     PetscCall(EPSGetEigenvalue(eps, k, &lambda, nullptr));
     (*eigenvalues)[k] = PetscRealPart(lambda);
   }
-  PetscCall(EPSDestroy(&eps));
   PetscFunctionReturn(0);
 }
 
@@ -154,6 +163,19 @@ std::vector<double> ComputeEmbeddings(const EigenResult& eig, double power) {
   std::vector<double> w(eig.vectors.size());
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = eig.vectors[i] * scale[i % d];
   return w;
+}
+
+std::vector<double> ComputeFullSpectrum(const Target& target) {
+  OwnedMat dense;
+  PetscThrow(CreateDenseTarget(target, &dense), "CreateDenseTarget");
+  std::vector<double> eigenvalues;
+  PetscThrow(SolveFullSpectrum(dense, &eigenvalues), "SolveFullSpectrum");
+  return eigenvalues;
+}
+
+Embeddings ClosedFormEmbeddings(const EigenResult& eig, double power, global_int_t n_words) {
+  return {ComputeEmbeddings(eig, power), eig.row_begin, eig.row_end, n_words, eig.dim(),
+          "W = [v_1 .. v_d] diag(max(lambda_k, 0)^eig_power)", power};
 }
 
 }  // namespace qwem

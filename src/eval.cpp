@@ -6,10 +6,9 @@
 #include <fstream>
 #include <numeric>
 #include <sstream>
+#include <filesystem>
 
-extern "C" void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
-                       const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
-                       const int* ldc);
+#include "qwem/blas.hpp"
 
 namespace qwem {
 
@@ -311,6 +310,32 @@ double Spearman(const std::vector<double>& x, const std::vector<double>& y) {
     syy += (ry[i] - my) * (ry[i] - my);
   }
   return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : 0.0;
+}
+
+EvalData ReadEvaluationData(MPI_Comm comm, const EvalOptions& options) {
+  EvalData data;
+  // The bundled defaults may be absent (the binary moved away from the source tree): skipped
+  // with a warning. Files the user named must exist.
+  auto usable = [&](const EvalFile& file) {
+    if (!file.bundled || std::filesystem::exists(file.path)) return true;
+    data.skipped.push_back(file.path);
+    return false;
+  };
+  RunAgreed(comm, [&] {
+    if (options.analogies && usable(*options.analogies)) data.analogies = ReadAnalogies(options.analogies->path);
+    for (const EvalFile& file : options.similarity)
+      if (usable(file)) data.similarity.push_back(ReadSimilarity(file.path));
+  });
+  return data;
+}
+
+Evaluation Evaluate(MPI_Comm comm, const LocalRows& embeddings, const LocalRows& eigenvectors, const Vocabulary& vocab,
+                    const EvalData& data, const EvalOptions& options) {
+  Evaluation ev;
+  if (data.analogies) ev.analogies = EvaluateAnalogies(comm, embeddings, vocab, *data.analogies);
+  for (const SimilarityPairs& pairs : data.similarity) ev.similarity.push_back(EvaluateSimilarity(comm, embeddings, vocab, pairs));
+  ev.concepts = ExtractConcepts(comm, eigenvectors, std::min(options.concepts, eigenvectors.dim), options.concept_words);
+  return ev;
 }
 
 }  // namespace qwem

@@ -29,6 +29,15 @@ Handle CollectiveTransfer() {
   return dxpl;
 }
 
+// A fixed-length UTF-8 string type of `size` bytes.
+Handle StringType(std::size_t size, H5T_str_t pad) {
+  Handle type = Checked(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
+  Check(H5Tset_size(type.id(), size), "H5Tset_size");
+  Check(H5Tset_strpad(type.id(), pad), "H5Tset_strpad");
+  Check(H5Tset_cset(type.id(), H5T_CSET_UTF8), "H5Tset_cset");
+  return type;
+}
+
 std::string Parent(const std::string& path) {
   const auto slash = path.rfind('/');
   return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
@@ -88,14 +97,11 @@ Handle OutputFile::OpenOrCreateGroup(const std::string& path) {
 
 void OutputFile::Attribute(const std::string& object, const std::string& name, const std::string& value) {
   Handle obj = OpenOrCreateGroup(object);
-  Handle type = Checked(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
-  Check(H5Tset_size(type.id(), std::max<std::size_t>(value.size(), 1)), "H5Tset_size");
-  Check(H5Tset_strpad(type.id(), H5T_STR_NULLPAD), "H5Tset_strpad");
+  Handle type = StringType(value.size() + 1, H5T_STR_NULLTERM);
   Handle space = Checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
   Handle attr = Checked(H5Acreate2(obj.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
                         "H5Acreate " + name);
-  const std::string padded = value.empty() ? std::string(1, '\0') : value;
-  Check(H5Awrite(attr.id(), type.id(), padded.data()), "H5Awrite " + name);
+  Check(H5Awrite(attr.id(), type.id(), value.c_str()), "H5Awrite " + name);
 }
 
 void OutputFile::Attribute(const std::string& object, const std::string& name, global_int_t value) {
@@ -137,9 +143,7 @@ void OutputFile::WriteStrings(const std::string& path, const std::vector<std::st
   for (const auto& s : strings) width = std::max(width, s.size());
   std::vector<char> packed(strings.size() * width, '\0');
   for (std::size_t i = 0; i < strings.size(); ++i) std::copy(strings[i].begin(), strings[i].end(), packed.begin() + i * width);
-  Handle type = Checked(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
-  Check(H5Tset_size(type.id(), width), "H5Tset_size");
-  Check(H5Tset_strpad(type.id(), H5T_STR_NULLPAD), "H5Tset_strpad");
+  Handle type = StringType(width, H5T_STR_NULLPAD);
   const bool root = CommRank(comm_) == 0;
   WriteRows(path, type.id(), root ? packed.data() : nullptr, root ? static_cast<global_int_t>(strings.size()) : 0, 0,
             static_cast<global_int_t>(strings.size()), 1);
@@ -193,6 +197,23 @@ void InputFile::ReadScalarAttribute(const std::string& object, const std::string
   if (!Exists(object)) Fail("has no " + object);
   Handle attr = OpenAttribute(file_.id(), object, name);
   if (attr.id() < 0 || H5Aread(attr.id(), type, value) < 0) Fail("has no " + std::string(kind) + " " + object + "@" + name);
+}
+
+std::string InputFile::AttributeText(const std::string& object, const std::string& name) const {
+  if (!Exists(object)) Fail("has no " + object);
+  Handle attr = OpenAttribute(file_.id(), object, name);
+  if (attr.id() < 0) Fail("has no attribute " + object + "@" + name);
+  Handle type(H5Aget_type(attr.id()), H5Tclose);
+  switch (H5Tget_class(type.id())) {
+    case H5T_STRING: return StringAttribute(object, name);
+    case H5T_INTEGER: return std::to_string(IntAttribute(object, name));
+    case H5T_FLOAT: {
+      char text[64];
+      std::snprintf(text, sizeof text, "%.17g", DoubleAttribute(object, name));
+      return text;
+    }
+    default: Fail(object + "@" + name + " is neither text nor a number");
+  }
 }
 
 global_int_t InputFile::IntAttribute(const std::string& object, const std::string& name) const {

@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <limits>
 
+#include "qwem/checkpoint.hpp"
+#include "qwem/format.hpp"
+#include "qwem/spectrum.hpp"
 #include "qwem/theory.hpp"
 
 namespace qwem {
@@ -48,12 +51,20 @@ std::vector<global_int_t> RecordSteps(global_int_t steps, global_int_t every, in
   return out;
 }
 
-void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const TrainSchedule& schedule,
-                 const AnalogyProbe& evaluate, const Progress& progress, TrainRecord& rec) {
+TrainedState CaptureState(const Trainer& trainer) {
+  return {trainer.row_begin(), trainer.row_end(), trainer.CopyRows(), trainer.CopyOutputRows()};
+}
+
+void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const AnalogyProbe& evaluate,
+                 const ProgressLines& progress, TrainRecord& rec) {
   InstallStopHandlers();
-  const TrainOptions& opt = trainer.options();
-  const global_int_t steps = opt.steps;
-  const int d = opt.dim;
+  const TrainOptions& schedule = trainer.setup().train;
+  const bool sgd = trainer.setup().mode == Mode::kSgd;
+  const global_int_t steps = schedule.steps;
+  const int d = trainer.setup().dim;
+  auto say = [&](const std::string& line) {
+    if (progress.say) progress.say(line);
+  };
   const int n_eig = eig ? std::min(eig->dim(), d) : 0;
   const double* vectors = eig && n_eig > 0 ? eig->vectors.data() : nullptr;
   const int stride = eig ? eig->dim() : 0;
@@ -80,8 +91,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
   const global_int_t first_step = trainer.step();
   const double updates0 = trainer.LocalUpdates();
   // Progress lines at least this often (0: off, only the checkpoint and final records print).
-  const double print_every =
-      schedule.progress_seconds > 0 ? schedule.progress_seconds : std::numeric_limits<double>::infinity();
+  const double print_every = progress.seconds > 0 ? progress.seconds : std::numeric_limits<double>::infinity();
   // ", 12.3 steps/s, 80 s left, 4.5M pair updates/s (rank 0's rows)" (empty before the first step).
   auto rate_since_start = [&](global_int_t s, double now) {
     const double done = static_cast<double>(s - first_step);
@@ -89,7 +99,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
     char b[160];
     std::snprintf(b, sizeof b, ", %.3g steps/s, %.0f s left", done / now, static_cast<double>(steps - s) * now / done);
     std::string rate = b;
-    if (opt.mode == TrainMode::kSgd)
+    if (sgd)
       rate += ", " + FormatCount((trainer.LocalUpdates() - updates0) / now) + " pair updates/s (rank 0's rows)";
     return rate;
   };
@@ -100,7 +110,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
       finite = std::isfinite(W.data[k]);
     AgreeOrThrow(comm, finite,
                  "training diverged before step " + std::to_string(s) + " (W is not finite): lower --lr" +
-                     (opt.mode == TrainMode::kSgd ? " or raise --batch" : ""));
+                     (sgd ? " or raise --batch" : ""));
     const SpectrumSnapshot snap = MeasureSpectrum(comm, W, vectors, stride, rec.n_overlap);
     const double tau = trainer.Tau(s);
     const double loss = trainer.TakeLoss();
@@ -148,7 +158,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
       std::snprintf(line, sizeof line, "train: step %lld/%lld, tau %.4g, loss %.4g, s = %s ...%s%s%s, %.1f s",
                     static_cast<long long>(s), static_cast<long long>(steps), tau, rec.loss.back(), sv.c_str(),
                     ov.c_str(), acc.c_str(), rate.c_str(), now);
-      progress.Say(line);
+      say(line);
     }
   };
 
@@ -176,7 +186,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
       char line[256];
       std::snprintf(line, sizeof line, "train: step %lld/%lld%s, %.1f s", static_cast<long long>(s),
                     static_cast<long long>(steps), rate_since_start(s, last_print).c_str(), last_print);
-      progress.Say(line);
+      say(line);
     }
   }
   if (rec.interrupted && (rec.checkpoint_step.empty() || rec.checkpoint_step.back() != trainer.step())) {
@@ -190,9 +200,43 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
   rec.completed_steps = trainer.step();
   rec.train_seconds = AllreduceMax(comm, MPI_Wtime() - t0);
   rec.steps_this_run = trainer.step() - first_step;
-  if (opt.mode == TrainMode::kSgd && rec.train_seconds > 0)
+  if (sgd && rec.train_seconds > 0)
     rec.updates_per_second_per_rank = AllreduceSum(comm, static_cast<global_int_t>(trainer.LocalUpdates() - updates0)) /
                                       (rec.train_seconds * CommSize(comm));
+}
+
+TrainingResult Train(MPI_Comm comm, const TrainingSetup& setup, TrainingInputs inputs, const EigenResult* eig,
+                     const AnalogyQuestions* questions, const ProgressLines& progress) {
+  const Vocabulary& vocab = inputs.vocab;
+  const std::unique_ptr<Trainer> trainer = CreateTrainer(comm, setup, std::move(inputs));
+  TrainingResult result;
+  if (!setup.train.resume.empty()) {
+    TrainedState state;
+    result.record = ReadTraining(comm, setup.train.resume, setup, vocab, trainer->row_begin(), trainer->row_end(),
+                                 trainer->has_output_vectors(), &state);
+    trainer->Restore(result.record.completed_steps, state.W, state.C);
+    if (progress.say)
+      progress.say("resuming from " + setup.train.resume + " at step " + std::to_string(result.record.completed_steps));
+  } else {
+    trainer->Initialize();
+  }
+  AnalogyProbe probe;
+  if (questions)
+    probe = [&](const LocalRows& W) {
+      const AnalogyReport r = EvaluateAnalogies(comm, W, vocab, *questions, 20000);
+      return std::make_pair(r.accuracy(false, -1), r.accuracy(true, -1));
+    };
+  RunTraining(comm, *trainer, eig, probe, progress, result.record);
+  result.state = CaptureState(*trainer);
+  return result;
+}
+
+Embeddings TrainedEmbeddings(const TrainingResult& result, const TrainingSetup& setup, global_int_t n_words) {
+  std::string how = std::string("W trained by --mode ") + Name(setup.mode);
+  if (setup.mode == Mode::kSgd)
+    how += std::string(" --loss ") + Name(setup.train.loss) + " --sampling " + Name(setup.train.sampling);
+  return {result.state.W, result.state.row_begin, result.state.row_end, n_words, setup.dim,
+          how + " (see /train); the closed form is /spectrum", std::nullopt};
 }
 
 }  // namespace qwem

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "qwem/exchange.hpp"
+
 namespace qwem {
 
 std::uint64_t HashWord(std::string_view w) {
@@ -30,11 +32,6 @@ std::uint64_t HashWord(std::string_view w) {
 }
 
 WordTable::WordTable() : slots_(1024, Slot{-1, 0}), mask_(1023) {}
-
-std::size_t WordTable::MemoryBytes() const {
-  return arena_.capacity() + offsets_.capacity() * 8 + counts_.capacity() * 8 + hashes_.capacity() * 8 +
-         slots_.capacity() * sizeof(Slot);
-}
 
 void WordTable::Grow() {
   std::vector<Slot> slots(slots_.size() * 2, Slot{-1, 0});
@@ -144,7 +141,7 @@ std::vector<char> RecvBytes(MPI_Comm comm, int source) {
 
 Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const VocabOptions& options) {
   const int rank = CommRank(comm), size = CommSize(comm);
-  const auto keep = static_cast<std::size_t>(options.vocab_size);
+  const auto keep = static_cast<std::size_t>(options.size);
 
   // 1. Send every local (word, count) to its owner rank (hash), merge there.
   std::vector<std::size_t> send_displs(size + 1, 0);
@@ -169,7 +166,7 @@ Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const V
   global_int_t owned_tokens = 0;
   for (std::size_t id = 0; id < owned.size(); ++id) owned_tokens += owned.count(static_cast<word_id_t>(id));
   Vocabulary vocab;
-  vocab.requested_size = options.vocab_size;
+  vocab.requested_size = options.size;
   vocab.n_total_tokens = AllreduceSum(comm, owned_tokens);
   vocab.n_distinct_words = AllreduceSum(comm, static_cast<global_int_t>(owned.size()));
   if (vocab.n_total_tokens == 0) throw Error("the corpus has no tokens (empty or whitespace-only files)");
@@ -222,11 +219,13 @@ Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const V
   return vocab;
 }
 
-void MapToVocabulary(const Vocabulary& vocab, LocalShard& shard) {
+TokenIds MapToVocabulary(const Vocabulary& vocab, LocalShard&& shard) {
   std::vector<word_id_t> to_global(shard.words.size());
   for (std::size_t id = 0; id < shard.words.size(); ++id)
     to_global[id] = vocab.index.Find(shard.words.word(static_cast<word_id_t>(id)));
-  for (big_vector<word_id_t>* stream : {&shard.stream, &shard.whole}) {
+  shard.words = WordTable();
+  TokenIds ids{std::move(shard.stream), std::move(shard.whole)};
+  for (big_vector<word_id_t>* stream : {&ids.range, &ids.whole}) {
     std::size_t out = 0;
     for (const word_id_t local : *stream) {
       if (local == kBoundary) {
@@ -239,6 +238,18 @@ void MapToVocabulary(const Vocabulary& vocab, LocalShard& shard) {
     stream->resize(out);
     stream->shrink_to_fit();
   }
+  return ids;
+}
+
+std::vector<word_id_t> TokenIds::Joined() const {
+  std::vector<word_id_t> all;
+  all.reserve(range.size() + whole.size() + 1);
+  all.assign(range.begin(), range.end());
+  if (!whole.empty()) {
+    if (!all.empty() && all.back() != kBoundary) all.push_back(kBoundary);
+    all.insert(all.end(), whole.begin(), whole.end());
+  }
+  return all;
 }
 
 }  // namespace qwem

@@ -68,20 +68,18 @@ struct Distributed {
 
 Distributed Solve(MPI_Comm comm, const std::string& corpus, std::int64_t V, int L, int d, qwem::TargetKind kind,
                   qwem::OperatorKind op_kind) {
-  qwem::CooccurrenceOptions co;
+  qwem::CountOptions co;
   co.window = L;
   auto pipe = qwem::test::RunPipeline(comm, corpus, V, 1, co);
   qwem::Target target;
-  EXPECT_EQ(qwem::BuildTarget(comm, pipe.rows, pipe.vocab, {kind, 1.0, L}, &target), 0);
+  EXPECT_EQ(qwem::BuildTarget(comm, pipe.rows, pipe.vocab, {kind, 1.0}, &target), 0);
   Distributed out;
-  Mat op;
+  qwem::OwnedMat op;
   EXPECT_EQ(qwem::CreateOperator(target, op_kind, &op, &out.choice), 0);
   qwem::EigenOptions options;
   options.dim = d;
   options.tol = 1e-10;
-  EXPECT_EQ(qwem::SolveTopEigenpairs(op, options, &out.eig), 0);
-  MatDestroy(&op);
-  qwem::DestroyTarget(&target);
+  EXPECT_EQ(qwem::SolveTopEigenpairs(op, options, {}, &out.eig), 0);
   const int size = qwem::CommSize(comm);
   int n = static_cast<int>(out.eig.vectors.size());
   std::vector<int> counts(size), displs(size, 0);
@@ -153,17 +151,15 @@ TEST(ClosedForm, FullSpectrumMatchesLapack) {
   const std::string corpus = qwem::test::ShareDir() + "/corpus";
   const std::int64_t V = 300;
   const int L = 8;
-  qwem::CooccurrenceOptions co;
+  qwem::CountOptions co;
   co.window = L;
   auto pipe = qwem::test::RunPipeline(kWorld, corpus, V, 1, co);
   qwem::Target target;
-  ASSERT_EQ(qwem::BuildTarget(kWorld, pipe.rows, pipe.vocab, {qwem::TargetKind::kMStar, 1.0, L}, &target), 0);
-  Mat dense;
+  ASSERT_EQ(qwem::BuildTarget(kWorld, pipe.rows, pipe.vocab, {qwem::TargetKind::kMStar, 1.0}, &target), 0);
+  qwem::OwnedMat dense;
   ASSERT_EQ(qwem::CreateDenseTarget(target, &dense), 0);
   std::vector<double> all;
   ASSERT_EQ(qwem::SolveFullSpectrum(dense, &all), 0);
-  MatDestroy(&dense);
-  qwem::DestroyTarget(&target);
   ASSERT_EQ(all.size(), static_cast<std::size_t>(V));
   if (qwem::CommRank(kWorld) != 0) return;
   const DenseOracle o = Oracle(qwem::ref::Count(qwem::ref::ReadDocuments(corpus), V, 1, L), qwem::TargetKind::kMStar, L, 1.0);

@@ -18,7 +18,7 @@ const MPI_Comm kWorld = MPI_COMM_WORLD;
 
 // Runs the distributed pipeline and compares everything with the reference on rank 0.
 void ExpectMatchesReference(MPI_Comm comm, const std::string& path, std::int64_t V, std::int64_t min_count, int L,
-                            qwem::CooccurrenceOptions options = {}) {
+                            qwem::CountOptions options = {}) {
   options.window = L;
   const auto got = RunPipeline(comm, path, V, min_count, options);
   const auto counts = GatherCounts(comm, got.rows);
@@ -45,7 +45,7 @@ TEST(Counts, HandComputedTinyCase) {
   // directions: C[a][b] = C[b][a] = 4, C[a][a] = 2, N = 6.
   TempDir dir(kWorld);
   dir.Write("t.txt", "a b a");
-  qwem::CooccurrenceOptions o;
+  qwem::CountOptions o;
   o.window = 2;
   const auto got = RunPipeline(kWorld, dir.path(), 10, 1, o);
   const auto counts = GatherCounts(kWorld, got.rows);
@@ -114,14 +114,14 @@ TEST(Counts, BundledCorpusMatchesSerialReference) {
 TEST(Counts, SmallBuffersAndManyFlushesGiveTheSameCounts) {
   // A tiny budget puts most pairs in the sparse buffer: many lock-step flushes, owner
   // compactions, and rows that mix dense and sparse parts.
-  qwem::CooccurrenceOptions o;
+  qwem::CountOptions o;
   o.buffer_bytes = 256 << 10;
   const std::string corpus = qwem::test::ShareDir() + "/corpus";
   ExpectMatchesReference(kWorld, corpus, 3000, 1, 8, o);
   o.window = 8;
   const auto got = RunPipeline(kWorld, corpus, 3000, 1, o);
-  EXPECT_LT(got.stats.hot_words, 3000);
-  EXPECT_GT(got.stats.n_cold_flushes, 1);
+  EXPECT_LT(got.stats.dense_words, 3000);
+  EXPECT_GT(got.stats.n_sparse_flushes, 1);
 }
 
 TEST(Counts, CountsPastSixteenBitsCarryExactly) {
@@ -129,13 +129,13 @@ TEST(Counts, CountsPastSixteenBitsCarryExactly) {
   // far past 2^16 (so wraps happen while counting, and at 2+ ranks in the band sums); the
   // comparison with the reference is in BundledCorpusMatchesSerialReference, this checks that
   // the path is really taken.
-  qwem::CooccurrenceOptions o;
+  qwem::CountOptions o;
   o.window = 16;
   const auto got = RunPipeline(kWorld, qwem::test::ShareDir() + "/corpus", 2000, 1, o);
   std::int64_t largest = 0;
   for (const auto v : got.rows.values) largest = std::max<std::int64_t>(largest, v);
   EXPECT_GT(qwem::AllreduceMax(kWorld, largest), 8 * 65536);
-  EXPECT_GT(qwem::AllreduceSum(kWorld, got.stats.n_band_carries), 100);
+  EXPECT_GT(qwem::AllreduceSum(kWorld, got.reduce.n_band_carries), 100);
 }
 
 TEST(Counts, IdenticalOnEverySubcommunicatorSize) {
@@ -143,7 +143,7 @@ TEST(Counts, IdenticalOnEverySubcommunicatorSize) {
   // ranks, for every k, gives the same vocabulary and counts as on all ranks.
   const int world = qwem::CommSize(kWorld), rank = qwem::CommRank(kWorld);
   const std::string corpus = qwem::test::ShareDir() + "/corpus";
-  qwem::CooccurrenceOptions o;
+  qwem::CountOptions o;
   o.window = 16;
   const auto full = RunPipeline(kWorld, corpus, 5000, 2, o);
   const auto full_counts = GatherCounts(kWorld, full.rows);
@@ -164,7 +164,7 @@ TEST(Counts, IdenticalOnEverySubcommunicatorSize) {
 }
 
 TEST(Counts, RowOwnershipIsBalancedByNonzeros) {
-  qwem::CooccurrenceOptions o;
+  qwem::CountOptions o;
   o.window = 16;
   const auto got = RunPipeline(kWorld, qwem::test::ShareDir() + "/corpus", 5000, 1, o);
   const int size = qwem::CommSize(kWorld);
@@ -186,7 +186,7 @@ TEST(Vocabulary, TiesAreBrokenByByteOrderAndClampedWhenShort) {
   TempDir dir(kWorld);
   // counts: zeta 3, beta 2, alpha 2, \xc3\xa9 2, gamma 1, delta 1
   dir.Write("v.txt", "zeta beta alpha zeta \xc3\xa9 beta alpha zeta \xc3\xa9 gamma delta");
-  qwem::CooccurrenceOptions o;
+  qwem::CountOptions o;
   o.window = 2;
   auto got = RunPipeline(kWorld, dir.path(), 3, 1, o);
   EXPECT_EQ(got.vocab.words, (std::vector<std::string>{"zeta", "alpha", "beta"}));

@@ -10,11 +10,12 @@
 #include <fstream>
 #include <random>
 
-#include "qwem/cli.hpp"
+#include "qwem/checkpoint.hpp"
 #include "qwem/h5io.hpp"
-#include "qwem/output.hpp"
-#include "qwem/sgd.hpp"
+#include "qwem/random.hpp"
+#include "qwem/spectrum.hpp"
 #include "qwem/theory.hpp"
+#include "qwem/trainer.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -83,7 +84,7 @@ Synthetic MakeSynthetic(MPI_Comm comm, int V, const std::vector<double>& top) {
   }
   MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY);
   MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY);
-  s.target.sparse = A;
+  s.target.sparse = OwnedMat(A);
   s.target.rank_one = 0;
   return s;
 }
@@ -92,15 +93,16 @@ TEST(Dynamics, GradientDescentFollowsTheClosedFormCurves) {
   const int V = 48, d = 4;
   const std::vector<double> top = {12.0, 8.0, 5.0, 3.0};
   Synthetic s = MakeSynthetic(kWorld, V, top);
-  TrainOptions o;
-  o.mode = TrainMode::kGd;
+  TrainingSetup o;
+  o.mode = Mode::kGd;
   o.dim = d;
-  o.init_scale = 1e-3;
-  o.steps = 30000;
+  o.train.init_scale = 1e-3;
+  o.train.steps = 30000;
   // tau per step = 8 eta / V^2 = 4e-4: lambda_1 dtau = 4.8e-3, close to gradient flow; mode 4
   // switches on near tau = ln(3 / a0) / 3, about 4.5, of 12.
-  o.lr = 4e-4 * V * V / 8.0;
-  Trainer t(kWorld, o, s.rows, s.vocab, &s.target);
+  o.train.lr = 4e-4 * V * V / 8.0;
+  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target});
+  Trainer& t = *trainer;
   t.Initialize();
   // This rank's rows of the top eigenvectors, row-major.
   const int n = static_cast<int>(s.rows.n_local_rows());
@@ -110,7 +112,7 @@ TEST(Dynamics, GradientDescentFollowsTheClosedFormCurves) {
   const std::vector<double> a0 = ProjectedSquares(kWorld, t.Rows(), E.data(), d, d);
   double worst = 0;
   int switched_on = 0;
-  while (t.step() <= o.steps) {
+  while (t.step() <= o.train.steps) {
     if (t.step() % 500 == 0) {
       const SpectrumSnapshot snap = MeasureSpectrum(kWorld, t.Rows(), E.data(), d, d);
       for (int k = 0; k < d; ++k) {
@@ -125,16 +127,15 @@ TEST(Dynamics, GradientDescentFollowsTheClosedFormCurves) {
       for (int k = 0; k < d; ++k) on += snap.singular_values[k] * snap.singular_values[k] > 0.5 * top[k];
       EXPECT_GE(on, switched_on);  // never unlearns a mode
       switched_on = on;
-      if (t.step() == o.steps) {
+      if (t.step() == o.train.steps) {
         EXPECT_GT(snap.overlap[d - 1], 0.999);
       }
     }
-    if (t.step() == o.steps) break;
+    if (t.step() == o.train.steps) break;
     t.Step();
   }
   EXPECT_EQ(switched_on, d);  // every mode learned by the end
   EXPECT_LT(worst, 0.02) << "max |s_k^2 - a_k(tau)| / lambda_k";
-  MatDestroy(&s.target.sparse);
 }
 
 TEST(Dynamics, TheoryCurveIsTheLogisticOfScience) {
@@ -166,17 +167,18 @@ std::vector<double> GatherW(MPI_Comm comm, const Trainer& t, const CooccurrenceR
   return all;
 }
 
-TrainOptions SmallSgd(LossKind loss) {
-  TrainOptions o;
-  o.loss = loss;
+TrainingSetup SmallSgd(LossKind loss) {
+  TrainingSetup o;
+  o.mode = Mode::kSgd;
   o.dim = 6;
-  o.init_scale = 1e-2;
-  o.steps = 25;
-  o.batch = 700;
-  o.negatives = loss == LossKind::kQwem ? 1 : 3;
-  o.lr = loss == LossKind::kQwem ? 8.0 : 0.5;
-  o.subsample = loss == LossKind::kSgns ? 1e-3 : 0;
-  o.seed = 42;
+  o.train.loss = loss;
+  o.train.init_scale = 1e-2;
+  o.train.steps = 25;
+  o.train.batch = 700;
+  o.train.negatives = loss == LossKind::kQwem ? 1 : 3;
+  o.train.lr = loss == LossKind::kQwem ? 8.0 : 0.5;
+  o.train.subsample = loss == LossKind::kSgns ? 1e-3 : 0;
+  o.train.seed = 42;
   return o;
 }
 
@@ -190,18 +192,18 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
       std::vector<double> W;
       if (sub != MPI_COMM_NULL) {
         test::PipelineResult p = test::RunPipeline(sub, test::ShareDir() + "/corpus", 300, 1, {});
-        const TrainOptions o = SmallSgd(loss);
-        Trainer t(sub, o, p.rows, p.vocab, nullptr);
-        t.Initialize();
-        while (t.step() < o.steps) t.Step();
-        W = GatherW(sub, t, p.rows, o.dim);
+        const TrainingSetup o = SmallSgd(loss);
+        const std::unique_ptr<Trainer> t = CreateTrainer(sub, o, {p.rows, p.vocab});
+        t->Initialize();
+        while (t->step() < o.train.steps) t->Step();
+        W = GatherW(sub, *t, p.rows, o.dim);
         if (k == 1) {
-          Trainer start(sub, o, p.rows, p.vocab, nullptr);
-          start.Initialize();
-          const std::vector<double> W0 = GatherW(sub, start, p.rows, o.dim);
+          const std::unique_ptr<Trainer> start = CreateTrainer(sub, o, {p.rows, p.vocab});
+          start->Initialize();
+          const std::vector<double> W0 = GatherW(sub, *start, p.rows, o.dim);
           double moved = 0;
           for (std::size_t i = 0; i < W.size(); ++i) moved = std::max(moved, std::abs(W[i] - W0[i]));
-          EXPECT_GT(moved, 1e-4) << ToString(loss) << ": training did not move W";
+          EXPECT_GT(moved, 1e-4) << Name(loss) << ": training did not move W";
         }
         MPI_Comm_free(&sub);
       }
@@ -212,75 +214,57 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
           ASSERT_EQ(W.size(), reference.size());
           std::size_t differ = 0;
           for (std::size_t i = 0; i < W.size(); ++i) differ += W[i] != reference[i];
-          EXPECT_EQ(differ, 0u) << ToString(loss) << ": W on " << k << " ranks differs from 1 rank";
+          EXPECT_EQ(differ, 0u) << Name(loss) << ": W on " << k << " ranks differs from 1 rank";
         }
       }
     }
   }
 }
 
-// Options as main() would have them for SmallSgd (the resume file records these).
-Options CliOptions(const TrainOptions& t) {
-  Options o;
-  o.mode = "sgd";
-  o.loss = ToString(t.loss);
-  o.dim = t.dim;
-  o.steps = t.steps;
-  o.batch = t.batch;
-  o.negatives = t.negatives;
-  o.lr = t.lr;
-  o.init_scale = t.init_scale;
-  o.seed = static_cast<global_int_t>(t.seed);
-  o.sync_every = t.sync_every;
-  o.subsample = t.subsample;
-  return o;
-}
-
 TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
   test::TempDir dir(kWorld);
   test::PipelineResult p = test::RunPipeline(kWorld, test::ShareDir() + "/corpus", 300, 1, {});
   for (int sync : {1, 5}) {
-    TrainOptions o = SmallSgd(LossKind::kQwem);
-    o.sync_every = sync;
-    o.steps = 30;
-    Trainer full(kWorld, o, p.rows, p.vocab, nullptr);
-    full.Initialize();
-    while (full.step() < o.steps) full.Step();
+    TrainingSetup o = SmallSgd(LossKind::kQwem);
+    o.train.sync_every = sync;
+    o.train.steps = 30;
+    const std::unique_ptr<Trainer> full = CreateTrainer(kWorld, o, {p.rows, p.vocab});
+    full->Initialize();
+    while (full->step() < o.train.steps) full->Step();
 
     // First half, written as a checkpoint file, read back, continued in a fresh Trainer.
-    Trainer first(kWorld, o, p.rows, p.vocab, nullptr);
-    first.Initialize();
-    while (first.step() < 15) first.Step();
+    const std::unique_ptr<Trainer> first = CreateTrainer(kWorld, o, {p.rows, p.vocab});
+    first->Initialize();
+    while (first->step() < 15) first->Step();
     TrainRecord rec;
     rec.dim = o.dim;
-    rec.step = {first.step()};
-    rec.tau = {first.Tau(first.step())};
-    rec.lr = {o.lr};
+    rec.step = {first->step()};
+    rec.tau = {first->Tau(first->step())};
+    rec.lr = {o.train.lr};
     rec.loss = {0.0};
     rec.seconds = {0.0};
     rec.singular_values.assign(o.dim, 1.0);
-    rec.completed_steps = first.step();
+    rec.completed_steps = first->step();
     rec.interrupted = true;
-    const Options cli = CliOptions(o);
     const std::string path = dir.path() + "/ckpt" + std::to_string(sync) + ".h5";
     {
       h5::OutputFile out(kWorld, path);
-      WriteTraining(out, kWorld, rec, first, cli, p.vocab);
+      WriteTraining(out, kWorld, o, p.vocab, rec, CaptureState(*first));
       out.Commit();
     }
-    std::vector<double> state;
-    const TrainRecord back = ReadTraining(kWorld, path, cli, p.vocab, p.rows.row_begin, p.rows.row_end, &state);
+    TrainedState state;
+    const TrainRecord back = ReadTraining(kWorld, path, o, p.vocab, p.rows.row_begin, p.rows.row_end, false, &state);
     EXPECT_EQ(back.completed_steps, 15);
-    Trainer resumed(kWorld, o, p.rows, p.vocab, nullptr);
-    resumed.Restore(back.completed_steps, state);
-    while (resumed.step() < o.steps) resumed.Step();
-    EXPECT_EQ(full.CopyRows(), resumed.CopyRows()) << "sync_every " << sync;
+    const std::unique_ptr<Trainer> resumed = CreateTrainer(kWorld, o, {p.rows, p.vocab});
+    resumed->Restore(back.completed_steps, state.W, state.C);
+    while (resumed->step() < o.train.steps) resumed->Step();
+    EXPECT_EQ(full->CopyRows(), resumed->CopyRows()) << "sync_every " << sync;
 
     // A different setting, or a corrupt file, is refused with a clear error on every rank.
-    Options other = cli;
-    other.batch = o.batch + 1;
+    TrainingSetup other = o;
+    other.train.batch = o.train.batch + 1;
     try {
-      ReadTraining(kWorld, path, other, p.vocab, p.rows.row_begin, p.rows.row_end, &state);
+      ReadTraining(kWorld, path, other, p.vocab, p.rows.row_begin, p.rows.row_end, false, &state);
       ADD_FAILURE() << "a resume file with another --batch was accepted";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("batch"), std::string::npos) << e.what();
@@ -288,10 +272,9 @@ TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
   }
   const std::string corrupt = dir.path() + "/corrupt.h5";
   dir.Write("corrupt.h5", std::string("\x89HDF\r\n\x1a\n", 8) + std::string(3000, 'x'));
-  std::vector<double> state;
+  TrainedState state;
   try {
-    ReadTraining(kWorld, corrupt, CliOptions(SmallSgd(LossKind::kQwem)), p.vocab, p.rows.row_begin, p.rows.row_end,
-                 &state);
+    ReadTraining(kWorld, corrupt, SmallSgd(LossKind::kQwem), p.vocab, p.rows.row_begin, p.rows.row_end, false, &state);
     ADD_FAILURE() << "a corrupt resume file was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("corrupt.h5"), std::string::npos) << e.what();

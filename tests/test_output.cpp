@@ -6,7 +6,8 @@
 #include <filesystem>
 
 #include "qwem/h5io.hpp"
-#include "qwem/output.hpp"
+#include "qwem/results.hpp"
+#include "qwem/target.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -14,15 +15,18 @@ namespace {
 const MPI_Comm kWorld = MPI_COMM_WORLD;
 
 qwem::test::PipelineResult Bundled() {
-  qwem::CooccurrenceOptions o;
+  qwem::CountOptions o;
   o.window = 16;
   return qwem::test::RunPipeline(kWorld, qwem::test::ShareDir() + "/corpus", 3000, 1, o);
 }
 
 TEST(CountMatrix, RowSumsLayoutAndSymmetryMatchTheCsr) {
   const auto got = Bundled();
-  Mat C;
-  ASSERT_EQ(qwem::AssembleCountMatrix(kWorld, got.rows, &C), 0);
+  qwem::OwnedMat C;
+  ASSERT_EQ(qwem::AssembleOnPattern(
+                kWorld, got.rows, [](qwem::global_int_t, qwem::word_id_t, qwem::global_int_t c) { return double(c); },
+                &C),
+            0);
   PetscInt lo, hi, M, N;
   MatGetOwnershipRange(C, &lo, &hi);
   MatGetSize(C, &M, &N);
@@ -50,7 +54,6 @@ TEST(CountMatrix, RowSumsLayoutAndSymmetryMatchTheCsr) {
   EXPECT_TRUE(symmetric);
   VecDestroy(&ones);
   VecDestroy(&sums);
-  MatDestroy(&C);
 }
 
 std::vector<std::int64_t> ReadInt64(hid_t f, const char* path) {

@@ -45,14 +45,15 @@ void TempDir::Write(const std::string& name, const std::string& bytes, bool gzip
 }
 
 PipelineResult RunPipeline(MPI_Comm comm, const std::string& corpus, std::int64_t vocab_size, std::int64_t min_count,
-                           const CooccurrenceOptions& options) {
+                           const CountOptions& options) {
   const CorpusPlan plan = DiscoverCorpus(comm, corpus);
   LocalShard shard;
   RunAgreed(comm, [&] { ReadShard(plan, CommRank(comm), shard); });
   PipelineResult r;
   r.vocab = ReduceVocabulary(comm, shard.words, {vocab_size, min_count});
-  MapToVocabulary(r.vocab, shard);
-  r.rows = CountCooccurrences(comm, shard.stream, shard.whole, r.vocab.size(), options, &r.stats);
+  TokenIds ids = MapToVocabulary(r.vocab, std::move(shard));
+  PartialCounts partial = CountPairs(comm, std::move(ids), r.vocab.size(), options, &r.stats);
+  r.rows = ReduceCounts(comm, std::move(partial), &r.reduce);
   return r;
 }
 

@@ -34,11 +34,12 @@ struct PipelineResult {
   Vocabulary vocab;
   CooccurrenceRows rows;
   CountStats stats;
+  ReduceStats reduce;
 };
 
-// Collective. discover -> read -> vocabulary -> count, as in main().
+// Collective. discover -> read -> vocabulary -> count -> reduce, as in main().
 PipelineResult RunPipeline(MPI_Comm comm, const std::string& corpus, std::int64_t vocab_size, std::int64_t min_count,
-                           const CooccurrenceOptions& options);
+                           const CountOptions& options);
 
 // Collective. All nonzeros of C on rank 0 (empty elsewhere).
 std::map<std::pair<int, int>, std::int64_t> GatherCounts(MPI_Comm comm, const CooccurrenceRows& rows);

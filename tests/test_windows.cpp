@@ -1,5 +1,5 @@
 // SGNS on word2vec's windows (--sampling windows, WindowSgns) against a serial oracle written
-// from the specification in sgd_windows.hpp, in double precision with the exact sigmoid (no
+// from the specification in window_sgns.hpp, in double precision with the exact sigmoid (no
 // update beyond a score of +-6, as gensim), one word, one context and one output at a time (no
 // shared kernels, no tables, no vector code):
 //  * the step chunks, epochs, subsampling, shrunk windows, document boundaries, the groups of
@@ -14,9 +14,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "qwem/sgd.hpp"
-#include "qwem/sgd_windows.hpp"
-#include "qwem/vocab.hpp"
+#include "qwem/pair_stats.hpp"
+#include "qwem/random.hpp"
+#include "qwem/window_sgns.hpp"
 
 namespace {
 
@@ -41,8 +41,34 @@ std::vector<word_id_t> Shard(int r, int V) {
   return t;
 }
 
+// word2vec's settings (the tests change what they exercise).
+TrainingSetup WindowSetup() {
+  TrainingSetup o;
+  o.mode = Mode::kSgd;
+  o.dim = 200;
+  o.window = 16;
+  o.train.loss = LossKind::kSgns;
+  o.train.sampling = Sampling::kWindows;
+  o.train.output_vectors = OutputVectors::kSeparate;
+  o.train.negatives = 5;
+  o.train.context_group = 4;
+  o.train.subsample = 1e-4;
+  o.train.seed = 1;
+  o.train.batch = 1 << 20;
+  o.train.steps = 1000;
+  o.train.lr = 0.025;
+  o.train.lr_schedule = LrSchedule::kLinear;
+  return o;
+}
+
+global_int_t Total(const std::vector<global_int_t>& counts) {
+  global_int_t total = 0;
+  for (global_int_t c : counts) total += c;
+  return total;
+}
+
 struct Oracle {
-  WindowOptions o;
+  TrainingSetup o;
   int V, P;
   std::vector<std::vector<word_id_t>> shards;
   std::vector<double> keep;
@@ -50,7 +76,7 @@ struct Oracle {
   global_int_t N = 0;
   std::vector<global_int_t> offset;
 
-  Oracle(const WindowOptions& options, int V_, int P_, const std::vector<global_int_t>& counts)
+  Oracle(const TrainingSetup& options, int V_, int P_, const std::vector<global_int_t>& counts)
       : o(options), V(V_), P(P_) {
     global_int_t total = 0;
     for (global_int_t c : counts) total += c;
@@ -58,8 +84,8 @@ struct Oracle {
     keep.assign(V, 1.0);
     for (int i = 0; i < V; ++i) {
       const double f = static_cast<double>(counts[i]) / total;
-      if (f > 0) keep[i] = std::min(1.0, (std::sqrt(f / o.subsample) + 1) * o.subsample / f);
-      w[i] = std::pow(static_cast<double>(counts[i]), o.ns_power);
+      if (f > 0) keep[i] = std::min(1.0, (std::sqrt(f / o.train.subsample) + 1) * o.train.subsample / f);
+      w[i] = std::pow(static_cast<double>(counts[i]), kNegativePower);
     }
     negatives = AliasTable(w);
     for (int r = 0; r < P; ++r) {
@@ -70,15 +96,15 @@ struct Oracle {
   }
 
   std::uint64_t Random(int r, global_int_t epoch, global_int_t p, std::uint64_t lane) const {
-    return CounterRandom(o.seed ^ kWindowStream, epoch, offset[r] + p, lane);
+    return CounterRandom(o.train.seed ^ kWindowStream, epoch, offset[r] + p, lane);
   }
 
   // One rank's chunk of step t on W and C (V x d), sequentially (tied: C unused, W both).
   void Pass(int r, global_int_t t, std::vector<double>& W, std::vector<double>& C) const {
-    std::vector<double>& U = o.separate_output ? C : W;
+    std::vector<double>& U = o.train.output_vectors == OutputVectors::kSeparate ? C : W;
     const std::vector<word_id_t>& tok = shards[r];
     const auto n = static_cast<global_int_t>(tok.size());
-    const global_int_t first = t * o.batch * n / N, last = (t + 1) * o.batch * n / N;
+    const global_int_t first = t * o.train.batch * n / N, last = (t + 1) * o.train.batch * n / N;
     const int d = o.dim;
     for (global_int_t start = first; start < last;) {
       const global_int_t epoch = start / n, p0 = start % n, p1 = std::min(n, p0 + last - start);
@@ -102,12 +128,12 @@ struct Oracle {
         for (std::size_t j = q + 1; j < kept.size() && j - q <= static_cast<std::size_t>(b) && kept[j] != kBoundary; ++j)
           ctx.push_back(kept[j]);
         const double done = static_cast<double>(t) + static_cast<double>(start - first + p - p0) / (last - first);
-        const double alpha = o.lr * std::max(1e-4, 1.0 - done / o.steps);
-        const std::size_t G = o.context_group > 0 ? o.context_group : ctx.size();
+        const double alpha = o.train.lr * std::max(1e-4, 1.0 - done / o.train.steps);
+        const std::size_t G = o.train.context_group > 0 ? o.train.context_group : ctx.size();
         for (std::size_t c0 = 0, group = 0; c0 < ctx.size(); c0 += G, ++group) {
           std::vector<word_id_t> out{kept[q]};
-          for (int k = 0; k < o.negatives; ++k) {
-            const word_id_t w = negatives.Draw(Random(r, epoch, p, 2 + group * o.negatives + k));
+          for (int k = 0; k < o.train.negatives; ++k) {
+            const word_id_t w = negatives.Draw(Random(r, epoch, p, 2 + group * o.train.negatives + k));
             if (w != kept[q]) out.push_back(w);
           }
           const std::vector<double> w = W, u = U;  // the values before the group
@@ -159,30 +185,30 @@ TEST(Windows, StepsMatchTheSerialOracleOnEveryRank) {
   };
   for (const auto& [K, G, separate, lr] :
        {Case{3, 0, true, 0.1}, Case{10, 0, true, 0.03}, Case{3, 2, true, 0.1}, Case{4, 1, true, 0.1}, Case{3, 0, false, 0.02}}) {
-    WindowOptions o;
-    o.separate_output = separate;
-    o.context_group = G;
+    TrainingSetup o = WindowSetup();
+    o.train.output_vectors = separate ? OutputVectors::kSeparate : OutputVectors::kTied;
+    o.train.context_group = G;
     o.dim = 20;  // two 16-float vectors per row, four floats of padding
     o.window = 3;
-    o.negatives = K;
-    o.subsample = 0.01;
-    o.seed = 7;
-    o.steps = 12;
-    o.lr = lr;
-    o.lr_linear = true;
+    o.train.negatives = K;
+    o.train.subsample = 0.01;
+    o.train.seed = 7;
+    o.train.steps = 12;
+    o.train.lr = lr;
+    o.train.lr_schedule = LrSchedule::kLinear;
     std::vector<global_int_t> counts(V, 0);
     for (int r = 0; r < P; ++r)
       for (word_id_t w : Shard(r, V))
         if (w != kBoundary) ++counts[w];
     Oracle oracle(o, V, P, counts);
-    o.batch = oracle.N / 5;  // 12 steps: more than two epochs, chunks not aligned with them
-    oracle.o.batch = o.batch;
+    o.train.batch = oracle.N / 5;  // 12 steps: more than two epochs, chunks not aligned with them
+    oracle.o.train.batch = o.train.batch;
 
-    WindowSgns engine(kWorld, o, Shard(rank, V), counts);
+    WindowSgns engine(kWorld, o, Shard(rank, V), counts, Total(counts));
     ASSERT_EQ(engine.total_positions(), oracle.N);
     std::vector<double> W = InitialW(V, o.dim), start = W, C(W.size(), 0.0);
     engine.SetW(W.data());
-    for (global_int_t t = 0; t < o.steps; ++t) {
+    for (global_int_t t = 0; t < o.train.steps; ++t) {
       engine.Step(t);
       oracle.Step(t, W, C);
     }
@@ -212,30 +238,30 @@ TEST(Windows, StepsMatchTheSerialOracleOnEveryRank) {
 
 TEST(Windows, RestartFromDoubleRowsContinuesBitForBit) {
   const int P = CommSize(kWorld), rank = CommRank(kWorld), V = 40;
-  WindowOptions o;
+  TrainingSetup o = WindowSetup();
   o.dim = 20;
   o.window = 4;
-  o.negatives = 5;
-  o.context_group = 3;
-  o.steps = 10;
-  o.batch = 200;
-  o.lr = 0.05;
+  o.train.negatives = 5;
+  o.train.context_group = 3;
+  o.train.steps = 10;
+  o.train.batch = 200;
+  o.train.lr = 0.05;
   std::vector<global_int_t> counts(V, 0);
   for (int r = 0; r < P; ++r)
     for (word_id_t w : Shard(r, V))
       if (w != kBoundary) ++counts[w];
   const std::vector<double> W0 = InitialW(V, o.dim);
-  WindowSgns full(kWorld, o, Shard(rank, V), counts), first(kWorld, o, Shard(rank, V), counts),
-      second(kWorld, o, Shard(rank, V), counts);
+  WindowSgns full(kWorld, o, Shard(rank, V), counts, Total(counts)),
+      first(kWorld, o, Shard(rank, V), counts, Total(counts)), second(kWorld, o, Shard(rank, V), counts, Total(counts));
   full.SetW(W0.data());
   first.SetW(W0.data());
-  for (global_int_t t = 0; t < o.steps; ++t) full.Step(t);
+  for (global_int_t t = 0; t < o.train.steps; ++t) full.Step(t);
   for (global_int_t t = 0; t < 4; ++t) first.Step(t);
   std::vector<double> mid(W0.size()), mid_c(W0.size()), a(W0.size()), b(W0.size()), a_c(W0.size()), b_c(W0.size());
   first.GetRows(0, V, mid.data());
   first.GetRows(0, V, mid_c.data(), true);
   second.SetW(mid.data(), mid_c.data());
-  for (global_int_t t = 4; t < o.steps; ++t) second.Step(t);
+  for (global_int_t t = 4; t < o.train.steps; ++t) second.Step(t);
   full.GetRows(0, V, a.data());
   second.GetRows(0, V, b.data());
   full.GetRows(0, V, a_c.data(), true);

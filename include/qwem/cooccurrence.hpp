@@ -1,39 +1,33 @@
-// Exact windowed co-occurrence counts (SCIENCE.md section 1), distributed.
+// Exact windowed co-occurrence counts (SCIENCE.md section 1), distributed: the two collective
+// phases around the local kernel (pair_counter.hpp).
 //
-// Each rank counts the pairs (t, t+j), j = 1..L, whose first position t is one of its own
-// tokens; partners may lie in the next ranks' shards (the "continuation", exchanged up front),
-// so a window spanning shards is counted exactly once. Counts are accumulated in canonical
-// upper-triangle form X[lo][hi] += L+1-j and C = X + X^T at the end.
-//
-// Memory per rank is bounded by the count buffer (--count-buffer-mb): a dense triangle of 16-bit
-// cells (wraps recorded in a short carry list) over the H most frequent words (H chosen from the
-// budget, H = V when it fits: V = 10k needs 100 MB) takes the bulk of the pairs; pairs involving rarer words go to a fixed-capacity buffer
-// that is sorted, combined and flushed to owner ranks whenever one rank's buffer fills (all
-// ranks flush together, in lock step). Owners accumulate those rows, which costs memory
-// proportional to the nonzeros they own. At the end the triangles are summed by a pairwise
-// reduce-scatter of bands, and every count moves to its final owner: contiguous row ranges balanced
-// by nonzeros (frequent words have dense rows), the layout of the PETSc matrix.
+// count (CountPairs): each rank counts the pairs (t, t+j), j = 1..L, whose first position t is
+//   one of its own tokens; partners may lie in the next ranks' shards (their first L tokens, the
+//   "continuation", exchanged up front), so a window spanning shards is counted exactly once.
+//   Pairs with a rarer word fill the kernel's sparse buffer, which all ranks flush together (in
+//   lock step) to stage-1 owners (row lo, cyclic) whenever one rank's buffer fills.
+// reduce (ReduceCounts): the dense triangles are summed by a pairwise reduce-scatter of bands
+//   (carries included), rows are balanced over the ranks by nonzeros (contiguous ranges:
+//   frequent words have dense rows), and every count moves to its row owner, which builds its
+//   CSR rows of C = X + X^T. This is the layout of every distributed matrix and embedding after.
 #pragma once
 
 #include <mpi.h>
-#include <petscmat.h>
 
-#include <functional>
-#include <memory>
 #include <vector>
 
 #include "qwem/common.hpp"
+#include "qwem/memory.hpp"
+#include "qwem/options.hpp"
+#include "qwem/pair_counter.hpp"
+#include "qwem/vocab.hpp"
 
 namespace qwem {
-
-struct CooccurrenceOptions {
-  int window = 16;                                  // L
-  std::size_t buffer_bytes = std::size_t{512} << 20;  // local accumulation budget per rank
-};
 
 // The rows of C this rank owns, as CSR with exact int64 counts (columns sorted).
 struct CooccurrenceRows {
   global_int_t n_words = 0;               // V
+  int window = 0;                         // L the pairs were counted with
   std::vector<global_int_t> row_ranges;   // size P+1: rank r owns rows [row_ranges[r], row_ranges[r+1])
   global_int_t row_begin = 0, row_end = 0;
   std::vector<global_int_t> row_ptr;      // size row_end - row_begin + 1, offsets into cols/values
@@ -46,54 +40,34 @@ struct CooccurrenceRows {
   global_int_t n_local_nnz() const { return static_cast<global_int_t>(values.size()); }
 };
 
+// What the count phase leaves for the reduce phase on one rank (move-only).
+struct PartialCounts {
+  PairCounter counter;            // the dense triangle and its carries
+  big_vector<SparseEntry> owned;  // sparse counts of the rows lo with lo mod P = rank, combined
+};
+
 struct CountStats {
   global_int_t n_local_positions = 0;  // in-vocabulary tokens counted as first position here
-  global_int_t hot_words = 0;          // H: words in the dense triangle
-  int n_cold_flushes = 0;
-  global_int_t n_band_carries = 0;     // counts past 16 bits in this rank's band of the triangle
-  double count_seconds = 0;            // CountLocal: local counting plus the lock-step flushes
-  double kernel_seconds = 0;           // local counting alone (the pair loop)
-  double reduce_seconds = 0;           // ReduceCounts: sum the triangles, move to row owners, build CSR
+  global_int_t dense_words = 0;        // H: words in the dense triangle
+  int n_sparse_flushes = 0;
+  double kernel_seconds = 0;           // the local pair loop alone (this rank)
 };
 
-// One rank's accumulated counts between the two phases below (move-only; consumed by
-// ReduceCounts).
-class LocalCounts {
- public:
-  class Accumulator;  // defined in cooccurrence.cpp
-  explicit LocalCounts(std::unique_ptr<Accumulator> acc);
-  LocalCounts(LocalCounts&&) noexcept;
-  LocalCounts& operator=(LocalCounts&&) noexcept;
-  ~LocalCounts();
-
- private:
-  friend CooccurrenceRows ReduceCounts(LocalCounts&& counts, CountStats* stats);
-  std::unique_ptr<Accumulator> acc_;
+struct ReduceStats {
+  global_int_t n_band_carries = 0;  // counts past 16 bits in this rank's band of the triangle
+  double seconds = 0;               // this rank's time in ReduceCounts
 };
 
-// Collective. Phase 1, counting: every pair whose first position is one of this rank's
-// tokens, accumulated locally (dense triangle, sparse buffer flushed in lock step). `stream`
-// holds the in-vocabulary token ids of this rank's byte range with kBoundary between documents,
-// `whole` those of its whole (gzip) files (see LocalShard and MapToVocabulary). Both are
-// consumed (left empty).
-LocalCounts CountLocal(MPI_Comm comm, big_vector<word_id_t>& stream, big_vector<word_id_t>& whole,
-                       global_int_t n_words, const CooccurrenceOptions& options, CountStats* stats = nullptr);
+// Collective. Phase 1: every pair whose first position is one of this rank's tokens, counted by
+// the local kernel with the sparse buffer flushed in lock step. The ids are consumed.
+PartialCounts CountPairs(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, const CountOptions& options,
+                         CountStats* stats = nullptr);
 
-// Collective. Phase 2, reduction: the ranks' partial counts summed and moved to their final row
-// owners (contiguous row ranges balanced by nonzeros), as CSR.
-CooccurrenceRows ReduceCounts(LocalCounts&& counts, CountStats* stats = nullptr);
+// Collective. Phase 2: the ranks' partial counts summed and moved to their row owners, as CSR.
+CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats* stats = nullptr);
 
-// Both phases.
-CooccurrenceRows CountCooccurrences(MPI_Comm comm, big_vector<word_id_t>& stream, big_vector<word_id_t>& whole,
-                                    global_int_t n_words, const CooccurrenceOptions& options,
+// Collective. Both phases.
+CooccurrenceRows CountCooccurrences(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, const CountOptions& options,
                                     CountStats* stats = nullptr);
-
-// Collective. A MATAIJ matrix on the nonzero pattern of C, with the row layout of `rows` (also
-// the column layout), preallocated exactly; entry (i, j) is value(i, j, C_ij).
-PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,
-                                 const std::function<double(global_int_t, word_id_t, global_int_t)>& value, Mat* A);
-
-// Collective. C itself as a MATAIJ matrix. Values are doubles: exact while counts stay below 2^53.
-PetscErrorCode AssembleCountMatrix(MPI_Comm comm, const CooccurrenceRows& rows, Mat* C);
 
 }  // namespace qwem

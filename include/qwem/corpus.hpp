@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "qwem/common.hpp"
+#include "qwem/options.hpp"
 #include "qwem/tokenizer.hpp"
 
 namespace qwem {
@@ -47,10 +48,11 @@ CorpusPlan PlanCorpus(const std::string& path, int n_ranks);
 // see tokenizer.hpp). A Boundary is emitted at the start of every file and at WikiExtractor tag
 // lines; a range starting in the middle of a plain file continues the document of the rank
 // before it. The byte range comes first, then sink.WholeFiles(), then the gzip files.
-struct ShardReadStats {
+struct ReadStats {
   global_int_t bytes_read = 0;
-  global_int_t text_bytes = 0;      // bytes tokenized (after decompression)
-  std::uint64_t n_overlong = 0;     // tokens skipped for exceeding the length limit
+  global_int_t text_bytes = 0;   // bytes tokenized (after decompression)
+  global_int_t n_tokens = 0;     // tokens passed to the sink
+  global_int_t n_overlong = 0;   // tokens skipped for exceeding the length limit
 };
 
 class TokenSink {
@@ -63,7 +65,12 @@ class TokenSink {
   virtual void WholeFiles() {}
 };
 
-ShardReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink,
-                         std::size_t max_token_bytes = kDefaultMaxTokenBytes);
+ReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink,
+                    std::size_t max_token_bytes = kDefaultMaxTokenBytes);
+
+// Collective. ReadShard on every rank, with failures agreed (the lowest failing rank's message
+// on every rank); returns the totals over all ranks. Throws qwem::Error on every rank if the
+// corpus has no tokens.
+ReadStats ReadCorpus(MPI_Comm comm, const CorpusPlan& plan, const CorpusOptions& options, TokenSink& sink);
 
 }  // namespace qwem

@@ -4,22 +4,15 @@
 
 #include <petscmat.h>
 
-#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "qwem/common.hpp"
+#include "qwem/options.hpp"
+#include "qwem/target.hpp"
 
 namespace qwem {
-
-struct EigenOptions {
-  int dim = 200;        // d: eigenpairs wanted, largest algebraic first
-  double tol = 1e-8;    // relative residual tolerance (overridable: -eps_tol)
-  // Progress while solving: report(line) at most every report_seconds (0: never), with the
-  // restart, the pairs converged, the operator products and their rate. Not collective.
-  std::function<void(const std::string&)> report;
-  double report_seconds = 0;
-};
 
 struct EigenResult {
   std::vector<double> eigenvalues;  // d, descending
@@ -31,16 +24,23 @@ struct EigenResult {
   PetscInt n_matvecs = -1;          // operator applications (-1 if the operator does not count)
   std::string solver;               // EPS type as configured after -eps_* options
   double tol = 0;
-  PetscInt ncv = 0, mpd = 0;
+  PetscInt ncv = 0;
   int dim() const { return static_cast<int>(eigenvalues.size()); }
 };
 
-// Collective. Krylov-Schur for the `dim` largest algebraic eigenpairs of the symmetric operator
-// op, set in code and then overridable from the options database (EPSSetFromOptions last:
-// -eps_nev, -eps_ncv, -eps_type, -eps_tol, -eps_view, ...). Eigenvectors are normalized and signed so that their
-// largest-magnitude entry is positive, which makes them identical across rank counts.
-// result->n_converged may be below dim: the caller decides (qwem-dist fails clearly).
-PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, EigenResult* result);
+// Collective. Krylov-Schur for the options.dim largest algebraic eigenpairs of the symmetric
+// operator op, set in code and then overridable from the options database (EPSSetFromOptions
+// last: -eps_nev, -eps_ncv, -eps_type, -eps_tol, -eps_view, ...). Eigenvectors are normalized
+// and signed so that their largest-magnitude entry is positive, which makes them identical
+// across rank counts. A progress line (restart, pairs converged, operator products and their
+// rate) at most every progress.seconds. result->n_converged may be below dim: the caller
+// decides (qwem-dist fails clearly).
+PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress,
+                                  EigenResult* result);
+
+// Collective. SolveTopEigenpairs as a stage: throws qwem::Error on every rank if fewer than
+// options.dim pairs converged, naming the options to change.
+EigenResult ComputeEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress);
 
 // Collective. Every eigenvalue of the explicit (dense) symmetric matrix A, descending: the full
 // spectrum, for plots. SLEPc's LAPACK solver (redundant on every rank: 8 V^2 bytes per rank);
@@ -50,5 +50,27 @@ PetscErrorCode SolveFullSpectrum(Mat A, std::vector<double>* eigenvalues);
 
 // Not collective. This rank's rows of W = V diag(max(lambda, 0)^power), row-major (rows x d).
 std::vector<double> ComputeEmbeddings(const EigenResult& eig, double power);
+
+// Collective. Every eigenvalue of the target, descending (SolveFullSpectrum on its explicit
+// dense matrix, built and freed here).
+std::vector<double> ComputeFullSpectrum(const Target& target);
+
+// Embeddings as a stage's result: this rank's rows, and how they were made (for /embeddings).
+struct Embeddings {
+  std::vector<double> data;  // rows [row_begin, row_end), row-major, dim columns
+  global_int_t row_begin = 0, row_end = 0, n_words = 0;
+  int dim = 0;
+  std::string formula;
+  std::optional<double> eig_power;  // the closed form's p
+  LocalRows rows() const { return {data.data(), row_begin, row_end, n_words, dim}; }
+};
+
+// Not collective. The closed-form embeddings W = V diag(max(lambda, 0)^power) of this rank's rows.
+Embeddings ClosedFormEmbeddings(const EigenResult& eig, double power, global_int_t n_words);
+
+// This rank's rows of the eigenvectors, as a view.
+inline LocalRows EigenvectorRows(const EigenResult& eig, global_int_t n_words) {
+  return {eig.vectors.data(), eig.row_begin, eig.row_end, n_words, eig.dim()};
+}
 
 }  // namespace qwem

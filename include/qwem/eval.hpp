@@ -11,20 +11,15 @@
 #include <mpi.h>
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "qwem/common.hpp"
+#include "qwem/options.hpp"
 #include "qwem/vocab.hpp"
 
 namespace qwem {
-
-// Rows [row_begin, row_end) of an n_words x dim matrix, row-major, held by this rank.
-struct LocalRows {
-  const double* data = nullptr;
-  global_int_t row_begin = 0, row_end = 0, n_words = 0;
-  int dim = 0;
-};
 
 struct AnalogySection {
   std::string name;
@@ -83,5 +78,24 @@ std::vector<Concept> ExtractConcepts(MPI_Comm comm, const LocalRows& vectors, in
 
 // Not collective. Spearman's rho with average ranks for ties.
 double Spearman(const std::vector<double>& x, const std::vector<double>& y);
+
+// The evaluation files of a run, read once before the corpus (so a bad file fails in the first
+// second) and used by the final evaluation and by the analogy probes during training.
+struct EvalData {
+  std::optional<AnalogyQuestions> analogies;
+  std::vector<SimilarityPairs> similarity;
+  std::vector<std::string> skipped;  // bundled defaults that were absent (the caller warns)
+};
+// Collective: every rank reads the files, failures agreed (qwem::Error on every rank).
+EvalData ReadEvaluationData(MPI_Comm comm, const EvalOptions& options);
+
+struct Evaluation {
+  std::optional<AnalogyReport> analogies;
+  std::vector<SimilarityReport> similarity;
+  std::vector<Concept> concepts;  // of the top options.concepts eigenvectors
+};
+// Collective. Analogies and similarity on the embeddings, concepts from the eigenvectors.
+Evaluation Evaluate(MPI_Comm comm, const LocalRows& embeddings, const LocalRows& eigenvectors, const Vocabulary& vocab,
+                    const EvalData& data, const EvalOptions& options);
 
 }  // namespace qwem

@@ -2,7 +2,8 @@
 // same objects and attributes; each rank writes its own hyperslab with collective transfers;
 // metadata operations are collective. The file is written under a temporary name
 // ("FILE.partial") and renamed only by Commit(), so a failed run leaves no file that looks like
-// a result.
+// a result. Text is UTF-8 and labelled so (h5py's .asstr() decodes it); string attributes are
+// NUL-terminated, so an empty one reads as "".
 #pragma once
 
 #include <hdf5.h>
@@ -66,12 +67,13 @@ class OutputFile {
   void Attribute(const std::string& object, const std::string& name, global_int_t value);
   void Attribute(const std::string& object, const std::string& name, double value);
 
-  // Collective, same data on every rank: a dataset rank 0 writes (others write nothing).
+  // Collective, same data on every rank: a dataset rank 0 writes (others write nothing), of
+  // data.size() / n_cols rows (n_cols = 1: a 1-D dataset).
   template <class T>
-  void WriteReplicated(const std::string& path, const std::vector<T>& data) {
-    WriteRows(path, NativeType<T>(), CommRank(comm_) == 0 ? data.data() : nullptr,
-              CommRank(comm_) == 0 ? static_cast<global_int_t>(data.size()) : 0, 0,
-              static_cast<global_int_t>(data.size()), 1);
+  void WriteReplicated(const std::string& path, const std::vector<T>& data, global_int_t n_cols = 1) {
+    const bool root = CommRank(comm_) == 0;
+    const auto n_rows = static_cast<global_int_t>(data.size()) / n_cols;
+    WriteRows(path, NativeType<T>(), root ? data.data() : nullptr, root ? n_rows : 0, 0, n_rows, n_cols);
   }
   // Collective, same data on every rank: fixed-length, NUL-padded strings (parallel HDF5 1.10
   // cannot write variable-length data through MPI-IO); h5py reads them as bytes.
@@ -109,6 +111,9 @@ class InputFile {
   std::string StringAttribute(const std::string& object, const std::string& name) const;
   global_int_t IntAttribute(const std::string& object, const std::string& name) const;
   double DoubleAttribute(const std::string& object, const std::string& name) const;
+  // An attribute as text: a string as it is, an integer in decimal, a float as %.17g (so a
+  // setting stored as a number compares with the same setting stored as text).
+  std::string AttributeText(const std::string& object, const std::string& name) const;
   // Dimensions of a dataset.
   std::vector<global_int_t> Shape(const std::string& path) const;
   // Rows [row_offset, row_offset + n_rows) of a 1-D or 2-D dataset (all columns), row-major;

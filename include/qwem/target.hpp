@@ -12,47 +12,39 @@
 #include <mpi.h>
 #include <petscmat.h>
 
-#include <string>
-#include <vector>
+#include <functional>
 
 #include "qwem/cooccurrence.hpp"
+#include "qwem/options.hpp"
+#include "qwem/petsc_handle.hpp"
 #include "qwem/vocab.hpp"
 
 namespace qwem {
 
-enum class TargetKind { kMStar, kPPMI, kPMI };
-enum class OperatorKind { kAuto, kSparse, kDense };
-
-TargetKind ParseTargetKind(const std::string& name);      // mstar | ppmi | pmi; throws qwem::Error
-OperatorKind ParseOperatorKind(const std::string& name);  // auto | sparse | dense; throws qwem::Error
-std::string ToString(TargetKind kind);
-std::string ToString(OperatorKind kind);
-
-struct TargetOptions {
-  TargetKind kind = TargetKind::kMStar;
-  double nu = 1.0;     // negative-sampling weight
-  int window = 16;     // L, for the normalization of P_ij
-};
+// Collective. A MATAIJ matrix on the nonzero pattern of C, with the row layout of `rows` (also
+// the column layout), preallocated exactly; entry (i, j) is value(i, j, C_ij).
+PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,
+                                 const std::function<double(global_int_t, word_id_t, global_int_t)>& value,
+                                 OwnedMat* A);
 
 // The target as sparse part S (MATAIJ, rows laid out like the counts) plus c 1 1^T.
 struct Target {
-  Mat sparse = nullptr;
+  OwnedMat sparse;
   double rank_one = 0;
-  TargetKind kind = TargetKind::kMStar;
 };
 
-// Collective. Builds the target from the counts and the vocabulary's unigram counts.
+// Collective. Builds the target of options.kind (with options.nu) from the counts and the
+// vocabulary's unigram counts (pair_stats.hpp).
 PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const Vocabulary& vocab,
                            const TargetOptions& options, Target* target);
-PetscErrorCode DestroyTarget(Target* target);
+
+// Collective. ||S + c 1 1^T||_F^2 of the target.
+PetscErrorCode TargetNormSquared(const Target& target, double* norm2);
 
 // Collective. A MATSHELL applying y = S x + c (1^T x) 1 with MatMult (symmetric, so also
 // MatMultTranspose), counting its applications. The shell references S; S must outlive it.
-PetscErrorCode CreateTargetOperator(const Target& target, Mat* op);
+PetscErrorCode CreateTargetOperator(const Target& target, OwnedMat* op);
 PetscErrorCode GetOperatorApplications(Mat op, PetscInt* count);
-
-// auto builds the dense matrix only up to this V (8 V^2 bytes: 3.2 GB at 20k, over all ranks).
-inline constexpr PetscInt kAutoDenseMaxWords = 20000;
 
 struct OperatorChoice {
   OperatorKind requested = OperatorKind::kAuto, chosen = OperatorKind::kSparse;
@@ -61,13 +53,13 @@ struct OperatorChoice {
 
 // Collective. The operator SLEPc will see: a counting MATSHELL applying S x + c (1^T x) 1
 // (sparse), or the explicit MATDENSE (dense), which dense solvers such as -eps_type lapack
-// accept. auto picks sparse above kAutoDenseMaxWords or when the
+// accept. auto picks sparse above kDenseMaxWords or when the
 // sparse part streams less than half the bytes of the dense matrix (12 bytes per nonzero
 // against 8 per entry: density below 1/3); otherwise it builds both, times 5 applications of
 // each and keeps the faster.
-PetscErrorCode CreateOperator(const Target& target, OperatorKind requested, Mat* op, OperatorChoice* choice);
+PetscErrorCode CreateOperator(const Target& target, OperatorKind requested, OwnedMat* op, OperatorChoice* choice);
 
 // Collective. The target as an explicit MATDENSE (S + c 1 1^T), for small V or cross-checks.
-PetscErrorCode CreateDenseTarget(const Target& target, Mat* dense);
+PetscErrorCode CreateDenseTarget(const Target& target, OwnedMat* dense);
 
 }  // namespace qwem

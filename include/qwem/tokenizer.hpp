@@ -118,6 +118,7 @@ class Tokenizer {
   bool InToken() const { return in_token_; }
   bool AtLineStart() const { return line_start_ && !in_token_; }
   std::uint64_t n_overlong() const { return n_overlong_; }
+  std::uint64_t n_tokens() const { return n_tokens_; }  // tokens passed to the sink
 
  private:
   template <class Sink>
@@ -139,6 +140,7 @@ class Tokenizer {
       }
     }
     line_start_ = false;
+    ++n_tokens_;
     sink.Token(tok);
   }
 
@@ -174,6 +176,7 @@ class Tokenizer {
   std::size_t token_begin_ = 0;
   std::string pending_;
   std::uint64_t n_overlong_ = 0;
+  std::uint64_t n_tokens_ = 0;
 };
 
 }  // namespace qwem

@@ -15,17 +15,9 @@
 #include "qwem/common.hpp"
 #include "qwem/eigen.hpp"
 #include "qwem/eval.hpp"
-#include "qwem/progress.hpp"
-#include "qwem/sgd.hpp"
+#include "qwem/trainer.hpp"
 
 namespace qwem {
-
-struct TrainSchedule {
-  global_int_t log_every = 0;   // 0: about 200 log-spaced records
-  int checkpoints = 8;          // log-spaced snapshots of W
-  global_int_t eval_every = 0;  // 0: at the checkpoints
-  double progress_seconds = 10;  // a progress line at least this often (0: off)
-};
 
 struct TrainRecord {
   int dim = 0;        // d: singular values per record
@@ -52,6 +44,14 @@ struct TrainRecord {
   double Agreement(int n_modes = 10) const;
 };
 
+// The state a run ends with (and a checkpoint stores): this rank's rows of W, and of the output
+// vectors when the trainer has them (C empty otherwise).
+struct TrainedState {
+  global_int_t row_begin = 0, row_end = 0;
+  std::vector<double> W, C;
+};
+TrainedState CaptureState(const Trainer& trainer);
+
 // Steps in [0, steps] at which to record: multiples of every (and the last), or about n
 // log-spaced integers (always 0 and steps) when every is 0.
 std::vector<global_int_t> RecordSteps(global_int_t steps, global_int_t every, int n);
@@ -60,12 +60,27 @@ std::vector<global_int_t> RecordSteps(global_int_t steps, global_int_t every, in
 void InstallStopHandlers();
 int StopSignal();
 
-// Collective. Trains from the trainer's current step to `steps` (the trainer is initialized or
-// restored by the caller; `record` holds the series so far: empty, or read from a checkpoint).
-// eig: M*'s eigenpairs in W's row layout (may be null: no theory, no overlap). evaluate(W)
-// returns {standard, pair} analogy accuracy (may be empty).
+// Collective. Trains from the trainer's current step to its setup's steps (the trainer is
+// initialized or restored by the caller; `record` holds the series so far: empty, or read from
+// a checkpoint), recording on the schedule of the train options. eig: M*'s eigenpairs in W's row
+// layout (may be null: no theory, no overlap). evaluate(W) returns {standard, pair} analogy
+// accuracy (may be empty).
 using AnalogyProbe = std::function<std::pair<double, double>(const LocalRows&)>;
-void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const TrainSchedule& schedule,
-                 const AnalogyProbe& evaluate, const Progress& progress, TrainRecord& record);
+void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const AnalogyProbe& evaluate,
+                 const ProgressLines& progress, TrainRecord& record);
+
+struct TrainingResult {
+  TrainRecord record;
+  TrainedState state;
+};
+
+// Collective. The training phase: a trainer for the setup, started from W0 or from the setup's
+// resume file (whose settings and vocabulary must match: checkpoint.hpp), run by RunTraining;
+// with analogy questions, their accuracy is probed at the checkpoints (or --eval-every).
+TrainingResult Train(MPI_Comm comm, const TrainingSetup& setup, TrainingInputs inputs, const EigenResult* eig,
+                     const AnalogyQuestions* questions, const ProgressLines& progress);
+
+// Not collective. The trained W as the run's embeddings (a copy of this rank's rows).
+Embeddings TrainedEmbeddings(const TrainingResult& result, const TrainingSetup& setup, global_int_t n_words);
 
 }  // namespace qwem

@@ -12,11 +12,10 @@
 
 #include "qwem/common.hpp"
 #include "qwem/corpus.hpp"
+#include "qwem/memory.hpp"
+#include "qwem/options.hpp"
 
 namespace qwem {
-
-// Marks a document boundary in a token stream of word ids.
-inline constexpr word_id_t kBoundary = -1;
 
 // Hash of a word; identical on every rank (it picks the word's owner rank).
 std::uint64_t HashWord(std::string_view w);
@@ -35,7 +34,6 @@ class WordTable {
     return {arena_.data() + offsets_[id], static_cast<std::size_t>(offsets_[id + 1] - offsets_[id])};
   }
   global_int_t count(word_id_t id) const { return counts_[id]; }
-  std::size_t MemoryBytes() const;
 
  private:
   struct Slot {
@@ -57,10 +55,7 @@ class WordTable {
 // whole (gzip) files, which do not.
 class LocalShard : public TokenSink {
  public:
-  void Token(std::string_view token) override {
-    current_->push_back(words.Add(token));
-    ++n_tokens;
-  }
+  void Token(std::string_view token) override { current_->push_back(words.Add(token)); }
   void Boundary() override {
     if (current_->empty() || current_->back() != kBoundary) current_->push_back(kBoundary);
   }
@@ -68,15 +63,9 @@ class LocalShard : public TokenSink {
   WordTable words;
   big_vector<word_id_t> stream;
   big_vector<word_id_t> whole;
-  global_int_t n_tokens = 0;
 
  private:
   big_vector<word_id_t>* current_ = &stream;
-};
-
-struct VocabOptions {
-  global_int_t vocab_size = 10000;  // V requested
-  global_int_t min_count = 1;
 };
 
 struct Vocabulary {
@@ -101,8 +90,18 @@ struct Vocabulary {
 // min_count.
 Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const VocabOptions& options);
 
-// Not collective. Rewrites both streams of the shard from local ids into vocabulary ids, in
-// place: OOV tokens are removed (SCIENCE.md section 1) and boundaries kept (never two in a row).
-void MapToVocabulary(const Vocabulary& vocab, LocalShard& shard);
+// This rank's in-vocabulary token ids, kBoundary between documents (never two in a row): `range`
+// from its byte range, whose first and last documents may continue in the neighbouring ranks'
+// shards, and `whole` from its whole (gzip) files, whose documents do not.
+struct TokenIds {
+  big_vector<word_id_t> range;
+  big_vector<word_id_t> whole;
+  // Both streams as one (a boundary between them): what word2vec's windows train on.
+  std::vector<word_id_t> Joined() const;
+};
+
+// Not collective. The shard's two streams rewritten from local ids into vocabulary ids (the
+// shard is consumed): OOV tokens are removed (SCIENCE.md section 1) and boundaries kept.
+TokenIds MapToVocabulary(const Vocabulary& vocab, LocalShard&& shard);
 
 }  // namespace qwem

@@ -1,12 +1,12 @@
-#include "qwem/sgd_windows.hpp"
+#include "qwem/window_sgns.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 
-#include "qwem/sgd.hpp"
-#include "qwem/vocab.hpp"
+#include "qwem/pair_stats.hpp"
+#include "qwem/random.hpp"
 
 namespace qwem {
 
@@ -154,9 +154,11 @@ FloatBuffer AllocateFloats(std::size_t n) {
 }  // namespace
 
 struct WindowSgns::Impl {
+  explicit Impl(const TrainingSetup& s) : setup(s) {}
   MPI_Comm comm;
   int rank = 0, size = 1;
-  WindowOptions opt;
+  TrainingSetup setup;
+  const TrainOptions& opt = setup.train;
   global_int_t V = 0;
   int d = 0, dp = 0;
   std::vector<word_id_t> tokens;
@@ -179,49 +181,43 @@ struct WindowSgns::Impl {
   }
 };
 
-WindowSgns::WindowSgns(MPI_Comm comm, const WindowOptions& options, std::vector<word_id_t> tokens,
-                       const std::vector<global_int_t>& word_counts)
-    : impl_(std::make_unique<Impl>()) {
+WindowSgns::WindowSgns(MPI_Comm comm, const TrainingSetup& setup, std::vector<word_id_t> tokens,
+                       const std::vector<global_int_t>& word_counts, global_int_t in_vocab_tokens)
+    : impl_(std::make_unique<Impl>(setup)) {
   Impl& s = *impl_;
+  const TrainOptions& o = setup.train;
   s.comm = comm;
   s.rank = CommRank(comm);
   s.size = CommSize(comm);
-  s.opt = options;
   s.V = static_cast<global_int_t>(word_counts.size());
-  s.d = options.dim;
-  s.dp = (options.dim + kLanes - 1) / kLanes * kLanes;
-  if (s.d <= 0) throw Error("--dim must be positive");
-  if (options.window < 1) throw Error("--window must be at least 1");
-  if (options.negatives < 0) throw Error("--negatives must be non-negative");
-  if (options.context_group < 0) throw Error("--context-group must be non-negative");
-  if (options.batch < 1) throw Error("--batch must be at least 1");
+  s.d = setup.dim;
+  s.dp = (setup.dim + kLanes - 1) / kLanes * kLanes;
   s.tokens = std::move(tokens);
   const auto n = static_cast<global_int_t>(s.tokens.size());
   QWEM_MPI(MPI_Exscan(&n, &s.offset, 1, MPI_INT64_T, MPI_SUM, comm));
   if (s.rank == 0) s.offset = 0;
   N_ = AllreduceSum(comm, n);
-  global_int_t n_in_vocab = 0;
-  for (global_int_t c : word_counts) n_in_vocab += c;
-  if (n_in_vocab <= 0) throw Error("the corpus has no in-vocabulary tokens to train on");
+  if (in_vocab_tokens <= 0) throw Error("the corpus has no in-vocabulary tokens to train on");
+  const std::vector<double> unigram = UnigramProbabilities(word_counts, in_vocab_tokens);
   s.keep.assign(s.V, 1.0);
   std::vector<double> weights(s.V);
   double kept_fraction = 0;
   for (global_int_t i = 0; i < s.V; ++i) {
-    const double f = static_cast<double>(word_counts[i]) / static_cast<double>(n_in_vocab);
-    if (options.subsample > 0 && f > 0) s.keep[i] = std::min(1.0, (std::sqrt(f / options.subsample) + 1) * options.subsample / f);
-    kept_fraction += f * s.keep[i];
-    weights[i] = std::pow(static_cast<double>(word_counts[i]), options.ns_power);
+    s.keep[i] = KeepProbability(unigram[i], o.subsample);
+    kept_fraction += unigram[i] * s.keep[i];
+    weights[i] = std::pow(static_cast<double>(word_counts[i]), kNegativePower);
   }
   s.negatives = AliasTable(weights);
-  expected_positives_ = static_cast<double>(options.batch) * kept_fraction * (options.window + 1);
+  expected_positives_ = static_cast<double>(o.batch) * kept_fraction * (setup.window + 1);
+  const bool separate = o.output_vectors == OutputVectors::kSeparate;
   s.W = AllocateFloats(static_cast<std::size_t>(s.V) * s.dp);
   if (s.size > 1) s.W0 = AllocateFloats(static_cast<std::size_t>(s.V) * s.dp);
-  if (options.separate_output) {
+  if (separate) {
     s.C = AllocateFloats(static_cast<std::size_t>(s.V) * s.dp);
     if (s.size > 1) s.C0 = AllocateFloats(static_cast<std::size_t>(s.V) * s.dp);
   }
-  s.ctx.resize(2 * static_cast<std::size_t>(options.window));
-  s.out.resize(1 + static_cast<std::size_t>(options.negatives));
+  s.ctx.resize(2 * static_cast<std::size_t>(setup.window));
+  s.out.resize(1 + static_cast<std::size_t>(o.negatives));
   s.g.resize(s.ctx.size() * s.out.size());
   s.dX = AllocateFloats(s.ctx.size() * s.dp);
   s.dY = AllocateFloats(s.out.size() * s.dp);
@@ -255,10 +251,10 @@ void WindowSgns::GetRows(global_int_t r0, global_int_t r1, double* out, bool out
 
 void WindowSgns::Step(global_int_t t) {
   Impl& s = *impl_;
-  const WindowOptions& o = s.opt;
+  const TrainOptions& o = s.opt;
   const auto n = static_cast<global_int_t>(s.tokens.size());
   const StepChunk chunk = WindowChunk(t, o.batch, n, N_);
-  const int L = o.window, K = o.negatives;
+  const int L = s.setup.window, K = o.negatives;
   float* W = s.W.get();
   double loss = 0;
   global_int_t positives = 0, updates = 0;
@@ -290,7 +286,7 @@ void WindowSgns::Step(global_int_t t) {
       for (global_int_t j = q + 1; j < n_kept && j <= q + b && s.kept[j] != kBoundary; ++j) s.ctx[m++] = s.kept[j];
       if (m == 0) continue;
       const double done = static_cast<double>(t) + static_cast<double>(start - chunk.first + (p - p0)) / span;
-      const double alpha = ScheduledRate(o.lr, o.lr_linear, done, o.steps);
+      const double alpha = ScheduledRate(o, done);
       // The contexts in groups of G, each group with its own K negatives.
       const int G = o.context_group > 0 ? o.context_group : m;
       for (int c0 = 0, group = 0; c0 < m; c0 += G, ++group) {

@@ -21,7 +21,7 @@
 //    gensim), and the update is
 //    w_c += sum_o g_co u_o and u_o += sum_c g_co w_c, both from the values before the group,
 //    where u is word2vec's separate output vector (C, zero at the start) or, tied, W itself;
-//  * alpha = ScheduledRate(lr, linear, t + fraction of the chunk done, steps).
+//  * alpha = ScheduledRate(train options, t + fraction of the chunk done).
 // Every random number is CounterRandom(seed ^ kWindowStream, epoch, global position, lane) with
 // lanes 0 (keep), 1 (b) and 2 + g K + k (negative k of group g), where a position's global index is its rank
 // offset plus its local index. After the chunk, the ranks' changes of W are summed
@@ -33,38 +33,14 @@
 
 #include <mpi.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "qwem/common.hpp"
+#include "qwem/trainer.hpp"
 
 namespace qwem {
-
-// The learning-rate schedule of every sgd mode at (fractional) step t: lr, or with the linear
-// schedule lr (1 - t / steps), at least 1e-4 lr (word2vec's decay).
-inline double ScheduledRate(double lr, bool linear, double t, global_int_t steps) {
-  if (!linear || steps <= 0) return lr;
-  return lr * std::max(1e-4, 1.0 - t / static_cast<double>(steps));
-}
-
-struct WindowOptions {
-  int dim = 200;
-  int window = 16;             // L
-  int negatives = 5;           // K per group of contexts
-  int context_group = 4;       // G: contexts sharing one draw of K negatives (0: the whole window)
-  double subsample = 1e-4;     // word2vec's t (0: keep every token)
-  double ns_power = 0.75;      // negatives from unigram^power
-  std::uint64_t seed = 1;
-  global_int_t batch = 1 << 20;  // B: corpus positions per step, global
-  global_int_t steps = 1000;
-  double lr = 0.025;           // alpha per pair (word2vec's)
-  bool lr_linear = true;
-  // word2vec's separate output vectors C (zero at the start): scores w_c . c_o, contexts update
-  // W and outputs C. Off: one tied W for both (scores w_c . w_o).
-  bool separate_output = true;
-};
 
 // Local positions [first, last) of a rank's shard (n of the N positions of all ranks, counted
 // with repetition over epochs) covered by step t with a global batch of B positions.
@@ -76,12 +52,17 @@ StepChunk WindowChunk(global_int_t t, global_int_t B, global_int_t n, global_int
 // The stream of WindowSgns's random numbers (xor-ed into the seed).
 inline constexpr std::uint64_t kWindowStream = 0x57494e444f575321ULL;  // "WINDOWS!"
 
+// The settings it reads from the setup: dim (d), window (L), and of the train section negatives
+// (K per group of contexts), context_group (G), subsample (t), seed, batch (B: corpus positions
+// per step, global), steps, lr and lr_schedule (alpha per pair), output_vectors (separate:
+// word2vec's output vectors C, zero at the start, scores w_c . c_o; tied: one W for both).
 class WindowSgns {
  public:
   // Collective. tokens: this rank's in-vocabulary ids (kBoundary between documents);
-  // word_counts: the corpus count of every vocabulary word (V of them), the same on every rank.
-  WindowSgns(MPI_Comm comm, const WindowOptions& options, std::vector<word_id_t> tokens,
-             const std::vector<global_int_t>& word_counts);
+  // word_counts: the corpus count of every vocabulary word (V of them), the same on every rank,
+  // and in_vocab_tokens their sum.
+  WindowSgns(MPI_Comm comm, const TrainingSetup& setup, std::vector<word_id_t> tokens,
+             const std::vector<global_int_t>& word_counts, global_int_t in_vocab_tokens);
   ~WindowSgns();
   WindowSgns(const WindowSgns&) = delete;
   WindowSgns& operator=(const WindowSgns&) = delete;

@@ -1,0 +1,11 @@
+// The BLAS and LAPACK routines qwem-dist calls (Fortran interfaces; OpenBLAS or the reference
+// libraries, linked through pkg-config's blas and lapack).
+#pragma once
+
+extern "C" {
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+            const int* ldc);
+void dsyev_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
+            const int* lwork, int* info);
+}

@@ -1,0 +1,149 @@
+// The settings of a qwem-dist run: one section per stage, every default defined here once.
+// The command line (cli.hpp) fills them, parsing every named value into its enum at that
+// boundary, and Options::Check enforces the rules of single values and between options, so
+// a stage receives its own section, already valid, and never parses text.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qwem/common.hpp"
+
+namespace qwem {
+
+// What the run computes after the counts (--mode).
+enum class Mode { kClosed, kSgd, kGd };
+// The matrix to factorize (--target): M* (QWEM), or the PPMI and PMI baselines.
+enum class TargetKind { kMStar, kPPMI, kPMI };
+// How SLEPc sees the target (--operator).
+enum class OperatorKind { kAuto, kSparse, kDense };
+enum class LossKind { kQwem, kSgns };
+// sgd's samples: pairs drawn from P_ij (exact, any rank count gives the same W), or word2vec's
+// windows streamed from each rank's shard (sgns only).
+enum class Sampling { kPairs, kWindows };
+// tied: one W (scores w_i . w_j, the theory's model); separate: word2vec's output vectors C.
+enum class OutputVectors { kTied, kSeparate };
+enum class LrSchedule { kConstant, kLinear };
+
+// The name of a value as on the command line and in the HDF5 file ("mstar", "windows", ...).
+const char* Name(Mode v);
+const char* Name(TargetKind v);
+const char* Name(OperatorKind v);
+const char* Name(LossKind v);
+const char* Name(Sampling v);
+const char* Name(OutputVectors v);
+const char* Name(LrSchedule v);
+// Sets *value from its name, the value of `option`: throws UsageError "unknown --target 'svd'
+// (expected mstar, ppmi or pmi)".
+void ParseName(const std::string& option, const std::string& text, Mode* value);
+void ParseName(const std::string& option, const std::string& text, TargetKind* value);
+void ParseName(const std::string& option, const std::string& text, OperatorKind* value);
+void ParseName(const std::string& option, const std::string& text, LossKind* value);
+void ParseName(const std::string& option, const std::string& text, Sampling* value);
+void ParseName(const std::string& option, const std::string& text, OutputVectors* value);
+void ParseName(const std::string& option, const std::string& text, LrSchedule* value);
+
+struct CorpusOptions {
+  std::string path;                      // --corpus: a file, or a directory walked recursively
+  global_int_t max_token_bytes = 1000;   // longer tokens are skipped (and counted)
+};
+
+struct VocabOptions {
+  global_int_t size = 10000;  // V requested (clamped, with a warning, to the words that qualify)
+  global_int_t min_count = 1;
+};
+
+struct CountOptions {
+  int window = 16;                                    // L: offset j = 1..L has weight L+1-j
+  std::size_t buffer_bytes = std::size_t{512} << 20;  // per-rank budget of the local count buffers
+};
+
+struct TargetOptions {
+  TargetKind kind = TargetKind::kMStar;
+  double nu = 1.0;                          // negative-sampling weight in M*
+  OperatorKind op = OperatorKind::kAuto;
+  bool full_spectrum = false;               // also every eigenvalue (dense, LAPACK)
+};
+
+struct EigenOptions {
+  int dim = 200;         // d: eigenpairs wanted, and the embedding dimension (also trained W's)
+  double tol = 1e-8;     // relative residual tolerance (-eps_tol overrides it)
+  double power = 0.5;    // p in W = V diag(max(lambda, 0)^p)
+  std::string from;      // --eigen-from: M*'s eigenpairs from an earlier output instead of solving
+};
+
+struct TrainOptions {
+  LossKind loss = LossKind::kQwem;
+  Sampling sampling = Sampling::kPairs;
+  OutputVectors output_vectors = OutputVectors::kTied;  // the CLI's default: separate with windows
+  int context_group = 4;     // windows: contexts sharing one draw of negatives (0: the whole window)
+  global_int_t steps = 2000;
+  global_int_t batch = 4096;  // positive pairs per step, global (windows: corpus positions)
+  int negatives = 1;          // per positive (sgns: word2vec uses 5)
+  double lr = 0.05;           // eta of the batch-mean gradient (windows: alpha per pair)
+  LrSchedule lr_schedule = LrSchedule::kConstant;  // linear: decay to 1e-4 eta (word2vec's)
+  double init_scale = 1e-4;   // per-entry std of W0
+  std::uint64_t seed = 1;     // of the counter-based random streams
+  int sync_every = 1;         // 1: exact data-parallel SGD; K > 1: local SGD, averaged every K steps
+  double subsample = 0;       // sgns: word2vec's subsampling threshold t (0: off)
+  // The records of the run.
+  global_int_t log_every = 0;   // 0: about 200 log-spaced records
+  int checkpoints = 8;          // log-spaced snapshots of W in /train/checkpoints
+  global_int_t eval_every = 0;  // analogy accuracy every this many steps (0: at the checkpoints)
+  std::string resume;           // continue from this file's /train/state
+};
+
+// An evaluation file: a path the user named, or one of the copies bundled in share/ (which may
+// be absent when the binary has moved: then skipped with a warning).
+struct EvalFile {
+  std::string path;
+  bool bundled = false;
+};
+
+struct EvalOptions {
+  std::optional<EvalFile> analogies = EvalFile{QWEM_SHARE_DIR "/questions-words.txt", true};
+  std::vector<EvalFile> similarity = {{QWEM_SHARE_DIR "/EN-WS-353-ALL.txt", true},
+                                      {QWEM_SHARE_DIR "/EN-SIMLEX-999.txt", true}};
+  int concepts = 10;       // eigenvectors to explain
+  int concept_words = 8;   // words shown at each end
+};
+
+struct OutputOptions {
+  std::string path = "qwem.h5";  // --out: written as PATH.partial, renamed when complete
+  bool save_cooccurrence = false;
+  std::string export_w2v;        // also the embeddings in word2vec format (binary if .bin)
+  std::string checkpoint;        // where a signal writes the checkpoint (default: OUT as .ckpt.h5)
+  double progress_seconds = 10;  // progress lines in long phases (0: off)
+};
+
+struct Options {
+  Mode mode = Mode::kClosed;
+  bool counts_only = false;  // stop after the counts
+  CorpusOptions corpus;
+  VocabOptions vocab;
+  CountOptions count;
+  TargetOptions target;
+  EigenOptions eigen;
+  TrainOptions train;
+  EvalOptions eval;
+  OutputOptions output;
+  std::string command_line;  // argv joined, for provenance
+
+  bool training() const { return mode != Mode::kClosed; }
+  // Not collective. The rules of single values and between options; throws UsageError naming
+  // the option(s).
+  void Check() const;
+  // Not collective. The rules that need the vocabulary size V (known after the vocabulary
+  // phase: every rank has it); throws Error.
+  void CheckForVocabulary(global_int_t V) const;
+};
+
+// The checkpoint file a signal writes by default: --out with ".h5" replaced by ".ckpt.h5".
+std::string DefaultCheckpointPath(const std::string& out);
+
+// The largest V for which --operator auto considers the explicit dense matrix, and for which
+// --full-spectrum is allowed (8 V^2 bytes: 3.2 GB at 20k).
+inline constexpr global_int_t kDenseMaxWords = 20000;
+
+}  // namespace qwem

@@ -1,0 +1,88 @@
+// What a run tells its user: plain lines for terminals and SLURM log files alike. Rank 0 prints
+// one line per finished phase with its wall time and the largest peak RSS over all ranks, the
+// rates and warnings of each stage, periodic progress inside long phases, the evaluation, and a
+// last line that names the output file and the result. Every line's wording lives here.
+#pragma once
+
+#include <mpi.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qwem/common.hpp"
+#include "qwem/cooccurrence.hpp"
+#include "qwem/corpus.hpp"
+#include "qwem/eigen.hpp"
+#include "qwem/eval.hpp"
+#include "qwem/options.hpp"
+#include "qwem/target.hpp"
+#include "qwem/train.hpp"
+#include "qwem/vocab.hpp"
+
+namespace qwem {
+
+struct Placement;
+
+struct PhaseRecord {
+  std::string name;
+  double seconds = 0;             // wall time of the phase (slowest rank)
+  global_int_t peak_rss_max = 0;  // largest peak RSS over ranks at the end of the phase, bytes
+};
+
+class Report {
+ public:
+  // Collective (synchronizes the start time). progress_seconds: periodic lines in long phases.
+  Report(MPI_Comm comm, double progress_seconds);
+
+  // Not collective: rank 0 prints "[elapsed] text"; other ranks do nothing.
+  void Say(const std::string& text) const;
+  // Not collective: rank 0 prints "qwem-dist: warning: text" on stderr.
+  void Warn(const std::string& text) const;
+  // Periodic lines for a long phase (eigensolve, training), at most every progress_seconds.
+  ProgressLines Lines() const;
+
+  // Collective. Marks the start of a phase (barrier, so phase times are wall times of the job).
+  void Begin(const std::string& phase);
+  // Collective. Ends the current phase and prints "phase: detail (N s, peak RSS M MiB/rank max)".
+  // Returns the phase's wall time in seconds.
+  double End(const std::string& detail);
+
+  // The first lines: version, placement, command line, library versions; then the warnings of
+  // the evaluation files.
+  void Start(const Placement& placement, const std::string& command_line, const EvalData& eval) const;
+  // Collective. Each ends its phase with the stage's line(s) and warnings.
+  void EndDiscover(const CorpusPlan& plan);
+  void EndRead(const ReadStats& stats, const CorpusOptions& options);
+  void EndVocabulary(const Vocabulary& vocab, const VocabOptions& options);
+  void EndCount(const CountStats& stats, const Vocabulary& vocab, int window);
+  void EndReduce(const CooccurrenceRows& counts, const Vocabulary& vocab);
+  // op: the operator built for the eigensolve (null when the eigenpairs are loaded).
+  void EndTarget(const Target& target, const TargetOptions& options, global_int_t nnz, const OperatorChoice* op,
+                 const std::vector<double>& full_spectrum);
+  void EndEigensolve(const EigenResult& eig, const std::string& loaded_from);
+  void EndTrain(const TrainRecord& record, global_int_t steps);
+  // Ends the evaluate phase, then prints the evaluation: both analogy protocols overall and per
+  // section, similarity, and the concept words.
+  void EndEvaluate(const Evaluation& ev, const Vocabulary& vocab, const EigenResult& eig);
+
+  // The last line of the log: where the result is and what it says.
+  void Summary(const std::string& path, const Vocabulary& vocab, int window, const CooccurrenceRows& counts,
+               const EigenResult* eig, Mode mode, const TrainOptions& train, const TrainRecord* record,
+               const Evaluation* ev) const;
+
+  double Elapsed() const;
+  const std::vector<PhaseRecord>& phases() const { return phases_; }
+
+ private:
+  MPI_Comm comm_;
+  int rank_;
+  double progress_seconds_;
+  double t_start_;
+  double t_phase_ = 0;
+  std::string phase_;
+  std::vector<PhaseRecord> phases_;
+  double count_seconds_ = 0;  // for the combined count + reduce rate
+};
+
+}  // namespace qwem

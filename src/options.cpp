@@ -1,0 +1,140 @@
+#include "qwem/options.hpp"
+
+#include <cmath>
+#include <iterator>
+
+namespace qwem {
+
+namespace {
+
+template <class Enum>
+struct Named {
+  Enum value;
+  const char* name;
+};
+
+constexpr Named<Mode> kModes[] = {{Mode::kClosed, "closed"}, {Mode::kSgd, "sgd"}, {Mode::kGd, "gd"}};
+constexpr Named<TargetKind> kTargets[] = {
+    {TargetKind::kMStar, "mstar"}, {TargetKind::kPPMI, "ppmi"}, {TargetKind::kPMI, "pmi"}};
+constexpr Named<OperatorKind> kOperators[] = {
+    {OperatorKind::kAuto, "auto"}, {OperatorKind::kSparse, "sparse"}, {OperatorKind::kDense, "dense"}};
+constexpr Named<LossKind> kLosses[] = {{LossKind::kQwem, "qwem"}, {LossKind::kSgns, "sgns"}};
+constexpr Named<Sampling> kSamplings[] = {{Sampling::kPairs, "pairs"}, {Sampling::kWindows, "windows"}};
+constexpr Named<OutputVectors> kOutputVectors[] = {{OutputVectors::kTied, "tied"},
+                                                   {OutputVectors::kSeparate, "separate"}};
+constexpr Named<LrSchedule> kSchedules[] = {{LrSchedule::kConstant, "constant"}, {LrSchedule::kLinear, "linear"}};
+
+template <class Enum, std::size_t N>
+const char* NameIn(const Named<Enum> (&table)[N], Enum v) {
+  for (const auto& e : table)
+    if (e.value == v) return e.name;
+  return "?";
+}
+
+template <class Enum, std::size_t N>
+Enum ParseIn(const Named<Enum> (&table)[N], const std::string& option, const std::string& text) {
+  std::string expected;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (text == table[i].name) return table[i].value;
+    expected += (i == 0 ? "" : i + 1 == N ? " or " : ", ") + std::string(table[i].name);
+  }
+  throw UsageError("unknown " + option + " '" + text + "' (expected " + expected + ")");
+}
+
+void Require(bool ok, const std::string& message) {
+  if (!ok) throw UsageError(message);
+}
+
+bool Finite(double x) { return std::isfinite(x); }
+
+}  // namespace
+
+const char* Name(Mode v) { return NameIn(kModes, v); }
+const char* Name(TargetKind v) { return NameIn(kTargets, v); }
+const char* Name(OperatorKind v) { return NameIn(kOperators, v); }
+const char* Name(LossKind v) { return NameIn(kLosses, v); }
+const char* Name(Sampling v) { return NameIn(kSamplings, v); }
+const char* Name(OutputVectors v) { return NameIn(kOutputVectors, v); }
+const char* Name(LrSchedule v) { return NameIn(kSchedules, v); }
+
+void ParseName(const std::string& option, const std::string& text, Mode* value) {
+  *value = ParseIn(kModes, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, TargetKind* value) {
+  *value = ParseIn(kTargets, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, OperatorKind* value) {
+  *value = ParseIn(kOperators, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, LossKind* value) {
+  *value = ParseIn(kLosses, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, Sampling* value) {
+  *value = ParseIn(kSamplings, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, OutputVectors* value) {
+  *value = ParseIn(kOutputVectors, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, LrSchedule* value) {
+  *value = ParseIn(kSchedules, option, text);
+}
+
+std::string DefaultCheckpointPath(const std::string& out) {
+  const bool h5 = out.size() > 3 && out.compare(out.size() - 3, 3, ".h5") == 0;
+  return (h5 ? out.substr(0, out.size() - 3) : out) + ".ckpt.h5";
+}
+
+void Options::Check() const {
+  // One value at a time.
+  Require(vocab.size >= 1, "--vocab-size must be at least 1");
+  Require(vocab.min_count >= 1, "--min-count must be at least 1");
+  Require(count.window >= 1, "--window must be at least 1 (got " + std::to_string(count.window) + ")");
+  Require(count.window <= 10000, "--window must be at most 10000");
+  Require(count.buffer_bytes >= std::size_t{1} << 20, "--count-buffer-mb must be at least 1");
+  Require(corpus.max_token_bytes >= 1, "--max-token-bytes must be at least 1");
+  Require(!output.path.empty(), "--out must name a file");
+  Require(eigen.dim >= 1, "--dim must be at least 1");
+  Require(eval.concepts >= 0 && eval.concept_words >= 1, "--concepts must be >= 0 and --concept-words >= 1");
+  Require(target.nu > 0, "--ns-weight must be positive");
+  Require(Finite(eigen.power), "--eig-power must be a number");
+  Require(train.context_group >= 0, "--context-group must be non-negative");
+  Require(train.steps >= 0, "--steps must be non-negative");
+  Require(train.batch >= 1, "--batch must be at least 1");
+  Require(train.negatives >= 0, "--negatives must be non-negative");
+  Require(train.lr > 0 && Finite(train.lr), "--lr must be positive");
+  Require(train.init_scale > 0 && Finite(train.init_scale), "--init-scale must be positive");
+  Require(train.sync_every >= 1, "--sync-every must be at least 1");
+  Require(train.subsample >= 0, "--subsample must be non-negative");
+  Require(train.log_every >= 0 && train.eval_every >= 0 && train.checkpoints >= 1,
+          "--log-every and --eval-every must be >= 0, --checkpoints >= 1");
+  Require(output.progress_seconds >= 0 && Finite(output.progress_seconds), "--progress-seconds must be non-negative");
+
+  // Between options.
+  if (training()) {
+    Require(!counts_only, std::string("--counts-only cannot be combined with --mode ") + Name(mode));
+    Require(target.kind == TargetKind::kMStar,
+            std::string("--mode ") + Name(mode) + " trains on M*: --target must be mstar");
+  }
+  if (mode == Mode::kSgd) {
+    const bool windows = train.sampling == Sampling::kWindows;
+    Require(!windows || train.loss == LossKind::kSgns,
+            "--sampling windows trains word2vec's loss: use it with --loss sgns");
+    Require(windows || train.output_vectors == OutputVectors::kTied,
+            "--output-vectors separate needs --sampling windows (pair sampling trains one tied W)");
+    Require(!windows || train.sync_every == 1,
+            "--sampling windows sums the ranks' changes every step: --sync-every must be 1");
+    Require(windows || train.loss != LossKind::kQwem || train.negatives >= 1, "--loss qwem needs --negatives >= 1");
+    Require(windows || train.batch * (1 + train.negatives) <= (global_int_t{1} << 30),
+            "--batch times (1 + --negatives) must be at most 2^30");
+  }
+}
+
+void Options::CheckForVocabulary(global_int_t V) const {
+  if (counts_only) return;
+  if (eigen.dim >= V)
+    throw Error("--dim=" + std::to_string(eigen.dim) + " must be smaller than V = " + std::to_string(V));
+  if (target.full_spectrum && V > kDenseMaxWords)
+    throw Error("--full-spectrum needs the dense matrix: V must be at most " + std::to_string(kDenseMaxWords));
+}
+
+}  // namespace qwem

@@ -1,0 +1,200 @@
+#include "qwem/report.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "qwem/format.hpp"
+#include "qwem/h5io.hpp"
+#include "qwem/memory.hpp"
+#include "qwem/provenance.hpp"
+
+namespace qwem {
+
+
+Report::Report(MPI_Comm comm, double progress_seconds)
+    : comm_(comm), rank_(CommRank(comm)), progress_seconds_(progress_seconds) {
+  QWEM_MPI(MPI_Barrier(comm_));
+  t_start_ = MPI_Wtime();
+}
+
+double Report::Elapsed() const { return MPI_Wtime() - t_start_; }
+
+void Report::Say(const std::string& text) const {
+  if (rank_ != 0) return;
+  std::printf("[%8.2f s] %s\n", Elapsed(), text.c_str());
+  std::fflush(stdout);
+}
+
+void Report::Warn(const std::string& text) const {
+  if (rank_ != 0) return;
+  std::fflush(stdout);
+  std::fprintf(stderr, "qwem-dist: warning: %s\n", text.c_str());
+  std::fflush(stderr);
+}
+
+ProgressLines Report::Lines() const {
+  return {[this](const std::string& line) { Say(line); }, progress_seconds_};
+}
+
+void Report::Begin(const std::string& phase) {
+  QWEM_MPI(MPI_Barrier(comm_));
+  phase_ = phase;
+  t_phase_ = MPI_Wtime();
+}
+
+double Report::End(const std::string& detail) {
+  // The barrier makes the phase time the slowest rank's time.
+  QWEM_MPI(MPI_Barrier(comm_));
+  const double seconds = MPI_Wtime() - t_phase_;
+  global_int_t rss = PeakRssBytes(), rss_max = 0;
+  QWEM_MPI(MPI_Allreduce(&rss, &rss_max, 1, MPI_INT64_T, MPI_MAX, comm_));
+  phases_.push_back({phase_, seconds, rss_max});
+  Say(phase_ + ": " + detail +
+      Format(" (%.2f s, peak RSS %s/rank max)", seconds, FormatBytes(static_cast<double>(rss_max)).c_str()));
+  return seconds;
+}
+
+void Report::Start(const Placement& placement, const std::string& command_line, const EvalData& eval) const {
+  Say("qwem-dist " + std::string(QWEM_VERSION) + " on " + placement.Describe());
+  Say("command: " + command_line);
+  Say("libraries: " + MpiVersion() + "; " + PetscVersion() + "; " + SlepcVersion() + "; HDF5 " + h5::LibraryVersion());
+  for (const std::string& path : eval.skipped) Warn("default evaluation file '" + path + "' not found; skipped");
+}
+
+void Report::EndDiscover(const CorpusPlan& plan) {
+  End(std::to_string(plan.files.size()) + " files, " + FormatBytes(static_cast<double>(plan.plain_bytes)) + " plain + " +
+      FormatBytes(static_cast<double>(plan.gzip_bytes)) + " gzip");
+}
+
+void Report::EndRead(const ReadStats& stats, const CorpusOptions& options) {
+  const double seconds = End(FormatBytes(static_cast<double>(stats.text_bytes)) + " of text, " +
+                             FormatCount(static_cast<double>(stats.n_tokens)) + " tokens");
+  Say("read rate: " + FormatCount(stats.text_bytes / 1e6 / seconds) + " MB/s, " +
+      FormatCount(stats.n_tokens / seconds) + " tokens/s");
+  if (stats.n_overlong > 0)
+    Warn(std::to_string(stats.n_overlong) + " tokens longer than --max-token-bytes=" +
+         std::to_string(options.max_token_bytes) + " were skipped");
+}
+
+void Report::EndVocabulary(const Vocabulary& vocab, const VocabOptions& options) {
+  End(Format("V = %lld of %lld distinct words, %s tokens, coverage %.2f%%", static_cast<long long>(vocab.size()),
+             static_cast<long long>(vocab.n_distinct_words), FormatCount(static_cast<double>(vocab.n_total_tokens)).c_str(),
+             100.0 * vocab.coverage()));
+  if (vocab.clamped())
+    Warn("--vocab-size=" + std::to_string(options.size) + " but only " + std::to_string(vocab.size()) +
+         " words reach --min-count=" + std::to_string(options.min_count) + "; using V = " +
+         std::to_string(vocab.size()));
+}
+
+void Report::EndCount(const CountStats& stats, const Vocabulary& vocab, int window) {
+  // Every in-vocabulary token is counted once as a first position.
+  const auto positions = static_cast<double>(vocab.n_in_vocab_tokens);
+  count_seconds_ = End(Format("L = %d, %s positions, %lld dense words, %d sparse flushes", window,
+                              FormatCount(positions).c_str(), static_cast<long long>(stats.dense_words),
+                              stats.n_sparse_flushes));
+  const double pair_loop = AllreduceMax(comm_, stats.kernel_seconds);
+  const double per_rank = positions / CommSize(comm_);
+  Say(Format("count rate: %s in-vocab tokens/s/rank (pair loop %.2f s: %s/s/rank)",
+             FormatCount(per_rank / count_seconds_).c_str(), pair_loop, FormatCount(per_rank / pair_loop).c_str()));
+}
+
+void Report::EndReduce(const CooccurrenceRows& counts, const Vocabulary& vocab) {
+  const double seconds =
+      End(Format("N = %s pairs, nnz = %s (%.1f%% dense), rows balanced by nonzeros",
+                 FormatCount(static_cast<double>(counts.n_pairs)).c_str(),
+                 FormatCount(static_cast<double>(counts.nnz)).c_str(),
+                 100.0 * static_cast<double>(counts.nnz) / (static_cast<double>(vocab.size()) * vocab.size())));
+  const double per_rank = static_cast<double>(vocab.n_in_vocab_tokens) / CommSize(comm_);
+  Say(Format("count + reduce: %s in-vocab tokens/s/rank", FormatCount(per_rank / (count_seconds_ + seconds)).c_str()));
+}
+
+void Report::EndTarget(const Target& target, const TargetOptions& options, global_int_t nnz, const OperatorChoice* op,
+                       const std::vector<double>& full_spectrum) {
+  std::string how = Format("%s = sparse part (%s nonzeros) %+g 11^T", Name(options.kind),
+                           FormatCount(static_cast<double>(nnz)).c_str(), target.rank_one);
+  if (op && op->requested == OperatorKind::kAuto && op->dense_seconds > 0)
+    how += Format("; auto: sparse %.1f ms, dense %.1f ms per product", 1e3 * op->sparse_seconds,
+                  1e3 * op->dense_seconds);
+  if (!full_spectrum.empty()) how += "; full spectrum (" + std::to_string(full_spectrum.size()) + " eigenvalues, LAPACK)";
+  if (op) how += std::string("; operator ") + Name(op->chosen);
+  End(how);
+}
+
+void Report::EndEigensolve(const EigenResult& eig, const std::string& loaded_from) {
+  if (!loaded_from.empty()) {
+    End("loaded " + std::to_string(eig.dim()) + " eigenpairs of M* from " + loaded_from);
+    return;
+  }
+  double worst = 0;
+  for (double r : eig.residuals) worst = std::max(worst, r);
+  std::string top;
+  for (int k = 0; k < std::min(5, eig.dim()); ++k) top += Format("%s%.1f", k ? ", " : "", eig.eigenvalues[k]);
+  const std::string products = eig.n_matvecs >= 0 ? std::to_string(eig.n_matvecs) : "uncounted (explicit matrix)";
+  End("top eigenvalues " + top +
+      Format("; lambda_%d = %.1f; %lld converged, max rel. residual %.1e, %s products, %lld restarts (%s)", eig.dim(),
+             eig.eigenvalues.back(), static_cast<long long>(eig.n_converged), worst, products.c_str(),
+             static_cast<long long>(eig.n_restarts), eig.solver.c_str()));
+}
+
+void Report::EndTrain(const TrainRecord& record, global_int_t steps) {
+  End(Format("%lld steps this run (%lld of %lld done)%s; theory agreement (top 10) %.4f",
+             static_cast<long long>(record.steps_this_run), static_cast<long long>(record.completed_steps),
+             static_cast<long long>(steps),
+             record.interrupted ? (", interrupted by signal " + std::to_string(record.stop_signal)).c_str() : "",
+             record.Agreement(10)));
+}
+
+void Report::EndEvaluate(const Evaluation& ev, const Vocabulary& vocab, const EigenResult& eig) {
+  End(ev.analogies ? "analogies, similarity and concepts" : "similarity and concepts");
+  if (const AnalogyReport* a = ev.analogies ? &*ev.analogies : nullptr) {
+    Say(Format("analogy (standard, 3CosAdd): %.1f%% of %lld in-vocabulary questions (of %lld); semantic %.1f%% "
+               "of %lld, syntactic %.1f%% of %lld",
+               100 * a->accuracy(false, -1), static_cast<long long>(a->total(false, -1)),
+               static_cast<long long>(a->n_questions()), 100 * a->accuracy(false, 1),
+               static_cast<long long>(a->total(false, 1)), 100 * a->accuracy(false, 0),
+               static_cast<long long>(a->total(false, 0))));
+    Say(Format("analogy (paper's pair protocol): %.1f%% of %lld; semantic %.1f%%, syntactic %.1f%%",
+               100 * a->accuracy(true, -1), static_cast<long long>(a->total(true, -1)), 100 * a->accuracy(true, 1),
+               100 * a->accuracy(true, 0)));
+    for (const auto& sec : a->sections)
+      Say(Format("  %-28s standard %5.1f%% of %5lld   pairs %5.1f%% of %6lld", sec.name.c_str(),
+                 sec.total ? 100.0 * sec.correct / sec.total : 0.0, static_cast<long long>(sec.total),
+                 sec.pair_total ? 100.0 * sec.pair_correct / sec.pair_total : 0.0,
+                 static_cast<long long>(sec.pair_total)));
+  }
+  for (const auto& r : ev.similarity)
+    Say(Format("similarity %s: Spearman %.3f on %lld of %lld pairs", r.name.c_str(), r.spearman,
+               static_cast<long long>(r.n_covered), static_cast<long long>(r.n_pairs)));
+  for (std::size_t c = 0; c < ev.concepts.size(); ++c) {
+    std::string top, bottom;
+    for (auto id : ev.concepts[c].top) top += " " + vocab.words[id];
+    for (auto id : ev.concepts[c].bottom) bottom += " " + vocab.words[id];
+    Say(Format("concept %zu (lambda %.1f): +", c + 1, eig.eigenvalues[c]) + top + "  |  -" + bottom);
+  }
+}
+
+void Report::Summary(const std::string& path, const Vocabulary& vocab, int window, const CooccurrenceRows& counts,
+                     const EigenResult* eig, Mode mode, const TrainOptions& train, const TrainRecord* record,
+                     const Evaluation* ev) const {
+  std::string summary = Format("done: wrote %s in %.2f s; %s tokens, V = %lld (coverage %.1f%%), L = %d, nnz = %lld",
+                               path.c_str(), Elapsed(), FormatCount(static_cast<double>(vocab.n_total_tokens)).c_str(),
+                               static_cast<long long>(vocab.size()), 100.0 * vocab.coverage(), window,
+                               static_cast<long long>(counts.nnz));
+  if (eig && !eig->eigenvalues.empty()) summary += Format(", lambda_1 = %.1f", eig->eigenvalues[0]);
+  if (record && !record->step.empty()) {
+    summary += Format(", %s %s: %lld steps, s_1 = %.3g", Name(mode), Name(train.loss),
+                      static_cast<long long>(record->completed_steps),
+                      record->singular_values[record->singular_values.size() - record->dim]);
+    if (record->n_overlap > 0) {
+      const int k = std::min(5, record->n_overlap);
+      summary += Format(", top-%d overlap %.3f, theory agreement %.3f", k,
+                        record->overlap[record->overlap.size() - record->n_overlap + k - 1], record->Agreement(10));
+    }
+  }
+  if (ev && ev->analogies)
+    summary += Format(", analogy %.1f%% of %lld", 100 * ev->analogies->accuracy(false, -1),
+                      static_cast<long long>(ev->analogies->total(false, -1)));
+  Say(summary);
+}
+
+}  // namespace qwem

@@ -1,0 +1,197 @@
+#include "qwem/results.hpp"
+
+namespace qwem {
+
+void WriteCorpus(h5::OutputFile& out, const CorpusPlan& plan, const ReadStats& read, const Vocabulary& vocab,
+                 const CooccurrenceRows& rows) {
+  out.Attribute("/corpus", "n_files", static_cast<global_int_t>(plan.files.size()));
+  out.Attribute("/corpus", "plain_bytes", plan.plain_bytes);
+  out.Attribute("/corpus", "gzip_bytes", plan.gzip_bytes);
+  out.Attribute("/corpus", "n_total_tokens", vocab.n_total_tokens);
+  out.Attribute("/corpus", "n_distinct_words", vocab.n_distinct_words);
+  out.Attribute("/corpus", "n_in_vocab_tokens", vocab.n_in_vocab_tokens);
+  out.Attribute("/corpus", "coverage", vocab.coverage());
+  out.Attribute("/corpus", "n_pairs", rows.n_pairs);
+  out.Attribute("/corpus", "nnz", rows.nnz);
+  out.Attribute("/corpus", "n_overlong_tokens_skipped", read.n_overlong);
+  std::vector<std::string> paths;
+  std::vector<global_int_t> sizes;
+  for (const auto& f : plan.files) {
+    paths.push_back(f.path);
+    sizes.push_back(f.bytes);
+  }
+  out.WriteStrings("/corpus/files", paths);
+  out.WriteReplicated("/corpus/file_bytes", sizes);
+}
+
+void WriteVocabulary(h5::OutputFile& out, const Vocabulary& vocab) {
+  out.WriteStrings("/vocab/words", vocab.words);
+  out.WriteReplicated("/vocab/counts", vocab.counts);
+}
+
+void WriteCooccurrence(h5::OutputFile& out, MPI_Comm comm, const CooccurrenceRows& rows) {
+  const int rank = CommRank(comm), size = CommSize(comm);
+  global_int_t nnz_offset = 0;
+  const global_int_t local_nnz = rows.n_local_nnz();
+  QWEM_MPI(MPI_Exscan(&local_nnz, &nnz_offset, 1, MPI_INT64_T, MPI_SUM, comm));
+  if (rank == 0) nnz_offset = 0;
+  // indptr has V+1 entries: each rank writes its rows' starts; the last rank also the end.
+  const bool last = rank == size - 1;
+  std::vector<global_int_t> indptr(rows.row_ptr.begin(), rows.row_ptr.end() - (last ? 0 : 1));
+  for (auto& p : indptr) p += nnz_offset;
+  out.WriteDistributed("/cooccurrence/indptr", indptr.data(), static_cast<global_int_t>(indptr.size()), rows.row_begin,
+                       rows.n_words + 1);
+  out.WriteDistributed("/cooccurrence/indices", rows.cols.data(), local_nnz, nnz_offset, rows.nnz);
+  out.WriteDistributed("/cooccurrence/data", rows.values.data(), local_nnz, nnz_offset, rows.nnz);
+  out.Attribute("/cooccurrence", "n_rows", rows.n_words);
+  out.Attribute("/cooccurrence", "n_pairs", rows.n_pairs);
+  out.Attribute("/cooccurrence", "format", std::string("CSR (scipy.sparse.csr_matrix((data, indices, indptr)))"));
+}
+
+void WriteEmbeddings(h5::OutputFile& out, const Embeddings& e) {
+  out.WriteDistributed("/embeddings", e.data.data(), e.row_end - e.row_begin, e.row_begin, e.n_words, e.dim);
+  if (e.eig_power) out.Attribute("/embeddings", "eig_power", *e.eig_power);
+  out.Attribute("/embeddings", "formula", e.formula);
+}
+
+void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, global_int_t n_words, const TargetOptions& target,
+                   const OperatorChoice* op) {
+  const global_int_t d = eig.dim(), rows = eig.row_end - eig.row_begin;
+  out.WriteDistributed("/spectrum/eigenvectors", eig.vectors.data(), rows, eig.row_begin, n_words, d);
+  out.WriteReplicated("/spectrum/eigenvalues", eig.eigenvalues);
+  out.WriteReplicated("/spectrum/residuals", eig.residuals);
+  out.Attribute("/spectrum", "target", std::string(Name(target.kind)));
+  out.Attribute("/spectrum", "ns_weight", target.nu);
+  if (op) {
+    out.Attribute("/spectrum", "operator_requested", std::string(Name(op->requested)));
+    out.Attribute("/spectrum", "operator", std::string(Name(op->chosen)));
+    out.Attribute("/spectrum", "operator_sparse_seconds", op->sparse_seconds);
+    out.Attribute("/spectrum", "operator_dense_seconds", op->dense_seconds);
+  }
+  out.Attribute("/spectrum", "solver", eig.solver);
+  out.Attribute("/spectrum", "tol", eig.tol);
+  out.Attribute("/spectrum", "ncv", static_cast<global_int_t>(eig.ncv));
+  out.Attribute("/spectrum", "n_converged", static_cast<global_int_t>(eig.n_converged));
+  out.Attribute("/spectrum", "n_restarts", static_cast<global_int_t>(eig.n_restarts));
+  out.Attribute("/spectrum", "n_matvecs", static_cast<global_int_t>(eig.n_matvecs));
+  out.Attribute("/spectrum", "sign_convention", std::string("largest-magnitude entry of each eigenvector positive"));
+}
+
+void WriteFullSpectrum(h5::OutputFile& out, const std::vector<double>& eigenvalues) {
+  out.WriteReplicated("/spectrum/full_eigenvalues", eigenvalues);
+}
+
+void WriteAnalogies(h5::OutputFile& out, const AnalogyReport& a) {
+  for (int pair = 0; pair < 2; ++pair) {
+    const std::string g = pair ? "/eval/analogy_pairs" : "/eval/analogy_standard";
+    out.Attribute(g, "protocol", std::string(pair ? "paper's pair protocol: per section, every ordered pair of distinct "
+                                                    "in-vocabulary word pairs; 3CosAdd, unit rows, query words excluded"
+                                                  : "Mikolov et al. 2013: 3CosAdd on unit rows, query words excluded, "
+                                                    "questions with all four words in vocabulary"));
+    for (int sem = -1; sem <= 1; ++sem) {
+      const std::string tag = sem < 0 ? "overall" : sem ? "semantic" : "syntactic";
+      out.Attribute(g, tag + "_accuracy", a.accuracy(pair, sem));
+      out.Attribute(g, tag + "_correct", a.correct(pair, sem));
+      out.Attribute(g, tag + "_total", a.total(pair, sem));
+    }
+  }
+  std::vector<std::string> names;
+  std::vector<global_int_t> correct, total, questions, pcorrect, ptotal;
+  for (const auto& sec : a.sections) {
+    names.push_back(sec.name);
+    correct.push_back(sec.correct);
+    total.push_back(sec.total);
+    questions.push_back(sec.n_questions);
+    pcorrect.push_back(sec.pair_correct);
+    ptotal.push_back(sec.pair_total);
+  }
+  out.WriteStrings("/eval/sections/name", names);
+  out.WriteReplicated("/eval/sections/n_questions", questions);
+  out.WriteReplicated("/eval/sections/standard_correct", correct);
+  out.WriteReplicated("/eval/sections/standard_total", total);
+  out.WriteReplicated("/eval/sections/pairs_correct", pcorrect);
+  out.WriteReplicated("/eval/sections/pairs_total", ptotal);
+}
+
+void WriteSimilarity(h5::OutputFile& out, const SimilarityReport& r) {
+  const std::string g = "/eval/similarity/" + r.name;
+  out.Attribute(g, "spearman", r.spearman);
+  out.Attribute(g, "n_pairs", r.n_pairs);
+  out.Attribute(g, "n_covered", r.n_covered);
+}
+
+void WriteConcepts(h5::OutputFile& out, const std::vector<Concept>& concepts, const Vocabulary& vocab,
+                   const EigenResult& eig) {
+  if (concepts.empty()) return;
+  const std::size_t m = concepts[0].top.size();
+  std::vector<std::int32_t> top, bottom;
+  std::vector<std::string> top_words, bottom_words;
+  std::vector<double> lambda;
+  for (std::size_t c = 0; c < concepts.size(); ++c) {
+    lambda.push_back(eig.eigenvalues[c]);
+    for (std::size_t i = 0; i < m; ++i) {
+      const word_id_t t = i < concepts[c].top.size() ? concepts[c].top[i] : -1;
+      const word_id_t b = i < concepts[c].bottom.size() ? concepts[c].bottom[i] : -1;
+      top.push_back(t);
+      bottom.push_back(b);
+      top_words.push_back(t >= 0 ? vocab.words[t] : "");
+      bottom_words.push_back(b >= 0 ? vocab.words[b] : "");
+    }
+  }
+  out.WriteReplicated("/concepts/top_ids", top, static_cast<global_int_t>(m));
+  out.WriteReplicated("/concepts/bottom_ids", bottom, static_cast<global_int_t>(m));
+  out.WriteStrings("/concepts/top_words", top_words);
+  out.WriteStrings("/concepts/bottom_words", bottom_words);
+  out.WriteReplicated("/concepts/eigenvalues", lambda);
+  out.Attribute("/concepts", "layout", "row c: eigenvector c; top/bottom_words flattened row-major, " +
+                                           std::to_string(m) + " words per row");
+}
+
+void WriteTimings(h5::OutputFile& out, MPI_Comm comm, const std::vector<PhaseRecord>& phases, const CountStats& count,
+                  const ReduceStats& reduce) {
+  std::vector<std::string> names;
+  std::vector<double> seconds;
+  std::vector<global_int_t> rss;
+  for (const auto& p : phases) {
+    names.push_back(p.name);
+    seconds.push_back(p.seconds);
+    rss.push_back(p.peak_rss_max);
+  }
+  out.WriteStrings("/timings/phase", names);
+  out.WriteReplicated("/timings/seconds", seconds);
+  out.WriteReplicated("/timings/peak_rss_bytes_max", rss);
+  out.Attribute("/timings", "count_pair_loop_seconds_max", AllreduceMax(comm, count.kernel_seconds));
+  out.Attribute("/timings", "reduce_seconds_max", AllreduceMax(comm, reduce.seconds));
+  out.Attribute("/timings", "count_dense_words", count.dense_words);
+}
+
+EigenResult LoadEigenpairs(MPI_Comm comm, const std::string& path, int window, const Vocabulary& vocab,
+                           global_int_t row_begin, global_int_t row_end, int dim) {
+  EigenResult eig;
+  RunAgreed(comm, [&] {
+    const h5::InputFile in(path);
+    if (!in.Exists("/spectrum/eigenvectors")) throw Error("'" + path + "' has no /spectrum/eigenvectors");
+    if (in.IntAttribute("/meta", "window") != window)
+      throw Error("'" + path + "' was computed with a different --window");
+    if (in.StringAttribute("/spectrum", "target") != "mstar") throw Error("'" + path + "' holds no M* eigenpairs");
+    const std::vector<std::string> words = in.ReadStrings("/vocab/words");
+    if (words != vocab.words) throw Error("'" + path + "' has a different vocabulary than this run");
+    const std::vector<global_int_t> shape = in.Shape("/spectrum/eigenvectors");
+    if (shape.size() != 2 || shape[0] != vocab.size()) throw Error("'" + path + "': /spectrum/eigenvectors has the wrong shape");
+    const int have = static_cast<int>(shape[1]), m = std::min(have, dim);
+    std::vector<double> values = in.Read<double>("/spectrum/eigenvalues");
+    const std::vector<double> rows = in.Read<double>("/spectrum/eigenvectors", row_begin, row_end - row_begin);
+    eig.eigenvalues.assign(values.begin(), values.begin() + m);
+    eig.residuals.assign(m, 0.0);
+    eig.row_begin = row_begin;
+    eig.row_end = row_end;
+    eig.vectors.resize(static_cast<std::size_t>(row_end - row_begin) * m);
+    for (global_int_t r = 0; r < row_end - row_begin; ++r)
+      for (int k = 0; k < m; ++k) eig.vectors[r * m + k] = rows[r * have + k];
+    eig.n_converged = m;
+    eig.solver = "loaded from " + path;
+  });
+  return eig;
+}
+
+}  // namespace qwem

@@ -1,0 +1,88 @@
+#include "qwem/spectrum.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "qwem/blas.hpp"
+
+namespace qwem {
+
+namespace {
+
+// B = W^T E (d x m, column-major), all-reduced; E's first m columns (row-major, stride n_eig).
+std::vector<double> ProjectOnEigenvectors(MPI_Comm comm, const LocalRows& W, const double* E, int n_eig, int m) {
+  const int d = W.dim, n = static_cast<int>(W.row_end - W.row_begin);
+  std::vector<double> b(static_cast<std::size_t>(d) * m, 0.0);
+  const double one = 1, zero = 0;
+  if (n > 0 && m > 0) dgemm_("N", "T", &d, &m, &n, &one, W.data, &d, E, &n_eig, &zero, b.data(), &d);
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, b.data(), static_cast<int>(b.size()), MPI_DOUBLE, MPI_SUM, comm));
+  return b;
+}
+
+}  // namespace
+
+SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
+                                 int overlap_k) {
+  const int d = W.dim, n = static_cast<int>(W.row_end - W.row_begin);
+  std::vector<double> gram(static_cast<std::size_t>(d) * d, 0.0);
+  const double one = 1, zero = 0;
+  if (n > 0) dgemm_("N", "T", &d, &d, &n, &one, W.data, &d, W.data, &d, &zero, gram.data(), &d);
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, gram.data(), d * d, MPI_DOUBLE, MPI_SUM, comm));
+  // The same all-reduced Gram matrix on every rank, so every rank agrees on this error.
+  for (double g : gram)
+    if (!std::isfinite(g)) throw Error("training diverged (W overflowed): lower --lr");
+  std::vector<double> w(d);
+  int info = 0, lwork = -1;
+  double query;
+  dsyev_("V", "U", &d, gram.data(), &d, w.data(), &query, &lwork, &info);
+  lwork = static_cast<int>(query);
+  std::vector<double> work(std::max(1, lwork));
+  dsyev_("V", "U", &d, gram.data(), &d, w.data(), work.data(), &lwork, &info);
+  if (info != 0) throw std::runtime_error("dsyev failed on the Gram matrix");
+  SpectrumSnapshot snap;
+  snap.singular_values.resize(d);
+  for (int a = 0; a < d; ++a) snap.singular_values[a] = std::sqrt(std::max(0.0, w[d - 1 - a]));
+  const int m = std::min({overlap_k, n_eigenvectors, d});
+  if (!eigenvectors || m <= 0) return snap;
+  // U_k^T V_k = S_k^-1 Q_k^T (W^T V_k), with Q the Gram eigenvectors (descending).
+  const std::vector<double> b = ProjectOnEigenvectors(comm, W, eigenvectors, n_eigenvectors, m);
+  std::vector<double> c(static_cast<std::size_t>(d) * m);
+  dgemm_("T", "N", &d, &m, &d, &one, gram.data(), &d, b.data(), &d, &zero, c.data(), &d);
+  for (int k = 1; k <= m; ++k) {
+    double sum = 0;
+    for (int a = 0; a < k; ++a) {
+      const double s = snap.singular_values[a];
+      if (s <= 0) continue;
+      for (int e = 0; e < k; ++e) {
+        const double v = c[(d - 1 - a) + static_cast<std::size_t>(e) * d] / s;
+        sum += v * v;
+      }
+    }
+    snap.overlap.push_back(sum / k);
+  }
+  return snap;
+}
+
+std::vector<double> ProjectedSquares(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
+                                     int n) {
+  const int d = W.dim, m = std::min(n, n_eigenvectors);
+  std::vector<double> b = ProjectOnEigenvectors(comm, W, eigenvectors, n_eigenvectors, m);
+  // Gram-Schmidt over u_k = W^T v_k in eigenvalue order: mode k grows from the part of u_k that
+  // the earlier (faster) modes have not claimed.
+  std::vector<double> a0(m, 0.0);
+  for (int k = 0; k < m; ++k) {
+    double* u = b.data() + static_cast<std::size_t>(k) * d;
+    for (int j = 0; j < k; ++j) {
+      const double* q = b.data() + static_cast<std::size_t>(j) * d;
+      double qq = 0, qu = 0;
+      for (int r = 0; r < d; ++r) qq += q[r] * q[r], qu += q[r] * u[r];
+      if (qq > 0)
+        for (int r = 0; r < d; ++r) u[r] -= qu / qq * q[r];
+    }
+    for (int r = 0; r < d; ++r) a0[k] += u[r] * u[r];
+  }
+  return a0;
+}
+
+}  // namespace qwem
