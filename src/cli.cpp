@@ -179,15 +179,15 @@ CommandLine ParseCommandLine(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    cl.help = CheckLeftovers(app.remaining(), ours);
   } catch (const CLI::CallForHelp&) {
     cl.help = true;
   } catch (const CLI::ParseError& e) {
-    // A missing --corpus is reported after a misspelled option: the typo is the likelier cause.
-    CheckLeftovers(app.remaining(), ours);
-    throw UsageError(std::string(e.what()) + " (see --help)");
+    // A misspelled option (or -h) explains a missing --corpus better than CLI11's message does.
+    cl.help = CheckLeftovers(app.remaining(), ours);
+    if (!cl.help) throw UsageError(std::string(e.what()) + " (see --help)");
   }
-  if (cl.help || CheckLeftovers(app.remaining(), ours)) {
-    cl.help = true;
+  if (cl.help) {
     cl.usage = app.help();
     return cl;
   }

@@ -95,29 +95,26 @@ Handle OutputFile::OpenOrCreateGroup(const std::string& path) {
                  "H5Gcreate " + path);
 }
 
-void OutputFile::Attribute(const std::string& object, const std::string& name, const std::string& value) {
+void OutputFile::ScalarAttribute(const std::string& object, const std::string& name, hid_t file_type, hid_t memory_type,
+                                 const void* value) {
   Handle obj = OpenOrCreateGroup(object);
-  Handle type = StringType(value.size() + 1, H5T_STR_NULLTERM);
   Handle space = Checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
-  Handle attr = Checked(H5Acreate2(obj.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+  Handle attr = Checked(H5Acreate2(obj.id(), name.c_str(), file_type, space.id(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
                         "H5Acreate " + name);
-  Check(H5Awrite(attr.id(), type.id(), value.c_str()), "H5Awrite " + name);
+  Check(H5Awrite(attr.id(), memory_type, value), "H5Awrite " + name);
+}
+
+void OutputFile::Attribute(const std::string& object, const std::string& name, const std::string& value) {
+  Handle type = StringType(value.size() + 1, H5T_STR_NULLTERM);
+  ScalarAttribute(object, name, type.id(), type.id(), value.c_str());
 }
 
 void OutputFile::Attribute(const std::string& object, const std::string& name, global_int_t value) {
-  Handle obj = OpenOrCreateGroup(object);
-  Handle space = Checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
-  Handle attr = Checked(H5Acreate2(obj.id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
-                        H5Aclose, "H5Acreate " + name);
-  Check(H5Awrite(attr.id(), H5T_NATIVE_INT64, &value), "H5Awrite " + name);
+  ScalarAttribute(object, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 void OutputFile::Attribute(const std::string& object, const std::string& name, double value) {
-  Handle obj = OpenOrCreateGroup(object);
-  Handle space = Checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
-  Handle attr = Checked(H5Acreate2(obj.id(), name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
-                        H5Aclose, "H5Acreate " + name);
-  Check(H5Awrite(attr.id(), H5T_NATIVE_DOUBLE, &value), "H5Awrite " + name);
+  ScalarAttribute(object, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
 void OutputFile::WriteRows(const std::string& path, hid_t type, const void* local, global_int_t n_local_rows,

@@ -181,6 +181,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     }
     report.Summary(opt.output.path, vocab, opt.count.window, counts, eig ? &*eig : nullptr, opt.mode, opt.train,
                    trained ? &trained->record : nullptr, ev ? &*ev : nullptr);
+    WarnUnusedPetscOptions(rank);
     return 0;
   } catch (const Interrupted& e) {
     if (rank == 0) {
@@ -210,7 +211,6 @@ int Run(MPI_Comm comm, int argc, char** argv) {
 int main(int argc, char** argv) {
   PetscCall(SlepcInitialize(&argc, &argv, nullptr, help));
   const int status = Run(PETSC_COMM_WORLD, argc, argv);
-  if (status == 0) qwem::WarnUnusedPetscOptions(qwem::CommRank(PETSC_COMM_WORLD));
   PetscCall(SlepcFinalize());
   return status;
 }

@@ -62,24 +62,26 @@ void PairCounter::Release() {
   sparse_ = {};
 }
 
-void PairCounter::FindSegmentEnd(const word_id_t* x, std::size_t total, std::size_t t) {
-  seg_end_ = t;
-  while (seg_end_ < total && x[seg_end_] != kBoundary) ++seg_end_;
+inline std::size_t PairCounter::NextToken(const word_id_t* x, std::size_t total, std::size_t t, std::size_t stop) {
+  while (t < stop && x[t] == kBoundary) ++t;
+  if (t < stop && t >= seg_end_) {
+    seg_end_ = t;
+    while (seg_end_ < total && x[seg_end_] != kBoundary) ++seg_end_;
+  }
+  return t;
 }
 
 std::size_t PairCounter::Count(const big_vector<word_id_t>& ids, std::size_t t, std::size_t end,
                                std::size_t max_positions) {
-  return dense_words_ == n_words_ ? CountDense(ids, t, end, max_positions) : CountMixed(ids, t, end, max_positions);
+  const std::size_t stop = std::min(end, t + max_positions);
+  return dense_words_ == n_words_ ? CountDense(ids.data(), ids.size(), t, stop)
+                                  : CountMixed(ids.data(), ids.size(), t, stop);
 }
 
 // The common case H = V: every pair lands in the triangle. Each position's cells are
 // independent random accesses: the loop computes the next position's cells and prefetches them
 // while it updates this position's, so the memory system works on several at once.
-std::size_t PairCounter::CountDense(const big_vector<word_id_t>& ids, std::size_t t, std::size_t end,
-                                    std::size_t max_positions) {
-  const std::size_t total = ids.size();
-  const std::size_t stop = std::min(end, t + max_positions);
-  const word_id_t* x = ids.data();
+std::size_t PairCounter::CountDense(const word_id_t* x, std::size_t total, std::size_t t, std::size_t stop) {
   const auto L = static_cast<std::size_t>(window_);
   Cell16* cells = triangle_.data();
   cells_.resize(2 * L);
@@ -97,12 +99,7 @@ std::size_t PairCounter::CountDense(const big_vector<word_id_t>& ids, std::size_
     }
     return jmax;
   };
-  while (t < stop) {
-    if (x[t] == kBoundary) {
-      ++t;
-      continue;
-    }
-    if (t >= seg_end_) FindSegmentEnd(x, total, t);
+  while ((t = NextToken(x, total, t, stop)) < stop) {
     // Positions up to the segment end (or stop) share the same partner limit.
     const std::size_t seg_stop = std::min(stop, seg_end_);
     n_positions_ += static_cast<global_int_t>(seg_stop - t);
@@ -119,20 +116,11 @@ std::size_t PairCounter::CountDense(const big_vector<word_id_t>& ids, std::size_
 }
 
 // H < V: pairs of two dense words go to the triangle, the others to the sparse buffer.
-std::size_t PairCounter::CountMixed(const big_vector<word_id_t>& ids, std::size_t t, std::size_t end,
-                                    std::size_t max_positions) {
-  const std::size_t total = ids.size();
-  const std::size_t stop = std::min(end, t + max_positions);
-  const word_id_t* x = ids.data();
+std::size_t PairCounter::CountMixed(const word_id_t* x, std::size_t total, std::size_t t, std::size_t stop) {
   const auto L = static_cast<std::size_t>(window_);
   const auto H = static_cast<word_id_t>(dense_words_);
   Cell16* cells = triangle_.data();
-  while (t < stop) {
-    if (x[t] == kBoundary) {
-      ++t;
-      continue;
-    }
-    if (t >= seg_end_) FindSegmentEnd(x, total, t);
+  while ((t = NextToken(x, total, t, stop)) < stop) {
     if (sparse_.size() + L > sparse_capacity_) break;
     const word_id_t a = x[t];
     const std::size_t jmax = std::min(L, seg_end_ - 1 - t);

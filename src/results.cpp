@@ -2,6 +2,18 @@
 
 namespace qwem {
 
+namespace {
+
+// One field of every element, as a column.
+template <class Row, class Field>
+std::vector<Field> Column(const std::vector<Row>& rows, Field Row::*field) {
+  std::vector<Field> column;
+  for (const Row& row : rows) column.push_back(row.*field);
+  return column;
+}
+
+}  // namespace
+
 void WriteCorpus(h5::OutputFile& out, const CorpusPlan& plan, const ReadStats& read, const Vocabulary& vocab,
                  const CooccurrenceRows& rows) {
   out.Attribute("/corpus", "n_files", static_cast<global_int_t>(plan.files.size()));
@@ -14,14 +26,8 @@ void WriteCorpus(h5::OutputFile& out, const CorpusPlan& plan, const ReadStats& r
   out.Attribute("/corpus", "n_pairs", rows.n_pairs);
   out.Attribute("/corpus", "nnz", rows.nnz);
   out.Attribute("/corpus", "n_overlong_tokens_skipped", read.n_overlong);
-  std::vector<std::string> paths;
-  std::vector<global_int_t> sizes;
-  for (const auto& f : plan.files) {
-    paths.push_back(f.path);
-    sizes.push_back(f.bytes);
-  }
-  out.WriteStrings("/corpus/files", paths);
-  out.WriteReplicated("/corpus/file_bytes", sizes);
+  out.WriteStrings("/corpus/files", Column(plan.files, &CorpusFile::path));
+  out.WriteReplicated("/corpus/file_bytes", Column(plan.files, &CorpusFile::bytes));
 }
 
 void WriteVocabulary(h5::OutputFile& out, const Vocabulary& vocab) {
@@ -95,22 +101,12 @@ void WriteAnalogies(h5::OutputFile& out, const AnalogyReport& a) {
       out.Attribute(g, tag + "_total", a.total(pair, sem));
     }
   }
-  std::vector<std::string> names;
-  std::vector<global_int_t> correct, total, questions, pcorrect, ptotal;
-  for (const auto& sec : a.sections) {
-    names.push_back(sec.name);
-    correct.push_back(sec.correct);
-    total.push_back(sec.total);
-    questions.push_back(sec.n_questions);
-    pcorrect.push_back(sec.pair_correct);
-    ptotal.push_back(sec.pair_total);
-  }
-  out.WriteStrings("/eval/sections/name", names);
-  out.WriteReplicated("/eval/sections/n_questions", questions);
-  out.WriteReplicated("/eval/sections/standard_correct", correct);
-  out.WriteReplicated("/eval/sections/standard_total", total);
-  out.WriteReplicated("/eval/sections/pairs_correct", pcorrect);
-  out.WriteReplicated("/eval/sections/pairs_total", ptotal);
+  out.WriteStrings("/eval/sections/name", Column(a.sections, &AnalogySection::name));
+  out.WriteReplicated("/eval/sections/n_questions", Column(a.sections, &AnalogySection::n_questions));
+  out.WriteReplicated("/eval/sections/standard_correct", Column(a.sections, &AnalogySection::correct));
+  out.WriteReplicated("/eval/sections/standard_total", Column(a.sections, &AnalogySection::total));
+  out.WriteReplicated("/eval/sections/pairs_correct", Column(a.sections, &AnalogySection::pair_correct));
+  out.WriteReplicated("/eval/sections/pairs_total", Column(a.sections, &AnalogySection::pair_total));
 }
 
 void WriteSimilarity(h5::OutputFile& out, const SimilarityReport& r) {
@@ -149,17 +145,9 @@ void WriteConcepts(h5::OutputFile& out, const std::vector<Concept>& concepts, co
 
 void WriteTimings(h5::OutputFile& out, MPI_Comm comm, const std::vector<PhaseRecord>& phases, const CountStats& count,
                   const ReduceStats& reduce) {
-  std::vector<std::string> names;
-  std::vector<double> seconds;
-  std::vector<global_int_t> rss;
-  for (const auto& p : phases) {
-    names.push_back(p.name);
-    seconds.push_back(p.seconds);
-    rss.push_back(p.peak_rss_max);
-  }
-  out.WriteStrings("/timings/phase", names);
-  out.WriteReplicated("/timings/seconds", seconds);
-  out.WriteReplicated("/timings/peak_rss_bytes_max", rss);
+  out.WriteStrings("/timings/phase", Column(phases, &PhaseRecord::name));
+  out.WriteReplicated("/timings/seconds", Column(phases, &PhaseRecord::seconds));
+  out.WriteReplicated("/timings/peak_rss_bytes_max", Column(phases, &PhaseRecord::peak_rss_max));
   out.Attribute("/timings", "count_pair_loop_seconds_max", AllreduceMax(comm, count.kernel_seconds));
   out.Attribute("/timings", "reduce_seconds_max", AllreduceMax(comm, reduce.seconds));
   out.Attribute("/timings", "count_dense_words", count.dense_words);

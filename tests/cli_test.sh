@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end checks of the qwem-dist executable under mpirun with NP ranks:
-#  * bad input: one clear "qwem-dist: error:" line from rank 0 on stderr, a non-zero exit on
-#    every rank (mpirun's exit status), well within a time limit, and no output file left;
-#  * good input: exit 0, the HDF5 file with its datasets, and the documented clamp warning.
+#  * bad input: one clear "qwem-dist: error:" line from rank 0 on stderr, exit status 1 on every
+#    rank (mpirun's exit status), well within a time limit, and no output file left;
+#  * a command line qwem-dist cannot run (a misspelled option, one of ours with one dash, a stray
+#    word, a bad value, options that contradict each other): the same, with exit status 2, and
+#    nothing run; -h and --help print the usage and run nothing;
+#  * good input: exit 0, the HDF5 file with its datasets, the documented clamp warning, and a
+#    warning naming each PETSc option that nothing used.
 # Usage: cli_test.sh QWEM_DIST NP SHARE_DIR
 set -u
 BIN=$1
@@ -31,21 +35,24 @@ run() {  # run NAME ARGS...: runs qwem-dist, sets RC, OUT, ERR, SECS
 ok() { PASS=$((PASS + 1)); echo "ok   $1 (${SECS}s)"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL $1: $2"; sed 's/^/     | /' "$ERR" | head -5; }
 
-expect_error() {  # expect_error NAME PATTERN ARGS...
-  local name=$1 pattern=$2
-  shift 2
+expect_status() {  # expect_status STATUS NAME PATTERN ARGS...
+  local status=$1 name=$2 pattern=$3
+  shift 3
   rm -f "$WORK/out.h5" "$WORK/out.h5.partial"
   run "$name" --out "$WORK/out.h5" "$@"
   local lines
   lines=$(grep -c "qwem-dist: error:" "$ERR")
   if [ "$RC" -eq 124 ]; then bad "$name" "no exit within ${LIMIT}s"
-  elif [ "$RC" -eq 0 ]; then bad "$name" "exit status 0"
+  elif [ "$RC" -ne "$status" ]; then bad "$name" "exit status $RC, expected $status"
+  elif [ "$status" -eq 2 ] && [ -s "$OUT" ]; then bad "$name" "a usage error started a run: $(head -n 1 "$OUT")"
   elif [ "$lines" -ne 1 ]; then bad "$name" "expected exactly one error line, got $lines"
   elif [ "$(grep -vc '^$' "$ERR")" -ne 1 ]; then bad "$name" "stderr has more than the error line"
   elif ! grep -q -- "$pattern" "$ERR"; then bad "$name" "error does not mention '$pattern'"
   elif [ -e "$WORK/out.h5" ] || [ -e "$WORK/out.h5.partial" ]; then bad "$name" "an output file was left behind"
   else ok "$name"; fi
 }
+expect_error() { expect_status 1 "$@"; }  # expect_error NAME PATTERN ARGS...: bad input
+expect_usage() { expect_status 2 "$@"; }  # expect_usage NAME PATTERN ARGS...: a bad command line
 
 # --- bad input --------------------------------------------------------------------------
 mkdir -p "$WORK/empty_dir" "$WORK/empty_file" "$WORK/ws" "$WORK/nul" "$WORK/dangling" "$WORK/longline" "$WORK/badgz"
@@ -66,27 +73,45 @@ expect_error dangling_symlink "dangling" --corpus "$WORK/dangling"
 expect_error nul_bytes "NUL byte" --corpus "$WORK/nul"
 expect_error line_200mb "no tokens" --corpus "$WORK/longline"
 expect_error corrupt_gzip "gzip" --corpus "$WORK/badgz"
-expect_error window_zero "window" --corpus "$SHARE/corpus" --window 0
-expect_error window_negative "window" --corpus "$SHARE/corpus" --window -3
-expect_error window_text "window" --corpus "$SHARE/corpus" --window abc
-expect_error vocab_text "vocab-size" --corpus "$SHARE/corpus" --vocab-size 10k
-expect_error vocab_zero "vocab-size" --corpus "$SHARE/corpus" --vocab-size 0
-expect_error min_count_text "min-count" --corpus "$SHARE/corpus" --min-count 1.5
-expect_error unknown_option "--frobnicate" --corpus "$SHARE/corpus" --frobnicate
-expect_error no_corpus "corpus" --vocab-size 10
-expect_error bad_target "--target" --corpus "$SHARE/corpus" --target svd
-expect_error bad_operator "--operator" --corpus "$SHARE/corpus" --operator fast
+expect_usage window_zero "window" --corpus "$SHARE/corpus" --window 0
+expect_usage window_negative "window" --corpus "$SHARE/corpus" --window -3
+expect_usage window_text "window" --corpus "$SHARE/corpus" --window abc
+expect_usage vocab_text "vocab-size" --corpus "$SHARE/corpus" --vocab-size 10k
+expect_usage vocab_zero "vocab-size" --corpus "$SHARE/corpus" --vocab-size 0
+expect_usage min_count_text "min-count" --corpus "$SHARE/corpus" --min-count 1.5
+expect_usage unknown_option "--frobnicate" --corpus "$SHARE/corpus" --frobnicate
+expect_usage no_corpus "corpus" --vocab-size 10
+expect_usage bad_target "--target" --corpus "$SHARE/corpus" --target svd
+expect_usage bad_operator "--operator" --corpus "$SHARE/corpus" --operator fast
 expect_error dim_too_large "must be smaller than V" --corpus "$SHARE/corpus" --vocab-size 50 --dim 50
-expect_error dim_text "dim" --corpus "$SHARE/corpus" --dim many
+expect_usage dim_text "dim" --corpus "$SHARE/corpus" --dim many
 expect_error not_converged "converged" --corpus "$SHARE/corpus" --vocab-size 500 --dim 20 -eps_max_it 1
-expect_error windows_qwem "sampling windows.*sgns" --corpus "$SHARE/corpus" --mode sgd --loss qwem --sampling windows
-expect_error bad_sampling "--sampling" --corpus "$SHARE/corpus" --mode sgd --sampling corpus
-expect_error separate_pairs "output-vectors separate" --corpus "$SHARE/corpus" --mode sgd --loss sgns --output-vectors separate
+expect_usage windows_qwem "sampling windows.*sgns" --corpus "$SHARE/corpus" --mode sgd --loss qwem --sampling windows
+expect_usage bad_sampling "--sampling" --corpus "$SHARE/corpus" --mode sgd --sampling corpus
+expect_usage separate_pairs "output-vectors separate" --corpus "$SHARE/corpus" --mode sgd --loss sgns --output-vectors separate
+# Strict command line: nothing that looks like a typo is ignored.
+expect_usage one_dash_option "'-vocab-size' has one dash.*--vocab-size" -vocab-size 100 --corpus "$SHARE/corpus"
+expect_usage one_dash_flag "'-counts-only' has one dash" --corpus "$SHARE/corpus" -counts-only
+expect_usage stray_positional "unexpected argument 'out2.h5'" --corpus "$SHARE/corpus" out2.h5
+expect_usage stray_after_petsc_value "unexpected argument 'stray'" --corpus "$SHARE/corpus" -eps_tol 1e-3 stray
+expect_usage misspelled_option "unknown option '--vocab-sz'; did you mean --vocab-size?" --corpus "$SHARE/corpus" --vocab-sz 100
+expect_usage misspelled_with_value "unknown option '--windw=5'; did you mean --window?" --corpus "$SHARE/corpus" --windw=5
+expect_usage misspelled_no_corpus "unknown option '--corpsu'" --corpsu "$SHARE/corpus"
 expect_error missing_analogies "analogy file" --corpus "$SHARE/corpus" --vocab-size 500 --dim 5 --analogies /nonexistent.txt
 if [ "$(id -u)" -ne 0 ]; then  # root reads everything, so permission errors only show as a user
   mkdir -p "$WORK/unreadable" && echo "x y" >"$WORK/unreadable/a.txt" && chmod 000 "$WORK/unreadable/a.txt"
   expect_error unreadable_file "cannot open" --corpus "$WORK/unreadable"
 fi
+# -h and --help: the usage, exit 0, nothing run, no warnings.
+for flag in -h --help; do
+  rm -f "$WORK/out.h5"
+  run "help$flag" --corpus "$SHARE/corpus" --out "$WORK/out.h5" $flag
+  if [ "$RC" -ne 0 ]; then bad "help$flag" "exit status $RC"
+  elif ! grep -q "^Usage: qwem-dist" "$OUT"; then bad "help$flag" "no usage printed"
+  elif grep -q "discover" "$OUT" || [ -e "$WORK/out.h5" ]; then bad "help$flag" "a run started"
+  elif [ -s "$ERR" ]; then bad "help$flag" "stderr: $(head -n 1 "$ERR")"
+  else ok "help$flag"; fi
+done
 # The 200 MB file goes before the good-input runs fill the disk cache further.
 rm -rf "$WORK/longline"
 
@@ -94,16 +119,36 @@ rm -rf "$WORK/longline"
 # V larger than the number of distinct words: clamped, with one warning line, exit 0.
 mkdir -p "$WORK/small"
 echo "a b c a b a" >"$WORK/small/x.txt"
-run clamp --corpus "$WORK/small" --vocab-size 50 --counts-only --out "$WORK/clamp.h5"
+# A misspelled PETSc option (-eps_tl) cannot be told from PETSc's own before the run: it is named
+# in a warning after it.
+run clamp --corpus "$WORK/small" --vocab-size 50 --counts-only --out "$WORK/clamp.h5" -eps_tl 1e-4
 if [ "$RC" -ne 0 ]; then bad clamp "exit status $RC"
 elif ! grep -q "warning: --vocab-size=50 but only 3 words" "$ERR"; then bad clamp "no clamp warning"
 elif [ ! -s "$WORK/clamp.h5" ]; then bad clamp "no output file"
+elif [ "$(grep -c "warning: PETSc option -eps_tl 1e-4 was not used" "$ERR")" -ne 1 ]; then bad clamp "no warning about -eps_tl"
 else ok clamp; fi
+
+# UTF-8 words: labelled as UTF-8 in the file (h5py's .asstr() decodes them, which failed on
+# ASCII-labelled data); an empty string attribute (no SLURM job here) reads as empty.
+mkdir -p "$WORK/utf8"
+printf 'café naïve 東京 café straße naïve café\n' >"$WORK/utf8/x.txt"
+run utf8 --corpus "$WORK/utf8" --counts-only --out "$WORK/utf8.h5"
+if [ "$RC" -ne 0 ]; then bad utf8 "exit status $RC"
+elif ! env -u SLURM_JOB_ID /usr/bin/python3 - "$WORK/utf8.h5" <<'EOF'
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+words = list(f["/vocab/words"].asstr()[:])
+assert words == ["café", "naïve", "straße", "東京"], words
+assert f["/meta"].attrs["slurm_job_id"] == b"", repr(f["/meta"].attrs["slurm_job_id"])
+assert f["/meta"].attrs.get_id("slurm_job_id").get_type().get_cset() == h5py.h5t.CSET_UTF8
+EOF
+then bad utf8 "UTF-8 check failed"
+else ok utf8; fi
 
 # The bundled corpus: log lines, datasets and provenance in the file. --vocab-size is given
 # twice: the last value wins (batch scripts put defaults first).
 run bundled --corpus "$SHARE/corpus" --vocab-size 3000 --vocab-size 2000 --dim 20 --save-cooccurrence --full-spectrum \
-  --progress-seconds 0.001 --out "$WORK/b.h5" -log_view
+  --progress-seconds 0.001 --out "$WORK/b.h5" -log_view -eps_ncv 40
 if [ "$RC" -ne 0 ]; then bad bundled "exit status $RC"
 elif ! head -n 1 "$OUT" | grep -q "qwem-dist .* on $NP ranks\? on 1 node ($(hostname))"; then bad bundled "first line: $(head -n 1 "$OUT")"
 elif ! grep -q "^\[.*\] eigensolve: restart [0-9]*, [0-9]* of 20 converged.*[0-9] s$" "$OUT"; then
@@ -111,6 +156,7 @@ elif ! grep -q "^\[.*\] eigensolve: restart [0-9]*, [0-9]* of 20 converged.*[0-9
 elif ! grep -q "^\[.*\] done: wrote $WORK/b.h5 in .*, lambda_1 = .*, analogy .*%" "$OUT"; then
   bad bundled "no summary line"  # the last line but for -log_view's report
 elif ! grep -q "Performance Summary" "$OUT"; then bad bundled "-log_view did not reach PETSc"
+elif grep -q "was not used" "$ERR"; then bad bundled "a used option reported unused: $(grep "was not used" "$ERR")"
 elif ! /usr/bin/python3 - "$WORK/b.h5" "$NP" <<'EOF'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")

@@ -74,6 +74,20 @@ ok = ok and acc[-1] == final and acc[-1] >= 0.3 and acc[-1] >= acc[0] + 0.2
 sys.exit(0 if ok else 1)
 EOF
 check "analogy accuracy recorded over time (--eval-every)" $?
+# The settings in /train are typed: numbers as numbers, names as text.
+$PY - "$WORK/sgd.h5" <<'EOF'
+import sys, h5py, numpy as np
+a = h5py.File(sys.argv[1])["/train"].attrs
+ints = {"dim": 10, "steps": 3000, "batch": 24576, "negatives": 2, "seed": 1, "sync_every": 1, "window": 16, "vocab_size": 400}
+floats = {"lr": 16.0, "init_scale": 1e-2, "ns_weight": 1.0, "subsample": 0.0}
+texts = {"mode": b"sgd", "loss": b"qwem", "sampling": b"pairs", "lr_schedule": b"linear", "output_vectors": b"tied"}
+bad = [k for k, v in ints.items() if not (isinstance(a[k], np.integer) and a[k] == v)]
+bad += [k for k, v in floats.items() if not (isinstance(a[k], np.floating) and a[k] == v)]
+bad += [k for k, v in texts.items() if a[k] != v]
+print("typed /train settings; wrong:", bad)
+sys.exit(1 if bad else 0)
+EOF
+check "/train settings stored as numbers and names" $?
 
 # 2. Stop by signal, checkpoint, resume on another rank count, bit for bit.
 ARGS="--corpus $SHARE/corpus --vocab-size 300 --dim 8 --mode sgd --steps 300 --batch 8192 --lr 8 --init-scale 1e-2 $NOEVAL"

@@ -94,6 +94,8 @@ class OutputFile {
   void WriteRows(const std::string& path, hid_t type, const void* local, global_int_t n_local_rows,
                  global_int_t row_offset, global_int_t n_global_rows, global_int_t n_cols);
   Handle OpenOrCreateGroup(const std::string& path);
+  void ScalarAttribute(const std::string& object, const std::string& name, hid_t file_type, hid_t memory_type,
+                       const void* value);
 
   MPI_Comm comm_;
   std::string path_, partial_;

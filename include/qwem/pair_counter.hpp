@@ -76,10 +76,12 @@ class PairCounter {
   global_int_t n_positions() const { return n_positions_; }  // first positions counted
 
  private:
-  std::size_t CountDense(const big_vector<word_id_t>& ids, std::size_t t, std::size_t end, std::size_t max_positions);
-  std::size_t CountMixed(const big_vector<word_id_t>& ids, std::size_t t, std::size_t end, std::size_t max_positions);
-  // Moves seg_end_ to one past the last partner of positions from t on (the next boundary).
-  void FindSegmentEnd(const word_id_t* x, std::size_t total, std::size_t t);
+  // The kernels: first positions [t, stop) of x (total ids in all).
+  std::size_t CountDense(const word_id_t* x, std::size_t total, std::size_t t, std::size_t stop);
+  std::size_t CountMixed(const word_id_t* x, std::size_t total, std::size_t t, std::size_t stop);
+  // Skips boundaries from t (not past stop); at a token in a new segment, moves seg_end_ to the
+  // segment's end (the next boundary, or total: partners stop before it). Returns the position.
+  std::size_t NextToken(const word_id_t* x, std::size_t total, std::size_t t, std::size_t stop);
 
   global_int_t n_words_;
   int window_;

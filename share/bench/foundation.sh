@@ -38,10 +38,10 @@ for np_, V in [(1, 10000), (2, 10000), (2, 100000)]:
     both = st.median(r["count"] + r["reduce"] for r in runs)
     rows.append((np_, V, med("read") + med("vocabulary"), med("read"), med("vocabulary"), med("count"), med("loop"),
                  per_rank / med("count") / 1e6, per_rank / med("loop") / 1e6, med("reduce"), per_rank / both / 1e6,
-                 med("assemble"), med("write"), med("total"), med("rss")))
+                 med("write"), med("total"), med("rss")))
 print(f"\nmedians of {reps} runs, Gutenberg 19.0M words, L = 16\n")
-print("| ranks | V | read+vocab s | read s | vocab s | count s | pair loop s | count M tok/s/rank | pair loop M tok/s/rank | reduce s | count+reduce M tok/s/rank | assemble s | write s | total s | peak RSS GiB/rank |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| ranks | V | read+vocab s | read s | vocab s | count s | pair loop s | count M tok/s/rank | pair loop M tok/s/rank | reduce s | count+reduce M tok/s/rank | write s | total s | peak RSS GiB/rank |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    print("| %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % r)
+    print("| %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % r)
 PY
