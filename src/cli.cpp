@@ -1,7 +1,7 @@
 #include "qwem/cli.hpp"
 
-#include <CLI/CLI.hpp>
 #include <petscsys.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -80,13 +80,15 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   std::vector<std::string> similarity;
   for (const EvalFile& f : o.eval.similarity) similarity.push_back(f.path);
 
-  CLI::App app{"qwem-dist: distributed co-occurrence statistics and closed-form word2vec embeddings.\n"
-               "Sample run: mpirun -n 4 qwem-dist --corpus share/corpus --out qwem.h5",
-               "qwem-dist"};
+  CLI::App app{
+      "qwem-dist: distributed co-occurrence statistics and closed-form word2vec embeddings.\n"
+      "Sample run: mpirun -n 4 qwem-dist --corpus share/corpus --out qwem.h5",
+      "qwem-dist"};
   app.set_help_flag("--help", "Print this help and exit (PETSc/SLEPc options such as -log_view also apply)");
   app.allow_extras();  // single-dash options belong to PETSc; the rest is checked below
 
-  app.add_option("--corpus", o.corpus.path, "Corpus file or directory (walked recursively; .gz and WikiExtractor files understood)")
+  app.add_option("--corpus", o.corpus.path,
+                 "Corpus file or directory (walked recursively; .gz and WikiExtractor files understood)")
       ->required();
   app.add_option("--vocab-size", o.vocab.size, "V: keep the V most frequent words")->capture_default_str();
   app.add_option("--min-count", o.vocab.min_count, "Drop words seen fewer times than this")->capture_default_str();
@@ -115,7 +117,8 @@ CommandLine ParseCommandLine(int argc, char** argv) {
                  "Also write the embeddings in word2vec format (binary if FILE ends in .bin)");
   app.add_option("--concepts", o.eval.concepts, "Top eigenvectors to explain by their extreme words")
       ->capture_default_str();
-  app.add_option("--concept-words", o.eval.concept_words, "Words shown at each end of a concept")->capture_default_str();
+  app.add_option("--concept-words", o.eval.concept_words, "Words shown at each end of a concept")
+      ->capture_default_str();
   app.add_flag("--full-spectrum", o.target.full_spectrum,
                "Also compute every eigenvalue of the target (explicit dense matrix, LAPACK on every rank; V <= 20000)");
   app.add_option("--mode", mode,
@@ -150,11 +153,13 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.add_option("--init-scale", o.train.init_scale, "Standard deviation of the entries of W0")->capture_default_str();
   global_int_t seed = static_cast<global_int_t>(o.train.seed);
   app.add_option("--seed", seed, "Seed of the counter-based random streams")->capture_default_str();
-  app.add_option("--sync-every", o.train.sync_every, "1: exact data-parallel SGD; K > 1: local SGD averaged every K steps")
+  app.add_option("--sync-every", o.train.sync_every,
+                 "1: exact data-parallel SGD; K > 1: local SGD averaged every K steps")
       ->capture_default_str();
   app.add_option("--subsample", o.train.subsample, "sgns: word2vec's subsampling threshold t (0: off)")
       ->capture_default_str();
-  app.add_option("--log-every", o.train.log_every, "Record loss and spectrum every this many steps (0: ~200 log-spaced)")
+  app.add_option("--log-every", o.train.log_every,
+                 "Record loss and spectrum every this many steps (0: ~200 log-spaced)")
       ->capture_default_str();
   app.add_option("--checkpoints", o.train.checkpoints, "Log-spaced snapshots of W kept in /train/checkpoints")
       ->capture_default_str();

@@ -1,6 +1,5 @@
 #include "qwem/common.hpp"
 
-
 namespace qwem {
 
 void PetscThrow(PetscErrorCode rc, const char* what) {

@@ -150,7 +150,9 @@ void AssignRanges(CorpusPlan& plan, int n_ranks) {
 // Serialization of the plan for the broadcast.
 void Put(std::string& out, const void* p, std::size_t n) { out.append(static_cast<const char*>(p), n); }
 template <class T>
-void PutPod(std::string& out, T v) { Put(out, &v, sizeof v); }
+void PutPod(std::string& out, T v) {
+  Put(out, &v, sizeof v);
+}
 template <class T>
 T GetPod(const std::string& in, std::size_t& pos) {
   T v;
@@ -341,9 +343,8 @@ ReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink, std::size
 
 ReadStats ReadCorpus(MPI_Comm comm, const CorpusPlan& plan, const CorpusOptions& options, TokenSink& sink) {
   ReadStats local;
-  RunAgreed(comm, [&] {
-    local = ReadShard(plan, CommRank(comm), sink, static_cast<std::size_t>(options.max_token_bytes));
-  });
+  RunAgreed(comm,
+            [&] { local = ReadShard(plan, CommRank(comm), sink, static_cast<std::size_t>(options.max_token_bytes)); });
   global_int_t sums[4] = {local.bytes_read, local.text_bytes, local.n_tokens, local.n_overlong};
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 4, MPI_INT64_T, MPI_SUM, comm));
   const ReadStats total{sums[0], sums[1], sums[2], sums[3]};

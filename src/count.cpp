@@ -38,7 +38,8 @@ std::vector<word_id_t> GatherContinuation(MPI_Comm comm, const big_vector<word_i
 
 // Collective. Sorts and combines the kernel's sparse buffer and sends it to the stage-1 owners
 // (row lo, cyclic), which keep what they receive in `owned`, compacted when it has doubled.
-void FlushSparse(MPI_Comm comm, PartialCounts& partial, std::size_t& owned_compacted, big_vector<SparseEntry>& scratch) {
+void FlushSparse(MPI_Comm comm, PartialCounts& partial, std::size_t& owned_compacted,
+                 big_vector<SparseEntry>& scratch) {
   const auto V = static_cast<std::uint64_t>(partial.counter.n_words());
   const auto size = static_cast<std::uint64_t>(CommSize(comm));
   big_vector<SparseEntry>& sparse = partial.counter.sparse();

@@ -49,8 +49,8 @@ PetscErrorCode ReportProgress(EPS, PetscInt its, PetscInt nconv, PetscScalar*, P
   const double elapsed = now - m->t_start;
   if (products >= 0)
     std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged, %d products (%.1f/s), %.1f s",
-                  static_cast<int>(its), static_cast<int>(nconv), m->dim,
-                  static_cast<int>(products), products / std::max(elapsed, 1e-9), elapsed);
+                  static_cast<int>(its), static_cast<int>(nconv), m->dim, static_cast<int>(products),
+                  products / std::max(elapsed, 1e-9), elapsed);
   else
     std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged (explicit matrix), %.1f s",
                   static_cast<int>(its), static_cast<int>(nconv), m->dim, elapsed);
@@ -71,8 +71,7 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const Pro
   PetscCall(EPSSetTolerances(eps, options.tol, PETSC_DEFAULT));
   PetscCall(EPSSetFromOptions(eps));  // last, so -eps_nev, -eps_type, -eps_tol, ... override the defaults
   MonitorContext monitor{&progress, options.dim, op, MPI_Wtime(), MPI_Wtime()};
-  if (progress.say && progress.seconds > 0)
-    PetscCall(EPSMonitorSet(eps, ReportProgress, &monitor, nullptr));
+  if (progress.say && progress.seconds > 0) PetscCall(EPSMonitorSet(eps, ReportProgress, &monitor, nullptr));
   PetscCall(EPSSolve(eps));
 
   PetscCall(EPSGetConverged(eps, &result->n_converged));
@@ -174,8 +173,13 @@ std::vector<double> ComputeFullSpectrum(const Target& target) {
 }
 
 Embeddings ClosedFormEmbeddings(const EigenResult& eig, double power, global_int_t n_words) {
-  return {ComputeEmbeddings(eig, power), eig.row_begin, eig.row_end, n_words, eig.dim(),
-          "W = [v_1 .. v_d] diag(max(lambda_k, 0)^eig_power)", power};
+  return {ComputeEmbeddings(eig, power),
+          eig.row_begin,
+          eig.row_end,
+          n_words,
+          eig.dim(),
+          "W = [v_1 .. v_d] diag(max(lambda_k, 0)^eig_power)",
+          power};
 }
 
 }  // namespace qwem

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <sstream>
-#include <filesystem>
 
 #include "qwem/blas.hpp"
 
@@ -156,7 +156,8 @@ AnalogyQuestions ReadAnalogies(const std::string& path) {
     std::array<std::string, 4> w;
     std::string extra;
     if (!(ss >> w[0] >> w[1] >> w[2] >> w[3]) || (ss >> extra) || q.questions.empty())
-      throw Error("analogy file '" + path + "' line " + std::to_string(lineno) + ": expected ': section' or four words");
+      throw Error("analogy file '" + path + "' line " + std::to_string(lineno) +
+                  ": expected ': section' or four words");
     q.questions.back().push_back(w);
   }
   if (q.section_names.empty()) throw Error("analogy file '" + path + "' has no sections");
@@ -196,9 +197,11 @@ AnalogyReport EvaluateAnalogies(MPI_Comm comm, const LocalRows& emb, const Vocab
 
     queries.clear();
     expected.clear();
-    const global_int_t n_pair_analogies = static_cast<global_int_t>(pairs.size()) * (static_cast<global_int_t>(pairs.size()) - 1);
-    const global_int_t stride =
-        max_pair_analogies > 0 && n_pair_analogies > max_pair_analogies ? (n_pair_analogies + max_pair_analogies - 1) / max_pair_analogies : 1;
+    const global_int_t n_pair_analogies =
+        static_cast<global_int_t>(pairs.size()) * (static_cast<global_int_t>(pairs.size()) - 1);
+    const global_int_t stride = max_pair_analogies > 0 && n_pair_analogies > max_pair_analogies
+                                    ? (n_pair_analogies + max_pair_analogies - 1) / max_pair_analogies
+                                    : 1;
     global_int_t index = 0;
     for (const auto& p : pairs)
       for (const auto& r : pairs) {
@@ -290,10 +293,14 @@ std::vector<Concept> ExtractConcepts(MPI_Comm comm, const LocalRows& v, int k, i
     take(true);
     take(false);
     std::vector<std::pair<double, int>> all = AllgatherConcat(comm, cand.data(), cand.size());
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
     all.erase(std::unique(all.begin(), all.end()), all.end());
     for (int i = 0; i < m && i < static_cast<int>(all.size()); ++i) out[c].top.push_back(all[i].second);
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first || (a.first == b.first && a.second < b.second); });
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return a.first < b.first || (a.first == b.first && a.second < b.second);
+    });
     for (int i = 0; i < m && i < static_cast<int>(all.size()); ++i) out[c].bottom.push_back(all[i].second);
   }
   return out;
@@ -333,8 +340,10 @@ Evaluation Evaluate(MPI_Comm comm, const LocalRows& embeddings, const LocalRows&
                     const EvalData& data, const EvalOptions& options) {
   Evaluation ev;
   if (data.analogies) ev.analogies = EvaluateAnalogies(comm, embeddings, vocab, *data.analogies);
-  for (const SimilarityPairs& pairs : data.similarity) ev.similarity.push_back(EvaluateSimilarity(comm, embeddings, vocab, pairs));
-  ev.concepts = ExtractConcepts(comm, eigenvectors, std::min(options.concepts, eigenvectors.dim), options.concept_words);
+  for (const SimilarityPairs& pairs : data.similarity)
+    ev.similarity.push_back(EvaluateSimilarity(comm, embeddings, vocab, pairs));
+  ev.concepts =
+      ExtractConcepts(comm, eigenvectors, std::min(options.concepts, eigenvectors.dim), options.concept_words);
   return ev;
 }
 

@@ -5,9 +5,8 @@
 
 namespace qwem {
 
-big_vector<char> ExchangeBytes(MPI_Comm comm, const char* send,
-                                const std::vector<std::size_t>& send_displs,
-                                std::vector<std::size_t>& recv_displs) {
+big_vector<char> ExchangeBytes(MPI_Comm comm, const char* send, const std::vector<std::size_t>& send_displs,
+                               std::vector<std::size_t>& recv_displs) {
   const int size = CommSize(comm);
   // Per-peer bytes per round: small enough that a round's totals fit MPI's int displacements.
   const std::size_t kRoundBytes = std::min<std::size_t>(std::size_t{256} << 20, INT_MAX / size);

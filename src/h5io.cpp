@@ -46,20 +46,31 @@ std::string Parent(const std::string& path) {
 }  // namespace
 
 template <>
-hid_t NativeType<std::int64_t>() { return H5T_NATIVE_INT64; }
+hid_t NativeType<std::int64_t>() {
+  return H5T_NATIVE_INT64;
+}
 template <>
-hid_t NativeType<std::int32_t>() { return H5T_NATIVE_INT32; }
+hid_t NativeType<std::int32_t>() {
+  return H5T_NATIVE_INT32;
+}
 template <>
-hid_t NativeType<std::uint64_t>() { return H5T_NATIVE_UINT64; }
+hid_t NativeType<std::uint64_t>() {
+  return H5T_NATIVE_UINT64;
+}
 template <>
-hid_t NativeType<double>() { return H5T_NATIVE_DOUBLE; }
+hid_t NativeType<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
 template <>
-hid_t NativeType<float>() { return H5T_NATIVE_FLOAT; }
+hid_t NativeType<float>() {
+  return H5T_NATIVE_FLOAT;
+}
 template <>
-hid_t NativeType<char>() { return H5T_NATIVE_CHAR; }
+hid_t NativeType<char>() {
+  return H5T_NATIVE_CHAR;
+}
 
-OutputFile::OutputFile(MPI_Comm comm, const std::string& path)
-    : comm_(comm), path_(path), partial_(path + ".partial") {
+OutputFile::OutputFile(MPI_Comm comm, const std::string& path) : comm_(comm), path_(path), partial_(path + ".partial") {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions, not stack dumps
   Handle fapl = Checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate");
   Check(H5Pset_fapl_mpio(fapl.id(), comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
@@ -127,8 +138,10 @@ void OutputFile::WriteRows(const std::string& path, hid_t type, const void* loca
                         H5Dclose, "H5Dcreate " + path);
   const hsize_t start[2] = {static_cast<hsize_t>(row_offset), 0};
   const hsize_t count[2] = {static_cast<hsize_t>(n_local_rows), static_cast<hsize_t>(n_cols)};
-  if (n_local_rows > 0) Check(H5Sselect_hyperslab(space.id(), H5S_SELECT_SET, start, nullptr, count, nullptr), "H5Sselect");
-  else Check(H5Sselect_none(space.id()), "H5Sselect_none");
+  if (n_local_rows > 0)
+    Check(H5Sselect_hyperslab(space.id(), H5S_SELECT_SET, start, nullptr, count, nullptr), "H5Sselect");
+  else
+    Check(H5Sselect_none(space.id()), "H5Sselect_none");
   Handle mem = Checked(H5Screate_simple(rank, count, nullptr), H5Sclose, "H5Screate_simple");
   if (n_local_rows == 0) Check(H5Sselect_none(mem.id()), "H5Sselect_none");
   Handle dxpl = CollectiveTransfer();
@@ -139,7 +152,8 @@ void OutputFile::WriteStrings(const std::string& path, const std::vector<std::st
   std::size_t width = 1;
   for (const auto& s : strings) width = std::max(width, s.size());
   std::vector<char> packed(strings.size() * width, '\0');
-  for (std::size_t i = 0; i < strings.size(); ++i) std::copy(strings[i].begin(), strings[i].end(), packed.begin() + i * width);
+  for (std::size_t i = 0; i < strings.size(); ++i)
+    std::copy(strings[i].begin(), strings[i].end(), packed.begin() + i * width);
   Handle type = StringType(width, H5T_STR_NULLPAD);
   const bool root = CommRank(comm_) == 0;
   WriteRows(path, type.id(), root ? packed.data() : nullptr, root ? static_cast<global_int_t>(strings.size()) : 0, 0,
@@ -193,7 +207,8 @@ void InputFile::ReadScalarAttribute(const std::string& object, const std::string
                                     const char* kind) const {
   if (!Exists(object)) Fail("has no " + object);
   Handle attr = OpenAttribute(file_.id(), object, name);
-  if (attr.id() < 0 || H5Aread(attr.id(), type, value) < 0) Fail("has no " + std::string(kind) + " " + object + "@" + name);
+  if (attr.id() < 0 || H5Aread(attr.id(), type, value) < 0)
+    Fail("has no " + std::string(kind) + " " + object + "@" + name);
 }
 
 std::string InputFile::AttributeText(const std::string& object, const std::string& name) const {
@@ -202,14 +217,17 @@ std::string InputFile::AttributeText(const std::string& object, const std::strin
   if (attr.id() < 0) Fail("has no attribute " + object + "@" + name);
   Handle type(H5Aget_type(attr.id()), H5Tclose);
   switch (H5Tget_class(type.id())) {
-    case H5T_STRING: return StringAttribute(object, name);
-    case H5T_INTEGER: return std::to_string(IntAttribute(object, name));
+    case H5T_STRING:
+      return StringAttribute(object, name);
+    case H5T_INTEGER:
+      return std::to_string(IntAttribute(object, name));
     case H5T_FLOAT: {
       char text[64];
       std::snprintf(text, sizeof text, "%.17g", DoubleAttribute(object, name));
       return text;
     }
-    default: Fail(object + "@" + name + " is neither text nor a number");
+    default:
+      Fail(object + "@" + name + " is neither text nor a number");
   }
 }
 

@@ -62,9 +62,10 @@ void* AllocateLarge(std::size_t bytes) {
     if (b >= bytes && (pick == cache.free.size() || b < cache.free[pick].bytes)) pick = i;
   }
   if (pick == cache.free.size())
-    pick = static_cast<std::size_t>(std::max_element(cache.free.begin(), cache.free.end(),
-                                                     [](const Mapping& a, const Mapping& b) { return a.bytes < b.bytes; }) -
-                                    cache.free.begin());
+    pick = static_cast<std::size_t>(
+        std::max_element(cache.free.begin(), cache.free.end(),
+                         [](const Mapping& a, const Mapping& b) { return a.bytes < b.bytes; }) -
+        cache.free.begin());
   const Mapping m = cache.free[pick];
   cache.free.erase(cache.free.begin() + static_cast<std::ptrdiff_t>(pick));
   cache.bytes -= m.bytes;

@@ -47,7 +47,8 @@ PairCounter::PairCounter(global_int_t n_words, int window, std::size_t buffer_by
     : n_words_(n_words), window_(window), dense_words_(DenseWords(n_words, buffer_bytes)) {
   triangle_.resize(TriangleCells(dense_words_));
   std::memset(triangle_.data(), 0, triangle_.size() * sizeof(Cell16));
-  sparse_capacity_ = std::max<std::size_t>(buffer_bytes / 4 / sizeof(SparseEntry), 64 * static_cast<std::size_t>(window_));
+  sparse_capacity_ =
+      std::max<std::size_t>(buffer_bytes / 4 / sizeof(SparseEntry), 64 * static_cast<std::size_t>(window_));
   sparse_.reserve(sparse_capacity_);
 }
 
@@ -108,7 +109,8 @@ std::size_t PairCounter::CountDense(const word_id_t* x, std::size_t total, std::
       std::swap(cur, next);
       const std::size_t n = n_next;
       if (t + 1 < seg_stop) n_next = cells_of(t + 1, next);
-      for (std::size_t j = 1; j <= n; ++j) AddToCell(cells, cur[j - 1], static_cast<std::uint32_t>(L + 1 - j), carries_);
+      for (std::size_t j = 1; j <= n; ++j)
+        AddToCell(cells, cur[j - 1], static_cast<std::uint32_t>(L + 1 - j), carries_);
       n_pairs_ += static_cast<global_int_t>(n);
     }
   }

@@ -57,8 +57,7 @@ word_id_t AliasTable::Draw(std::uint64_t r) const {
   return frac < prob_[column] ? static_cast<word_id_t>(column) : alias_[column];
 }
 
-std::vector<double> InitialRows(std::uint64_t seed, double scale, global_int_t row_begin, global_int_t row_end,
-                                int d) {
+std::vector<double> InitialRows(std::uint64_t seed, double scale, global_int_t row_begin, global_int_t row_end, int d) {
   std::vector<double> W(static_cast<std::size_t>(row_end - row_begin) * d);
   for (global_int_t i = row_begin; i < row_end; ++i)
     for (int k = 0; k < d; ++k) {

@@ -10,7 +10,6 @@
 
 namespace qwem {
 
-
 Report::Report(MPI_Comm comm, double progress_seconds)
     : comm_(comm), rank_(CommRank(comm)), progress_seconds_(progress_seconds) {
   QWEM_MPI(MPI_Barrier(comm_));
@@ -62,8 +61,8 @@ void Report::Start(const Placement& placement, const std::string& command_line, 
 }
 
 void Report::EndDiscover(const CorpusPlan& plan) {
-  End(std::to_string(plan.files.size()) + " files, " + FormatBytes(static_cast<double>(plan.plain_bytes)) + " plain + " +
-      FormatBytes(static_cast<double>(plan.gzip_bytes)) + " gzip");
+  End(std::to_string(plan.files.size()) + " files, " + FormatBytes(static_cast<double>(plan.plain_bytes)) +
+      " plain + " + FormatBytes(static_cast<double>(plan.gzip_bytes)) + " gzip");
 }
 
 void Report::EndRead(const ReadStats& stats, const CorpusOptions& options) {
@@ -72,26 +71,26 @@ void Report::EndRead(const ReadStats& stats, const CorpusOptions& options) {
   Say("read rate: " + FormatCount(stats.text_bytes / 1e6 / seconds) + " MB/s, " +
       FormatCount(stats.n_tokens / seconds) + " tokens/s");
   if (stats.n_overlong > 0)
-    Warn(std::to_string(stats.n_overlong) + " tokens longer than --max-token-bytes=" +
-         std::to_string(options.max_token_bytes) + " were skipped");
+    Warn(std::to_string(stats.n_overlong) +
+         " tokens longer than --max-token-bytes=" + std::to_string(options.max_token_bytes) + " were skipped");
 }
 
 void Report::EndVocabulary(const Vocabulary& vocab, const VocabOptions& options) {
   End(Format("V = %lld of %lld distinct words, %s tokens, coverage %.2f%%", static_cast<long long>(vocab.size()),
-             static_cast<long long>(vocab.n_distinct_words), FormatCount(static_cast<double>(vocab.n_total_tokens)).c_str(),
-             100.0 * vocab.coverage()));
+             static_cast<long long>(vocab.n_distinct_words),
+             FormatCount(static_cast<double>(vocab.n_total_tokens)).c_str(), 100.0 * vocab.coverage()));
   if (vocab.clamped())
     Warn("--vocab-size=" + std::to_string(options.size) + " but only " + std::to_string(vocab.size()) +
-         " words reach --min-count=" + std::to_string(options.min_count) + "; using V = " +
-         std::to_string(vocab.size()));
+         " words reach --min-count=" + std::to_string(options.min_count) +
+         "; using V = " + std::to_string(vocab.size()));
 }
 
 void Report::EndCount(const CountStats& stats, const Vocabulary& vocab, int window) {
   // Every in-vocabulary token is counted once as a first position.
   const auto positions = static_cast<double>(vocab.n_in_vocab_tokens);
-  count_seconds_ = End(Format("L = %d, %s positions, %lld dense words, %d sparse flushes", window,
-                              FormatCount(positions).c_str(), static_cast<long long>(stats.dense_words),
-                              stats.n_sparse_flushes));
+  count_seconds_ =
+      End(Format("L = %d, %s positions, %lld dense words, %d sparse flushes", window, FormatCount(positions).c_str(),
+                 static_cast<long long>(stats.dense_words), stats.n_sparse_flushes));
   const double pair_loop = AllreduceMax(comm_, stats.kernel_seconds);
   const double per_rank = positions / CommSize(comm_);
   Say(Format("count rate: %s in-vocab tokens/s/rank (pair loop %.2f s: %s/s/rank)",
@@ -99,11 +98,10 @@ void Report::EndCount(const CountStats& stats, const Vocabulary& vocab, int wind
 }
 
 void Report::EndReduce(const CooccurrenceRows& counts, const Vocabulary& vocab) {
-  const double seconds =
-      End(Format("N = %s pairs, nnz = %s (%.1f%% dense), rows balanced by nonzeros",
-                 FormatCount(static_cast<double>(counts.n_pairs)).c_str(),
-                 FormatCount(static_cast<double>(counts.nnz)).c_str(),
-                 100.0 * static_cast<double>(counts.nnz) / (static_cast<double>(vocab.size()) * vocab.size())));
+  const double seconds = End(Format(
+      "N = %s pairs, nnz = %s (%.1f%% dense), rows balanced by nonzeros",
+      FormatCount(static_cast<double>(counts.n_pairs)).c_str(), FormatCount(static_cast<double>(counts.nnz)).c_str(),
+      100.0 * static_cast<double>(counts.nnz) / (static_cast<double>(vocab.size()) * vocab.size())));
   const double per_rank = static_cast<double>(vocab.n_in_vocab_tokens) / CommSize(comm_);
   Say(Format("count + reduce: %s in-vocab tokens/s/rank", FormatCount(per_rank / (count_seconds_ + seconds)).c_str()));
 }
@@ -113,9 +111,10 @@ void Report::EndTarget(const Target& target, const TargetOptions& options, globa
   std::string how = Format("%s = sparse part (%s nonzeros) %+g 11^T", Name(options.kind),
                            FormatCount(static_cast<double>(nnz)).c_str(), target.rank_one);
   if (op && op->requested == OperatorKind::kAuto && op->dense_seconds > 0)
-    how += Format("; auto: sparse %.1f ms, dense %.1f ms per product", 1e3 * op->sparse_seconds,
-                  1e3 * op->dense_seconds);
-  if (!full_spectrum.empty()) how += "; full spectrum (" + std::to_string(full_spectrum.size()) + " eigenvalues, LAPACK)";
+    how +=
+        Format("; auto: sparse %.1f ms, dense %.1f ms per product", 1e3 * op->sparse_seconds, 1e3 * op->dense_seconds);
+  if (!full_spectrum.empty())
+    how += "; full spectrum (" + std::to_string(full_spectrum.size()) + " eigenvalues, LAPACK)";
   if (op) how += std::string("; operator ") + Name(op->chosen);
   End(how);
 }
@@ -147,7 +146,8 @@ void Report::EndTrain(const TrainRecord& record, global_int_t steps) {
 void Report::EndEvaluate(const Evaluation& ev, const Vocabulary& vocab, const EigenResult& eig) {
   End(ev.analogies ? "analogies, similarity and concepts" : "similarity and concepts");
   if (const AnalogyReport* a = ev.analogies ? &*ev.analogies : nullptr) {
-    Say(Format("analogy (standard, 3CosAdd): %.1f%% of %lld in-vocabulary questions (of %lld); semantic %.1f%% "
+    Say(
+        Format("analogy (standard, 3CosAdd): %.1f%% of %lld in-vocabulary questions (of %lld); semantic %.1f%% "
                "of %lld, syntactic %.1f%% of %lld",
                100 * a->accuracy(false, -1), static_cast<long long>(a->total(false, -1)),
                static_cast<long long>(a->n_questions()), 100 * a->accuracy(false, 1),

@@ -90,10 +90,11 @@ void WriteFullSpectrum(h5::OutputFile& out, const std::vector<double>& eigenvalu
 void WriteAnalogies(h5::OutputFile& out, const AnalogyReport& a) {
   for (int pair = 0; pair < 2; ++pair) {
     const std::string g = pair ? "/eval/analogy_pairs" : "/eval/analogy_standard";
-    out.Attribute(g, "protocol", std::string(pair ? "paper's pair protocol: per section, every ordered pair of distinct "
-                                                    "in-vocabulary word pairs; 3CosAdd, unit rows, query words excluded"
-                                                  : "Mikolov et al. 2013: 3CosAdd on unit rows, query words excluded, "
-                                                    "questions with all four words in vocabulary"));
+    out.Attribute(g, "protocol",
+                  std::string(pair ? "paper's pair protocol: per section, every ordered pair of distinct "
+                                     "in-vocabulary word pairs; 3CosAdd, unit rows, query words excluded"
+                                   : "Mikolov et al. 2013: 3CosAdd on unit rows, query words excluded, "
+                                     "questions with all four words in vocabulary"));
     for (int sem = -1; sem <= 1; ++sem) {
       const std::string tag = sem < 0 ? "overall" : sem ? "semantic" : "syntactic";
       out.Attribute(g, tag + "_accuracy", a.accuracy(pair, sem));
@@ -139,8 +140,8 @@ void WriteConcepts(h5::OutputFile& out, const std::vector<Concept>& concepts, co
   out.WriteStrings("/concepts/top_words", top_words);
   out.WriteStrings("/concepts/bottom_words", bottom_words);
   out.WriteReplicated("/concepts/eigenvalues", lambda);
-  out.Attribute("/concepts", "layout", "row c: eigenvector c; top/bottom_words flattened row-major, " +
-                                           std::to_string(m) + " words per row");
+  out.Attribute("/concepts", "layout",
+                "row c: eigenvector c; top/bottom_words flattened row-major, " + std::to_string(m) + " words per row");
 }
 
 void WriteTimings(h5::OutputFile& out, MPI_Comm comm, const std::vector<PhaseRecord>& phases, const CountStats& count,
@@ -161,11 +162,13 @@ EigenResult LoadEigenpairs(MPI_Comm comm, const std::string& path, int window, c
     if (!in.Exists("/spectrum/eigenvectors")) throw Error("'" + path + "' has no /spectrum/eigenvectors");
     if (in.IntAttribute("/meta", "window") != window)
       throw Error("'" + path + "' was computed with a different --window");
-    if (in.StringAttribute("/spectrum", "target") != "mstar") throw Error("'" + path + "' holds no M* eigenpairs");
+    if (in.StringAttribute("/spectrum", "target") != Name(TargetKind::kMStar))
+      throw Error("'" + path + "' holds no M* eigenpairs");
     const std::vector<std::string> words = in.ReadStrings("/vocab/words");
     if (words != vocab.words) throw Error("'" + path + "' has a different vocabulary than this run");
     const std::vector<global_int_t> shape = in.Shape("/spectrum/eigenvectors");
-    if (shape.size() != 2 || shape[0] != vocab.size()) throw Error("'" + path + "': /spectrum/eigenvectors has the wrong shape");
+    if (shape.size() != 2 || shape[0] != vocab.size())
+      throw Error("'" + path + "': /spectrum/eigenvectors has the wrong shape");
     const int have = static_cast<int>(shape[1]), m = std::min(have, dim);
     std::vector<double> values = in.Read<double>("/spectrum/eigenvalues");
     const std::vector<double> rows = in.Read<double>("/spectrum/eigenvectors", row_begin, row_end - row_begin);

@@ -58,7 +58,8 @@ PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const 
     double local_min = std::numeric_limits<double>::infinity();
     for (global_int_t r = 0; r < counts.n_local_rows(); ++r)
       for (global_int_t k = counts.row_ptr[r]; k < counts.row_ptr[r + 1]; ++k)
-        local_min = std::min(local_min, std::log(stats.Pij(counts.values[k]) / q_of(counts.row_begin + r, counts.cols[k])));
+        local_min =
+            std::min(local_min, std::log(stats.Pij(counts.values[k]) / q_of(counts.row_begin + r, counts.cols[k])));
     PetscCallMPI(MPI_Allreduce(&local_min, &pmi_floor, 1, MPI_DOUBLE, MPI_MIN, comm));
   }
   target->rank_one = options.kind == TargetKind::kMStar ? kMStarRankOne
@@ -69,9 +70,12 @@ PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const 
       [&](global_int_t row, word_id_t col, global_int_t c) {
         const double p = stats.Pij(c), q = q_of(row, col);
         switch (options.kind) {
-          case TargetKind::kMStar: return MStarSparseEntry(p, q, options.nu);
-          case TargetKind::kPPMI: return std::max(std::log(p / q), 0.0);
-          case TargetKind::kPMI: return std::log(p / q) - pmi_floor;
+          case TargetKind::kMStar:
+            return MStarSparseEntry(p, q, options.nu);
+          case TargetKind::kPPMI:
+            return std::max(std::log(p / q), 0.0);
+          case TargetKind::kPMI:
+            return std::log(p / q) - pmi_floor;
         }
         return 0.0;
       },

@@ -99,8 +99,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
     char b[160];
     std::snprintf(b, sizeof b, ", %.3g steps/s, %.0f s left", done / now, static_cast<double>(steps - s) * now / done);
     std::string rate = b;
-    if (sgd)
-      rate += ", " + FormatCount((trainer.LocalUpdates() - updates0) / now) + " pair updates/s (rank 0's rows)";
+    if (sgd) rate += ", " + FormatCount((trainer.LocalUpdates() - updates0) / now) + " pair updates/s (rank 0's rows)";
     return rate;
   };
   auto measure = [&](global_int_t s, bool force_print) {
@@ -235,8 +234,13 @@ Embeddings TrainedEmbeddings(const TrainingResult& result, const TrainingSetup& 
   std::string how = std::string("W trained by --mode ") + Name(setup.mode);
   if (setup.mode == Mode::kSgd)
     how += std::string(" --loss ") + Name(setup.train.loss) + " --sampling " + Name(setup.train.sampling);
-  return {result.state.W, result.state.row_begin, result.state.row_end, n_words, setup.dim,
-          how + " (see /train); the closed form is /spectrum", std::nullopt};
+  return {result.state.W,
+          result.state.row_begin,
+          result.state.row_end,
+          n_words,
+          setup.dim,
+          how + " (see /train); the closed form is /spectrum",
+          std::nullopt};
 }
 
 }  // namespace qwem

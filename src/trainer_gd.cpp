@@ -52,8 +52,8 @@ class GdTrainer final : public Trainer {
 
  private:
   const Target& target_;
-  std::vector<double> W_;         // this rank's rows, row-major
-  OwnedMat W_dense_, Y_dense_;    // W (column-major, for the product) and S W
+  std::vector<double> W_;       // this rank's rows, row-major
+  OwnedMat W_dense_, Y_dense_;  // W (column-major, for the product) and S W
   double mstar_norm2_ = 0;
   double loss_sum_ = 0;
   int n_steps_ = 0;
@@ -70,8 +70,8 @@ void GdTrainer::Step() {
   for (int r = 0; r < n; ++r)
     for (int k = 0; k < d; ++k) a[r + static_cast<std::size_t>(k) * lda] = W_[static_cast<std::size_t>(r) * d + k];
   PetscThrow(MatDenseRestoreArrayWrite(W_dense_, &a), "MatDenseRestoreArrayWrite");
-  PetscThrow(MatMatMult(target_.sparse, W_dense_, Y_dense_.get() ? MAT_REUSE_MATRIX : MAT_INITIAL_MATRIX,
-                        PETSC_DEFAULT, Y_dense_.inout()),
+  PetscThrow(MatMatMult(target_.sparse, W_dense_, Y_dense_.get() ? MAT_REUSE_MATRIX : MAT_INITIAL_MATRIX, PETSC_DEFAULT,
+                        Y_dense_.inout()),
              "MatMatMult");
   // 1^T W and the Gram matrix W^T W, all-reduced.
   std::vector<double> reduce(static_cast<std::size_t>(d) * d + d + 1, 0.0);

@@ -100,7 +100,7 @@ class PairTrainer final : public Trainer {
   const CooccurrenceRows& counts_;
   const TrainOptions& opt_;  // setup_.train
   PairStatistics stats_;
-  double c_ = 0;             // of the QWEM reweighting
+  double c_ = 0;              // of the QWEM reweighting
   std::vector<double> keep_;  // sgns subsampling keep probabilities
   AliasTable negative_table_;
   double mstar_norm2_ = 0;
@@ -191,8 +191,8 @@ void PairTrainer::DrawPositives() {
     }
     idx = std::upper_bound(cum + lo, cum + std::min(n, lo + step + 1), w) - cum;
     while (counts_.row_ptr[row + 1] <= idx) ++row;
-    mine.push_back({static_cast<std::int32_t>(s), static_cast<std::int32_t>(counts_.row_begin + row),
-                    counts_.cols[idx], 0, counts_.values[idx]});
+    mine.push_back({static_cast<std::int32_t>(s), static_cast<std::int32_t>(counts_.row_begin + row), counts_.cols[idx],
+                    0, counts_.values[idx]});
   }
   for (auto& p : positives_) p = Pair{};
   std::vector<Drawn> all;

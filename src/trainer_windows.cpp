@@ -82,8 +82,8 @@ class WindowTrainer final : public Trainer {
       displs[r] = static_cast<int>(layout_.row_ranges[r] * d_);
     }
     std::vector<double> all(static_cast<std::size_t>(n_words_) * d_);
-    QWEM_MPI(MPI_Allgatherv(rows.data(), sizes[rank_], MPI_DOUBLE, all.data(), sizes.data(), displs.data(),
-                            MPI_DOUBLE, comm_));
+    QWEM_MPI(MPI_Allgatherv(rows.data(), sizes[rank_], MPI_DOUBLE, all.data(), sizes.data(), displs.data(), MPI_DOUBLE,
+                            comm_));
     return all;
   }
 

@@ -71,8 +71,8 @@ struct Tables {
 
 // Scores of N outputs against every context, into g (row c, column o0 + o) as coefficients.
 template <int N>
-void ScoreBlock(const float* X, const float* Y, int dp, const word_id_t* ctx, int m, const word_id_t* out, int o0, int n_out,
-                float alpha, const Tables& tab, float* g, double& loss) {
+void ScoreBlock(const float* X, const float* Y, int dp, const word_id_t* ctx, int m, const word_id_t* out, int o0,
+                int n_out, float alpha, const Tables& tab, float* g, double& loss) {
   const float* y[N];
   for (int o = 0; o < N; ++o) y[o] = Y + static_cast<std::size_t>(out[o0 + o]) * dp;
   for (int c = 0; c < m; ++c) {
@@ -88,8 +88,8 @@ void ScoreBlock(const float* X, const float* Y, int dp, const word_id_t* ctx, in
 
 // dY_o = sum_c g_co x_c for the block's outputs, and dX_c (+)= sum_o g_co y_o.
 template <int N>
-void GradientBlock(const float* X, const float* Y, int dp, const word_id_t* ctx, int m, const word_id_t* out, int o0, int n_out,
-                   const float* g, float* dX, float* dY) {
+void GradientBlock(const float* X, const float* Y, int dp, const word_id_t* ctx, int m, const word_id_t* out, int o0,
+                   int n_out, const float* g, float* dX, float* dY) {
   const float* y[N];
   for (int o = 0; o < N; ++o) y[o] = Y + static_cast<std::size_t>(out[o0 + o]) * dp;
   for (int k = 0; k < dp; k += kLanes) {
@@ -114,10 +114,10 @@ void GradientBlock(const float* X, const float* Y, int dp, const word_id_t* ctx,
 
 template <int... Ns>
 struct BlockTable {
-  using Score = void (*)(const float*, const float*, int, const word_id_t*, int, const word_id_t*, int, int, float, const Tables&,
-                         float*, double&);
-  using Gradient = void (*)(const float*, const float*, int, const word_id_t*, int, const word_id_t*, int, int, const float*, float*,
-                            float*);
+  using Score = void (*)(const float*, const float*, int, const word_id_t*, int, const word_id_t*, int, int, float,
+                         const Tables&, float*, double&);
+  using Gradient = void (*)(const float*, const float*, int, const word_id_t*, int, const word_id_t*, int, int,
+                            const float*, float*, float*);
   static constexpr Score score[] = {nullptr, &ScoreBlock<Ns>...};
   static constexpr Gradient gradient[] = {nullptr, &GradientBlock<Ns>...};
 };
@@ -233,7 +233,8 @@ void WindowSgns::SetW(const double* W, const double* C) {
   auto set = [&](float* to, float* copy, const double* from) {
     for (global_int_t i = 0; i < s.V; ++i)
       for (int k = 0; k < s.d; ++k)
-        to[static_cast<std::size_t>(i) * s.dp + k] = from ? static_cast<float>(from[static_cast<std::size_t>(i) * s.d + k]) : 0.0f;
+        to[static_cast<std::size_t>(i) * s.dp + k] =
+            from ? static_cast<float>(from[static_cast<std::size_t>(i) * s.d + k]) : 0.0f;
     if (copy) std::memcpy(copy, to, total * sizeof(float));
   };
   set(s.W.get(), s.W0.get(), W);

@@ -81,7 +81,8 @@ std::vector<std::vector<std::string>> ReadDocuments(const std::string& path, std
     std::string line;
     while (std::getline(lines, line)) {
       const std::vector<std::string> toks = Split(line);
-      if (!toks.empty() && (toks[0] == "</doc>" || (toks[0].rfind("<doc", 0) == 0 && (toks[0].size() == 4 || toks[0][4] == '>')))) {
+      if (!toks.empty() &&
+          (toks[0] == "</doc>" || (toks[0].rfind("<doc", 0) == 0 && (toks[0].size() == 4 || toks[0][4] == '>')))) {
         docs.emplace_back();  // a tag line ends one document and starts the next
         continue;
       }

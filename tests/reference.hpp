@@ -12,12 +12,12 @@
 namespace qwem::ref {
 
 struct Counts {
-  std::vector<std::string> words;               // vocabulary in id order
+  std::vector<std::string> words;  // vocabulary in id order
   std::vector<std::int64_t> word_counts;
   std::int64_t n_total_tokens = 0;
   std::int64_t n_distinct_words = 0;
   std::map<std::pair<int, int>, std::int64_t> C;  // nonzeros of C
-  std::int64_t n_pairs = 0;                      // N
+  std::int64_t n_pairs = 0;                       // N
 };
 
 // The documents of a corpus path (file or directory, recursive, sorted, hidden names skipped),

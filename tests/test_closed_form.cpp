@@ -41,7 +41,7 @@ DenseOracle Oracle(const qwem::ref::Counts& ref, qwem::TargetKind kind, int wind
   o.a.assign(static_cast<std::size_t>(o.n) * o.n, fill);
   for (const auto& [ij, c] : ref.C) {
     const double p = c / pair_norm, q = ref.word_counts[ij.first] / uni * (ref.word_counts[ij.second] / uni);
-    double v = kind == qwem::TargetKind::kMStar ? 2 * (p - nu * q) / (p + nu * q)
+    double v = kind == qwem::TargetKind::kMStar  ? 2 * (p - nu * q) / (p + nu * q)
                : kind == qwem::TargetKind::kPPMI ? std::max(pmi(ij, c), 0.0)
                                                  : pmi(ij, c);
     o.a[ij.first + static_cast<std::size_t>(ij.second) * o.n] = v;
@@ -106,7 +106,9 @@ void ExpectMatchesLapack(qwem::TargetKind kind, qwem::OperatorKind op_kind) {
     EXPECT_NEAR(got.eig.eigenvalues[k], want, 1e-8 * std::abs(want)) << "eigenvalue " << k;
     // Eigenvectors equal up to sign (the eigenvalues here are simple).
     double dot = 0;
-    for (int i = 0; i < o.n; ++i) dot += got.all_vectors[static_cast<std::size_t>(i) * d + k] * o.a[i + static_cast<std::size_t>(o.n - 1 - k) * o.n];
+    for (int i = 0; i < o.n; ++i)
+      dot +=
+          got.all_vectors[static_cast<std::size_t>(i) * d + k] * o.a[i + static_cast<std::size_t>(o.n - 1 - k) * o.n];
     EXPECT_NEAR(std::abs(dot), 1.0, 1e-7) << "eigenvector " << k;
     EXPECT_LT(got.eig.residuals[k], 1e-9);
   }
@@ -116,9 +118,7 @@ TEST(ClosedForm, MStarSparsePlusRankOneMatchesLapack) {
   ExpectMatchesLapack(qwem::TargetKind::kMStar, qwem::OperatorKind::kSparse);
 }
 
-TEST(ClosedForm, MStarDenseMatchesLapack) {
-  ExpectMatchesLapack(qwem::TargetKind::kMStar, qwem::OperatorKind::kDense);
-}
+TEST(ClosedForm, MStarDenseMatchesLapack) { ExpectMatchesLapack(qwem::TargetKind::kMStar, qwem::OperatorKind::kDense); }
 
 TEST(ClosedForm, PpmiMatchesLapack) { ExpectMatchesLapack(qwem::TargetKind::kPPMI, qwem::OperatorKind::kSparse); }
 
@@ -162,7 +162,8 @@ TEST(ClosedForm, FullSpectrumMatchesLapack) {
   ASSERT_EQ(qwem::SolveFullSpectrum(dense, &all), 0);
   ASSERT_EQ(all.size(), static_cast<std::size_t>(V));
   if (qwem::CommRank(kWorld) != 0) return;
-  const DenseOracle o = Oracle(qwem::ref::Count(qwem::ref::ReadDocuments(corpus), V, 1, L), qwem::TargetKind::kMStar, L, 1.0);
+  const DenseOracle o =
+      Oracle(qwem::ref::Count(qwem::ref::ReadDocuments(corpus), V, 1, L), qwem::TargetKind::kMStar, L, 1.0);
   const double scale = std::max(std::abs(o.w.front()), std::abs(o.w.back()));
   for (int k = 0; k < V; ++k) EXPECT_NEAR(all[k], o.w[V - 1 - k], 1e-9 * scale) << "eigenvalue " << k;
 }

@@ -31,12 +31,16 @@ std::vector<Doc> Reassemble(const qwem::CorpusPlan& plan, int n_ranks) {
     Recorder rec;
     qwem::ReadShard(plan, r, rec);
     for (const auto& t : rec.range) {
-      if (t == "\x01") range_docs.emplace_back();
-      else range_docs.back().push_back(t);
+      if (t == "\x01")
+        range_docs.emplace_back();
+      else
+        range_docs.back().push_back(t);
     }
     for (const auto& t : rec.whole) {
-      if (t == "\x01") whole_docs.emplace_back();
-      else whole_docs.back().push_back(t);
+      if (t == "\x01")
+        whole_docs.emplace_back();
+      else
+        whole_docs.back().push_back(t);
     }
   }
   range_docs.insert(range_docs.end(), whole_docs.begin(), whole_docs.end());
@@ -56,8 +60,11 @@ std::vector<Doc> ReferenceDocs(const std::string& path) {
 }
 
 std::string RandomText(std::mt19937& rng, int n_words, const char* seps = " \n\t") {
-  static const char* words[] = {"the", "Of", "and", "a", "quick", "brown", "fox", "jumps", "over", "lazy", "dog",
-                                "supercalifragilisticexpialidocious", "x", "zebra", "\xc3\xa9t\xc3\xa9"};
+  static const char* words[] = {"the",  "Of",    "and",
+                                "a",    "quick", "brown",
+                                "fox",  "jumps", "over",
+                                "lazy", "dog",   "supercalifragilisticexpialidocious",
+                                "x",    "zebra", "\xc3\xa9t\xc3\xa9"};
   std::string s;
   for (int i = 0; i < n_words; ++i) {
     s += words[rng() % 15];
@@ -104,7 +111,8 @@ TEST(Sharding, EveryByteOffsetAsAShardEdge) {
 TEST(Sharding, GzipFilesAreBalancedWholeByUncompressedSize) {
   qwem::test::TempDir dir(MPI_COMM_SELF);
   std::mt19937 rng(3);
-  for (int i = 0; i < 6; ++i) dir.Write(std::string("f").append(std::to_string(i)).append(".gz"), RandomText(rng, 2000 * (i + 1)), true);
+  for (int i = 0; i < 6; ++i)
+    dir.Write(std::string("f").append(std::to_string(i)).append(".gz"), RandomText(rng, 2000 * (i + 1)), true);
   dir.Write("plain.txt", RandomText(rng, 20000));
   const qwem::CorpusPlan plan = qwem::PlanCorpus(dir.path(), 4);
   std::vector<int> seen;

@@ -98,8 +98,8 @@ TEST(Counts, WikiExtractorAndGzipFiles) {
     }
     return s;
   };
-  dir.Write("wiki/AA/wiki_00", "<doc id=\"1\" url=\"x\" title=\"T\">\nT\n\n" + words(300) + "\n</doc>\n<doc id=\"2\">\n" +
-                                   words(500) + "\n</doc>\n");
+  dir.Write("wiki/AA/wiki_00", "<doc id=\"1\" url=\"x\" title=\"T\">\nT\n\n" + words(300) +
+                                   "\n</doc>\n<doc id=\"2\">\n" + words(500) + "\n</doc>\n");
   dir.Write("wiki/AA/wiki_01.gz", "<doc id=\"3\">\n" + words(400) + "\n</doc>\n", true);
   dir.Write("plain.gz", words(700), true);
   dir.Write("plain.txt", words(900));
@@ -172,7 +172,8 @@ TEST(Counts, RowOwnershipIsBalancedByNonzeros) {
   qwem::global_int_t max_row = 0;
   for (qwem::global_int_t r = 0; r < got.rows.n_local_rows(); ++r)
     max_row = std::max(max_row, got.rows.row_ptr[r + 1] - got.rows.row_ptr[r] + 1);
-  const qwem::global_int_t max_row_global = static_cast<qwem::global_int_t>(qwem::AllreduceMax(kWorld, static_cast<double>(max_row)));
+  const qwem::global_int_t max_row_global =
+      static_cast<qwem::global_int_t>(qwem::AllreduceMax(kWorld, static_cast<double>(max_row)));
   const double share = static_cast<double>(got.rows.nnz + got.rows.n_words) / size;
   const double mine = static_cast<double>(got.rows.n_local_nnz() + got.rows.n_local_rows());
   EXPECT_LE(mine, share + max_row_global);

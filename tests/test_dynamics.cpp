@@ -76,7 +76,8 @@ Synthetic MakeSynthetic(MPI_Comm comm, int V, const std::vector<double>& top) {
   for (global_int_t i = s.rows.row_begin; i < s.rows.row_end; ++i) {
     for (int j = 0; j < V; ++j) {
       double v = 0;
-      for (int k = 0; k < V; ++k) v += s.Q[i + static_cast<std::size_t>(k) * V] * s.lambda[k] * s.Q[j + static_cast<std::size_t>(k) * V];
+      for (int k = 0; k < V; ++k)
+        v += s.Q[i + static_cast<std::size_t>(k) * V] * s.lambda[k] * s.Q[j + static_cast<std::size_t>(k) * V];
       row[j] = v;
     }
     const PetscInt r = static_cast<PetscInt>(i);
@@ -145,7 +146,8 @@ TEST(Dynamics, TheoryCurveIsTheLogisticOfScience) {
   EXPECT_NEAR(TheorySquaredSingularValue(lambda, a0, 50.0), lambda, 1e-9);
   for (double tau : {0.1, 0.5, 1.0, 1.5}) {
     const double h = 1e-6, a = TheorySquaredSingularValue(lambda, a0, tau);
-    const double da = (TheorySquaredSingularValue(lambda, a0, tau + h) - TheorySquaredSingularValue(lambda, a0, tau - h)) / (2 * h);
+    const double da =
+        (TheorySquaredSingularValue(lambda, a0, tau + h) - TheorySquaredSingularValue(lambda, a0, tau - h)) / (2 * h);
     EXPECT_NEAR(da, (lambda - a) * a, 1e-5 * lambda * lambda);
   }
   EXPECT_NEAR(SwitchOnTime(lambda, a0), std::log(lambda / a0) / lambda, 1e-15);

@@ -22,8 +22,8 @@ struct Toy {
 Toy MakeToy() {
   Toy t;
   const std::vector<std::pair<std::string, std::array<double, 3>>> words = {
-      {"man", {1, 0, 0}},      {"woman", {-1, 0, 0}},     {"king", {1, 1, 0}},   {"queen", {-1, 1, 0}},
-      {"boy", {1, -0.2, 0.1}}, {"girl", {-1, -0.2, 0.1}}, {"paris", {0, 0, 1}},  {"france", {0, 0.3, 1}},
+      {"man", {1, 0, 0}},      {"woman", {-1, 0, 0}},     {"king", {1, 1, 0}},     {"queen", {-1, 1, 0}},
+      {"boy", {1, -0.2, 0.1}}, {"girl", {-1, -0.2, 0.1}}, {"paris", {0, 0, 1}},    {"france", {0, 0.3, 1}},
       {"rome", {0.1, 0, 1}},   {"italy", {0.1, 0.3, 1}},  {"noise", {0.3, -1, -1}}};
   for (const auto& [w, v] : words) {
     t.vocab.index.Add(w);
@@ -96,15 +96,16 @@ TEST(Evaluation, ConceptsAreTheExtremeEntries) {
   Toy t = MakeToy();
   const auto c = qwem::ExtractConcepts(kWorld, t.rows, 2, 2);
   ASSERT_EQ(c.size(), 2u);
-  EXPECT_EQ(c[0].top, (std::vector<qwem::word_id_t>{0, 2}));     // x: man 1, king 1 (ties by id)
-  EXPECT_EQ(c[0].bottom, (std::vector<qwem::word_id_t>{1, 3}));  // woman -1, queen -1
-  EXPECT_EQ(c[1].top, (std::vector<qwem::word_id_t>{2, 3}));     // y: king 1, queen 1
+  EXPECT_EQ(c[0].top, (std::vector<qwem::word_id_t>{0, 2}));      // x: man 1, king 1 (ties by id)
+  EXPECT_EQ(c[0].bottom, (std::vector<qwem::word_id_t>{1, 3}));   // woman -1, queen -1
+  EXPECT_EQ(c[1].top, (std::vector<qwem::word_id_t>{2, 3}));      // y: king 1, queen 1
   EXPECT_EQ(c[1].bottom, (std::vector<qwem::word_id_t>{10, 4}));  // noise -1, then boy -0.2 (id 4 < 5)
 }
 
 TEST(Evaluation, AnalogyFileParsing) {
   qwem::test::TempDir dir(kWorld);
-  dir.Write("q.txt", ": capital-common-countries\nAthens Greece Baghdad Iraq\r\n: gram3-comparative\nbad good better worse\n");
+  dir.Write("q.txt",
+            ": capital-common-countries\nAthens Greece Baghdad Iraq\r\n: gram3-comparative\nbad good better worse\n");
   const auto q = qwem::ReadAnalogies(dir.path() + "/q.txt");
   ASSERT_EQ(q.section_names, (std::vector<std::string>{"capital-common-countries", "gram3-comparative"}));
   EXPECT_EQ(q.questions[0][0][1], "greece");

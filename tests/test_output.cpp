@@ -23,10 +23,10 @@ qwem::test::PipelineResult Bundled() {
 TEST(CountMatrix, RowSumsLayoutAndSymmetryMatchTheCsr) {
   const auto got = Bundled();
   qwem::OwnedMat C;
-  ASSERT_EQ(qwem::AssembleOnPattern(
-                kWorld, got.rows, [](qwem::global_int_t, qwem::word_id_t, qwem::global_int_t c) { return double(c); },
-                &C),
-            0);
+  ASSERT_EQ(
+      qwem::AssembleOnPattern(
+          kWorld, got.rows, [](qwem::global_int_t, qwem::word_id_t, qwem::global_int_t c) { return double(c); }, &C),
+      0);
   PetscInt lo, hi, M, N;
   MatGetOwnershipRange(C, &lo, &hi);
   MatGetSize(C, &M, &N);

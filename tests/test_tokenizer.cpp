@@ -21,7 +21,8 @@ struct Collect {
 std::vector<std::string> Tokenize(std::string text, TextFormat f, std::size_t chunk, std::size_t max_token = 1000) {
   Tokenizer tok(f, "test", 0, max_token);
   Collect sink;
-  for (std::size_t i = 0; i < text.size(); i += chunk) tok.Feed(text.data() + i, std::min(chunk, text.size() - i), sink);
+  for (std::size_t i = 0; i < text.size(); i += chunk)
+    tok.Feed(text.data() + i, std::min(chunk, text.size() - i), sink);
   tok.Finish(sink);
   return sink.out;
 }
@@ -75,7 +76,8 @@ TEST(Tokenizer, OverlongTokensAreSkippedWithBoundedMemory) {
     Tokenizer tok(TextFormat::kPlain, "t", 0, 8);
     Collect sink;
     std::string copy = text;
-    for (std::size_t i = 0; i < copy.size(); i += chunk) tok.Feed(copy.data() + i, std::min(chunk, copy.size() - i), sink);
+    for (std::size_t i = 0; i < copy.size(); i += chunk)
+      tok.Feed(copy.data() + i, std::min(chunk, copy.size() - i), sink);
     tok.Finish(sink);
     EXPECT_EQ(sink.out, (std::vector<std::string>{"short", "tail"}));
     EXPECT_EQ(tok.n_overlong(), 2u);

@@ -125,7 +125,8 @@ struct Oracle {
         std::vector<word_id_t> ctx;
         for (std::size_t j = q; j-- > 0 && q - j <= static_cast<std::size_t>(b) && kept[j] != kBoundary;)
           ctx.push_back(kept[j]);
-        for (std::size_t j = q + 1; j < kept.size() && j - q <= static_cast<std::size_t>(b) && kept[j] != kBoundary; ++j)
+        for (std::size_t j = q + 1; j < kept.size() && j - q <= static_cast<std::size_t>(b) && kept[j] != kBoundary;
+             ++j)
           ctx.push_back(kept[j]);
         const double done = static_cast<double>(t) + static_cast<double>(start - first + p - p0) / (last - first);
         const double alpha = o.train.lr * std::max(1e-4, 1.0 - done / o.train.steps);
@@ -183,8 +184,8 @@ TEST(Windows, StepsMatchTheSerialOracleOnEveryRank) {
     bool separate;
     double lr;
   };
-  for (const auto& [K, G, separate, lr] :
-       {Case{3, 0, true, 0.1}, Case{10, 0, true, 0.03}, Case{3, 2, true, 0.1}, Case{4, 1, true, 0.1}, Case{3, 0, false, 0.02}}) {
+  for (const auto& [K, G, separate, lr] : {Case{3, 0, true, 0.1}, Case{10, 0, true, 0.03}, Case{3, 2, true, 0.1},
+                                           Case{4, 1, true, 0.1}, Case{3, 0, false, 0.02}}) {
     TrainingSetup o = WindowSetup();
     o.train.output_vectors = separate ? OutputVectors::kSeparate : OutputVectors::kTied;
     o.train.context_group = G;
@@ -221,8 +222,8 @@ TEST(Windows, StepsMatchTheSerialOracleOnEveryRank) {
       err = std::max({err, std::abs(got[k] - W[k]), std::abs(got_c[k] - C[k])});
       moved = std::max(moved, std::abs(W[k] - start[k]));
     }
-    const std::string what = "K = " + std::to_string(K) + ", G = " + std::to_string(G) + (separate ? ", separate C" : ", tied") + " on " +
-                             std::to_string(P) + " ranks";
+    const std::string what = "K = " + std::to_string(K) + ", G = " + std::to_string(G) +
+                             (separate ? ", separate C" : ", tied") + " on " + std::to_string(P) + " ranks";
     EXPECT_GT(moved, 0.05) << what << ": training barely moved W";
     // float arithmetic and a tabulated sigmoid against double and the exact one
     if (rank == 0) std::printf("%s: max error %.3g, max change %.3g\n", what.c_str(), err, moved);

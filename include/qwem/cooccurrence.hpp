@@ -26,15 +26,15 @@ namespace qwem {
 
 // The rows of C this rank owns, as CSR with exact int64 counts (columns sorted).
 struct CooccurrenceRows {
-  global_int_t n_words = 0;               // V
-  int window = 0;                         // L the pairs were counted with
-  std::vector<global_int_t> row_ranges;   // size P+1: rank r owns rows [row_ranges[r], row_ranges[r+1])
+  global_int_t n_words = 0;              // V
+  int window = 0;                        // L the pairs were counted with
+  std::vector<global_int_t> row_ranges;  // size P+1: rank r owns rows [row_ranges[r], row_ranges[r+1])
   global_int_t row_begin = 0, row_end = 0;
-  std::vector<global_int_t> row_ptr;      // size row_end - row_begin + 1, offsets into cols/values
+  std::vector<global_int_t> row_ptr;  // size row_end - row_begin + 1, offsets into cols/values
   big_vector<word_id_t> cols;
   big_vector<global_int_t> values;
-  global_int_t n_pairs = 0;               // N: unweighted pair total, both directions, global
-  global_int_t nnz = 0;                   // global nonzeros of C
+  global_int_t n_pairs = 0;  // N: unweighted pair total, both directions, global
+  global_int_t nnz = 0;      // global nonzeros of C
 
   global_int_t n_local_rows() const { return row_end - row_begin; }
   global_int_t n_local_nnz() const { return static_cast<global_int_t>(values.size()); }
@@ -50,7 +50,7 @@ struct CountStats {
   global_int_t n_local_positions = 0;  // in-vocabulary tokens counted as first position here
   global_int_t dense_words = 0;        // H: words in the dense triangle
   int n_sparse_flushes = 0;
-  double kernel_seconds = 0;           // the local pair loop alone (this rank)
+  double kernel_seconds = 0;  // the local pair loop alone (this rank)
 };
 
 struct ReduceStats {

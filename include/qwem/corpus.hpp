@@ -19,17 +19,17 @@ namespace qwem {
 
 struct CorpusFile {
   std::string path;
-  global_int_t bytes = 0;        // size on disk
-  global_int_t text_bytes = 0;   // uncompressed size (gzip: from the trailer, mod 2^32)
+  global_int_t bytes = 0;       // size on disk
+  global_int_t text_bytes = 0;  // uncompressed size (gzip: from the trailer, mod 2^32)
   bool gzip = false;
   TextFormat format = TextFormat::kPlain;
-  global_int_t offset = -1;      // start in the global plain byte space (plain files only)
+  global_int_t offset = -1;  // start in the global plain byte space (plain files only)
 };
 
 struct CorpusPlan {
-  std::vector<CorpusFile> files;      // sorted by path
-  global_int_t plain_bytes = 0;       // total size of plain files
-  global_int_t gzip_bytes = 0;        // total compressed size of gzip files
+  std::vector<CorpusFile> files;  // sorted by path
+  global_int_t plain_bytes = 0;   // total size of plain files
+  global_int_t gzip_bytes = 0;    // total compressed size of gzip files
   // Rank r reads plain bytes [range_begin[r], range_begin[r+1]) and the gzip files gzip_of[r].
   std::vector<global_int_t> range_begin;
   std::vector<std::vector<int>> gzip_of;
@@ -50,9 +50,9 @@ CorpusPlan PlanCorpus(const std::string& path, int n_ranks);
 // before it. The byte range comes first, then sink.WholeFiles(), then the gzip files.
 struct ReadStats {
   global_int_t bytes_read = 0;
-  global_int_t text_bytes = 0;   // bytes tokenized (after decompression)
-  global_int_t n_tokens = 0;     // tokens passed to the sink
-  global_int_t n_overlong = 0;   // tokens skipped for exceeding the length limit
+  global_int_t text_bytes = 0;  // bytes tokenized (after decompression)
+  global_int_t n_tokens = 0;    // tokens passed to the sink
+  global_int_t n_overlong = 0;  // tokens skipped for exceeding the length limit
 };
 
 class TokenSink {

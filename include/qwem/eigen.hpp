@@ -18,11 +18,11 @@ struct EigenResult {
   std::vector<double> eigenvalues;  // d, descending
   std::vector<double> residuals;    // ||A v - lambda v|| / |lambda| per pair (EPSComputeError, relative)
   global_int_t row_begin = 0, row_end = 0;
-  std::vector<double> vectors;      // this rank's rows of [v_1 .. v_d], row-major (rows x d)
+  std::vector<double> vectors;  // this rank's rows of [v_1 .. v_d], row-major (rows x d)
   PetscInt n_converged = 0;
-  PetscInt n_restarts = 0;          // EPSGetIterationNumber: outer iterations (restarts)
-  PetscInt n_matvecs = -1;          // operator applications (-1 if the operator does not count)
-  std::string solver;               // EPS type as configured after -eps_* options
+  PetscInt n_restarts = 0;  // EPSGetIterationNumber: outer iterations (restarts)
+  PetscInt n_matvecs = -1;  // operator applications (-1 if the operator does not count)
+  std::string solver;       // EPS type as configured after -eps_* options
   double tol = 0;
   PetscInt ncv = 0;
   int dim() const { return static_cast<int>(eigenvalues.size()); }

@@ -23,9 +23,9 @@ namespace qwem {
 
 struct AnalogySection {
   std::string name;
-  bool semantic = false;                  // sections not starting with "gram"
-  global_int_t correct = 0, total = 0;    // standard protocol, questions in vocabulary
-  global_int_t n_questions = 0;           // all questions of the section
+  bool semantic = false;                          // sections not starting with "gram"
+  global_int_t correct = 0, total = 0;            // standard protocol, questions in vocabulary
+  global_int_t n_questions = 0;                   // all questions of the section
   global_int_t pair_correct = 0, pair_total = 0;  // pair protocol
 };
 

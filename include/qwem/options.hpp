@@ -45,8 +45,8 @@ void ParseName(const std::string& option, const std::string& text, OutputVectors
 void ParseName(const std::string& option, const std::string& text, LrSchedule* value);
 
 struct CorpusOptions {
-  std::string path;                      // --corpus: a file, or a directory walked recursively
-  global_int_t max_token_bytes = 1000;   // longer tokens are skipped (and counted)
+  std::string path;                     // --corpus: a file, or a directory walked recursively
+  global_int_t max_token_bytes = 1000;  // longer tokens are skipped (and counted)
 };
 
 struct VocabOptions {
@@ -61,32 +61,32 @@ struct CountOptions {
 
 struct TargetOptions {
   TargetKind kind = TargetKind::kMStar;
-  double nu = 1.0;                          // negative-sampling weight in M*
+  double nu = 1.0;  // negative-sampling weight in M*
   OperatorKind op = OperatorKind::kAuto;
-  bool full_spectrum = false;               // also every eigenvalue (dense, LAPACK)
+  bool full_spectrum = false;  // also every eigenvalue (dense, LAPACK)
 };
 
 struct EigenOptions {
-  int dim = 200;         // d: eigenpairs wanted, and the embedding dimension (also trained W's)
-  double tol = 1e-8;     // relative residual tolerance (-eps_tol overrides it)
-  double power = 0.5;    // p in W = V diag(max(lambda, 0)^p)
-  std::string from;      // --eigen-from: M*'s eigenpairs from an earlier output instead of solving
+  int dim = 200;       // d: eigenpairs wanted, and the embedding dimension (also trained W's)
+  double tol = 1e-8;   // relative residual tolerance (-eps_tol overrides it)
+  double power = 0.5;  // p in W = V diag(max(lambda, 0)^p)
+  std::string from;    // --eigen-from: M*'s eigenpairs from an earlier output instead of solving
 };
 
 struct TrainOptions {
   LossKind loss = LossKind::kQwem;
   Sampling sampling = Sampling::kPairs;
   OutputVectors output_vectors = OutputVectors::kTied;  // the CLI's default: separate with windows
-  int context_group = 4;     // windows: contexts sharing one draw of negatives (0: the whole window)
+  int context_group = 4;  // windows: contexts sharing one draw of negatives (0: the whole window)
   global_int_t steps = 2000;
-  global_int_t batch = 4096;  // positive pairs per step, global (windows: corpus positions)
-  int negatives = 1;          // per positive (sgns: word2vec uses 5)
-  double lr = 0.05;           // eta of the batch-mean gradient (windows: alpha per pair)
+  global_int_t batch = 4096;                       // positive pairs per step, global (windows: corpus positions)
+  int negatives = 1;                               // per positive (sgns: word2vec uses 5)
+  double lr = 0.05;                                // eta of the batch-mean gradient (windows: alpha per pair)
   LrSchedule lr_schedule = LrSchedule::kConstant;  // linear: decay to 1e-4 eta (word2vec's)
-  double init_scale = 1e-4;   // per-entry std of W0
-  std::uint64_t seed = 1;     // of the counter-based random streams
-  int sync_every = 1;         // 1: exact data-parallel SGD; K > 1: local SGD, averaged every K steps
-  double subsample = 0;       // sgns: word2vec's subsampling threshold t (0: off)
+  double init_scale = 1e-4;                        // per-entry std of W0
+  std::uint64_t seed = 1;                          // of the counter-based random streams
+  int sync_every = 1;    // 1: exact data-parallel SGD; K > 1: local SGD, averaged every K steps
+  double subsample = 0;  // sgns: word2vec's subsampling threshold t (0: off)
   // The records of the run.
   global_int_t log_every = 0;   // 0: about 200 log-spaced records
   int checkpoints = 8;          // log-spaced snapshots of W in /train/checkpoints
@@ -105,8 +105,8 @@ struct EvalOptions {
   std::optional<EvalFile> analogies = EvalFile{QWEM_SHARE_DIR "/questions-words.txt", true};
   std::vector<EvalFile> similarity = {{QWEM_SHARE_DIR "/EN-WS-353-ALL.txt", true},
                                       {QWEM_SHARE_DIR "/EN-SIMLEX-999.txt", true}};
-  int concepts = 10;       // eigenvectors to explain
-  int concept_words = 8;   // words shown at each end
+  int concepts = 10;      // eigenvectors to explain
+  int concept_words = 8;  // words shown at each end
 };
 
 struct OutputOptions {

@@ -36,7 +36,6 @@ class AliasTable {
 // Not collective. Rows [row_begin, row_end) of W0 (row-major, d columns): entries N(0, scale^2)
 // by Box-Muller on two counter-based uniforms keyed by (seed, row, column), so every rank count
 // starts from the same W0.
-std::vector<double> InitialRows(std::uint64_t seed, double scale, global_int_t row_begin, global_int_t row_end,
-                                int d);
+std::vector<double> InitialRows(std::uint64_t seed, double scale, global_int_t row_begin, global_int_t row_end, int d);
 
 }  // namespace qwem

@@ -50,8 +50,8 @@ void WriteConcepts(h5::OutputFile& out, const std::vector<Concept>& concepts, co
                    const EigenResult& eig);
 
 // /timings: the phases as the report recorded them, and the counting details.
-void WriteTimings(h5::OutputFile& out, MPI_Comm comm, const std::vector<PhaseRecord>& phases,
-                  const CountStats& count, const ReduceStats& reduce);
+void WriteTimings(h5::OutputFile& out, MPI_Comm comm, const std::vector<PhaseRecord>& phases, const CountStats& count,
+                  const ReduceStats& reduce);
 
 // Collective. M*'s eigenpairs from an earlier output file (/spectrum), this rank's rows
 // [row_begin, row_end), at most `dim` of them; its vocabulary and window must be this run's.

@@ -62,13 +62,14 @@ class Tokenizer {
     while (i < n) {
       if (!in_token_) {
         // Skip whitespace; newlines reset the wiki line state.
-        while (i < n) {
+        for (; i < n; ++i) {
           const unsigned char k = cls[static_cast<unsigned char>(data[i])];
-          if (k == 1) { ++i; continue; }
-          if (k == 2) { ++i; line_start_ = true; skip_line_ = false; continue; }
-          if (k == 3) ThrowNul(i);
-          break;
+          if (k == 1) continue;
+          if (k != 2) break;
+          line_start_ = true;
+          skip_line_ = false;
         }
+        if (i < n && cls[static_cast<unsigned char>(data[i])] == 3) ThrowNul(i);
         if (i == n) break;
         in_token_ = true;
         token_begin_ = i;
@@ -77,13 +78,13 @@ class Tokenizer {
       }
       // Inside a token: advance to its end, lowercasing.
       std::size_t j = i;
-      while (j < n) {
+      for (; j < n; ++j) {
         const unsigned char k = cls[static_cast<unsigned char>(data[j])];
-        if (k == 0) { ++j; continue; }
-        if (k == 4) { data[j] = static_cast<char>(data[j] + ('a' - 'A')); ++j; continue; }
-        if (k == 3) ThrowNul(j);
-        break;
+        if (k == 0) continue;
+        if (k != 4) break;  // whitespace or NUL ends the token
+        data[j] = static_cast<char>(data[j] + ('a' - 'A'));
       }
+      if (j < n && cls[static_cast<unsigned char>(data[j])] == 3) ThrowNul(j);
       if (j == n) {  // token continues in the next buffer
         Carry(data + token_begin_, j - token_begin_);
         token_begin_ = 0;
@@ -94,8 +95,7 @@ class Tokenizer {
         Emit(std::string_view(data + token_begin_, j - token_begin_), sink);
       } else {
         Carry(data + token_begin_, j - token_begin_);
-        if (!overlong_) Emit(std::string_view(pending_), sink);
-        else ++n_overlong_;
+        EmitCarried(sink);
       }
       in_token_ = false;
       pending_.clear();
@@ -107,10 +107,7 @@ class Tokenizer {
   // Ends the input: a token running to the end of input is complete.
   template <class Sink>
   void Finish(Sink& sink) {
-    if (in_token_) {
-      if (!overlong_) Emit(std::string_view(pending_), sink);
-      else ++n_overlong_;
-    }
+    if (in_token_) EmitCarried(sink);
     in_token_ = false;
     pending_.clear();
   }
@@ -121,6 +118,15 @@ class Tokenizer {
   std::uint64_t n_tokens() const { return n_tokens_; }  // tokens passed to the sink
 
  private:
+  // The end of a token whose bytes were carried across buffers: emitted, or counted if overlong.
+  template <class Sink>
+  void EmitCarried(Sink& sink) {
+    if (!overlong_)
+      Emit(std::string_view(pending_), sink);
+    else
+      ++n_overlong_;
+  }
+
   template <class Sink>
   void Emit(std::string_view tok, Sink& sink) {
     if (tok.size() > max_token_) {
@@ -161,8 +167,7 @@ class Tokenizer {
   }
 
   [[noreturn]] void ThrowNul(std::size_t i) const {
-    throw Error(where_ + ": NUL byte at offset " + std::to_string(offset_ + i) +
-                " (binary data, not a text corpus)");
+    throw Error(where_ + ": NUL byte at offset " + std::to_string(offset_ + i) + " (binary data, not a text corpus)");
   }
 
   TextFormat format_;

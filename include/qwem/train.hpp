@@ -20,9 +20,9 @@
 namespace qwem {
 
 struct TrainRecord {
-  int dim = 0;        // d: singular values per record
-  int n_modes = 0;    // theory curves per record (eigenpairs available, at most d)
-  int n_overlap = 0;  // overlap of the top-k subspaces, k = 1 .. n_overlap
+  int dim = 0;                      // d: singular values per record
+  int n_modes = 0;                  // theory curves per record (eigenpairs available, at most d)
+  int n_overlap = 0;                // overlap of the top-k subspaces, k = 1 .. n_overlap
   std::vector<double> eigenvalues;  // lambda_k of the theory (n_modes)
   std::vector<double> a0;           // initial squared projection of W on each eigenvector
   std::vector<global_int_t> step;
@@ -35,9 +35,9 @@ struct TrainRecord {
   std::vector<global_int_t> checkpoint_step;
   std::vector<std::vector<double>> checkpoint_rows;  // this rank's rows of W at each checkpoint
   global_int_t completed_steps = 0;
-  bool interrupted = false;   // stopped by a signal before the last step
+  bool interrupted = false;  // stopped by a signal before the last step
   int stop_signal = 0;
-  double train_seconds = 0;   // this run's training wall time (not counting earlier runs)
+  double train_seconds = 0;  // this run's training wall time (not counting earlier runs)
   global_int_t steps_this_run = 0;
   double updates_per_second_per_rank = 0;  // sgd: pair updates (positives + negatives)
   // max over records of |s_k - s_theory_k| / sqrt(lambda_k), top 10 modes

@@ -41,8 +41,8 @@ struct TrainingInputs {
       : counts(c), vocab(v), target(t), tokens(std::move(ids)) {}
   const CooccurrenceRows& counts;  // C; its row layout is W's (like the eigenvectors')
   const Vocabulary& vocab;
-  const Target* target;            // gd: M* as sparse + rank one
-  std::vector<word_id_t> tokens;   // windows: this rank's in-vocabulary ids (kBoundary between documents)
+  const Target* target;           // gd: M* as sparse + rank one
+  std::vector<word_id_t> tokens;  // windows: this rank's in-vocabulary ids (kBoundary between documents)
 };
 
 // The learning-rate schedule of every mode at (fractional) step t: lr, or with the linear

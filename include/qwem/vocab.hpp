@@ -69,13 +69,13 @@ class LocalShard : public TokenSink {
 };
 
 struct Vocabulary {
-  std::vector<std::string> words;     // id order: count descending, then byte order
+  std::vector<std::string> words;  // id order: count descending, then byte order
   std::vector<global_int_t> counts;
-  global_int_t n_total_tokens = 0;    // all tokens of the corpus
-  global_int_t n_distinct_words = 0;  // distinct words of the corpus
-  global_int_t n_in_vocab_tokens = 0; // tokens whose word is in the vocabulary
-  global_int_t requested_size = 0;    // V asked for; size() is smaller if clamped
-  WordTable index;                    // word -> id
+  global_int_t n_total_tokens = 0;     // all tokens of the corpus
+  global_int_t n_distinct_words = 0;   // distinct words of the corpus
+  global_int_t n_in_vocab_tokens = 0;  // tokens whose word is in the vocabulary
+  global_int_t requested_size = 0;     // V asked for; size() is smaller if clamped
+  WordTable index;                     // word -> id
 
   global_int_t size() const { return static_cast<global_int_t>(words.size()); }
   bool clamped() const { return size() < requested_size; }

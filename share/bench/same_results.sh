@@ -15,18 +15,8 @@ bench_start same "${QWEM_BUILD:-build}"
 NP=${3:-2}
 SHARE=$PWD/share
 
-binary() {  # binary REV-OR-PATH NAME: prints the path of a qwem-dist binary
-  if [ -x "$1" ] && [ ! -d "$1" ]; then echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; return; fi
-  local tree="$WORK/tree-$2"
-  git worktree add --detach "$tree" "$1" >/dev/null 2>&1 || { echo "cannot check out '$1'" >&2; exit 1; }
-  cmake -S "$tree" -B "$tree/build" -DCMAKE_BUILD_TYPE=Release -DQWEM_BUILD_TESTS=OFF >/dev/null &&
-    cmake --build "$tree/build" -j2 --target qwem-dist >/dev/null || { echo "cannot build '$1'" >&2; exit 1; }
-  echo "$tree/build/qwem-dist"
-}
-cleanup_trees() { for t in "$WORK"/tree-*; do [ -d "$t" ] && git worktree remove --force "$t"; done; rm -rf "$WORK"; }
-trap cleanup_trees EXIT
-BEFORE=$(binary "$1" before) || exit 1
-AFTER=$(binary "${2:-$BUILD/qwem-dist}" after) || exit 1
+BEFORE=$(bench_binary "$1" before) || exit 1
+AFTER=$(bench_binary "${2:-$BUILD/qwem-dist}" after) || exit 1
 echo "before: $BEFORE"
 echo "after:  $AFTER"
 
