@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <set>
 
@@ -39,6 +40,24 @@ std::string Suggestion(const std::string& name, const std::set<std::string>& nam
     }
   }
   return best.empty() ? "" : "; did you mean --" + best + "?";
+}
+
+// CLI11 reads integers with strtoll in base 0: "010" would be 8, "0x10" 16, and a number past
+// 2^63 saturates silently. Every value that looks like an integer must be a plain decimal
+// number that fits 64 bits.
+std::string CheckInteger(const std::string& text) {
+  std::size_t digits = text.find_first_not_of("+-");
+  if (digits > 1 || digits == std::string::npos) return "";
+  const std::string body = text.substr(digits);
+  if (body.size() > 1 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X'))
+    return "'" + text + "' is not a decimal number";
+  if (body.find_first_not_of("0123456789") != std::string::npos) return "";
+  if (body.size() > 1 && body[0] == '0') return "'" + text + "': write decimal numbers without leading zeros";
+  long long value = 0;
+  const char* end = text.data() + text.size();
+  const auto [at, error] = std::from_chars(text.data() + (text[0] == '+' ? 1 : 0), end, value);
+  if (error != std::errc() || at != end) return "'" + text + "' is out of range (at most 2^63 - 1)";
+  return "";
 }
 
 // What CLI11 left over must all be PETSc options with their values: "-eps_tol 1e-6",
@@ -177,8 +196,13 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   // A single-valued option given twice takes the last value, as in most Unix tools: batch
   // scripts put defaults first and let the submission's arguments override them.
   std::set<std::string> ours;
+  const CLI::Validator integers(CheckInteger, "", "integer");
   for (CLI::Option* option : app.get_options()) {
     if (option->get_expected_max() == 1) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    // Integer options are those whose default is an integer.
+    const std::string default_value = option->get_default_str();
+    if (!default_value.empty() && default_value.find_first_not_of("0123456789") == std::string::npos)
+      option->check(integers);
     for (const std::string& name : option->get_lnames()) ours.insert(name);
   }
 

@@ -1,5 +1,6 @@
 #include "qwem/corpus.hpp"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <numeric>
+#include <set>
 
 namespace qwem {
 namespace fs = std::filesystem;
@@ -73,9 +75,16 @@ CorpusFile SniffFile(const std::string& path) {
   return file;
 }
 
+// The error of a path that cannot be followed, as the user should read it.
+std::string Unreadable(const std::string& path, const std::error_code& ec) {
+  if (ec == std::errc::too_many_symbolic_link_levels) return "cannot read '" + path + "': symbolic link loop";
+  return "cannot read '" + path + "': " + ec.message();
+}
+
 std::vector<std::string> ListFiles(const std::string& path) {
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) throw Error(Unreadable(path, ec));
   if (ec || !fs::exists(st)) throw Error("corpus path '" + path + "' does not exist");
   std::vector<std::string> paths;
   if (fs::is_regular_file(st)) {
@@ -83,6 +92,15 @@ std::vector<std::string> ListFiles(const std::string& path) {
     return paths;
   }
   if (!fs::is_directory(st)) throw Error("corpus path '" + path + "' is neither a file nor a directory");
+  // Directories are followed through symbolic links, each real directory once: a link back to
+  // one already being walked is a loop.
+  std::set<std::pair<dev_t, ino_t>> walked;
+  auto identity = [](const fs::path& p) {
+    struct stat s {};
+    ::stat(p.c_str(), &s);
+    return std::make_pair(s.st_dev, s.st_ino);
+  };
+  walked.insert(identity(path));
   fs::recursive_directory_iterator it(path, fs::directory_options::follow_directory_symlink, ec), end;
   if (ec) throw Error("cannot list directory '" + path + "': " + ec.message());
   for (; it != end; it.increment(ec)) {
@@ -92,11 +110,17 @@ std::vector<std::string> ListFiles(const std::string& path) {
       if (it->is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
-    if (it->is_directory(ec)) continue;
-    if (!it->is_regular_file(ec)) {
-      if (it->is_symlink()) throw Error("cannot read '" + p.string() + "': dangling symbolic link");
-      throw Error("'" + p.string() + "' in the corpus is not a regular file");
+    const fs::file_status s = fs::status(p, ec);
+    if (ec == std::errc::no_such_file_or_directory && it->is_symlink())
+      throw Error("cannot read '" + p.string() + "': dangling symbolic link");
+    if (ec) throw Error(Unreadable(p.string(), ec));
+    if (fs::is_directory(s)) {
+      if (!walked.insert(identity(p)).second)
+        throw Error("cannot read '" + p.string() +
+                    "': it leads to a directory already in the corpus (a symbolic link loop, or a second link to it)");
+      continue;
     }
+    if (!fs::is_regular_file(s)) throw Error("'" + p.string() + "' in the corpus is not a regular file");
     paths.push_back(p.string());
   }
   if (ec) throw Error("cannot list directory '" + path + "': " + ec.message());
@@ -212,9 +236,20 @@ CorpusPlan DeserializePlan(const std::string& in) {
 }
 
 // Reads units of a plain file whose first byte lies in [begin, end) (file-local offsets).
+// The file as it was planned: a size that changed since the discovery means the corpus is being
+// written to, and the plan (every rank's byte range) no longer describes it.
+void CheckUnchanged(std::FILE* f, const CorpusFile& file) {
+  struct stat s {};
+  if (fstat(fileno(f), &s) != 0) throw Error("cannot stat '" + file.path + "': " + std::strerror(errno));
+  if (static_cast<global_int_t>(s.st_size) != file.bytes)
+    throw Error("'" + file.path + "' changed while the corpus was read: it had " + std::to_string(file.bytes) +
+                " bytes when the corpus was planned, now " + std::to_string(s.st_size));
+}
+
 void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end, std::vector<char>& buf,
                     TokenSink& sink, std::size_t max_token, ReadStats& stats) {
   FilePtr f = OpenOrThrow(file.path);
+  CheckUnchanged(f.get(), file);
   const bool wiki = file.format == TextFormat::kWiki;
   // Units are tokens (plain text) or lines (WikiExtractor); this byte ends one.
   auto ends_unit = [&](char c) { return wiki ? c == '\n' : IsWhitespace(c); };
@@ -247,6 +282,7 @@ void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end
   while (pos < end) {
     const std::size_t want = static_cast<std::size_t>(std::min<global_int_t>(end - pos, buf.size()));
     const std::size_t n = ReadAt(f.get(), file.path, pos, buf.data(), want);
+    if (n == 0) CheckUnchanged(f.get(), file);  // ended before its planned size: it shrank
     if (n == 0) break;
     last = buf[n - 1];
     tok.Feed(buf.data(), n, sink);
@@ -277,6 +313,7 @@ void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end
 
 void ReadGzipFile(const CorpusFile& file, std::vector<char>& buf, TokenSink& sink, std::size_t max_token,
                   ReadStats& stats) {
+  CheckUnchanged(OpenOrThrow(file.path).get(), file);
   gzFile gz = gzopen(file.path.c_str(), "rb");
   if (!gz) throw Error("cannot open gzip file '" + file.path + "': " + std::strerror(errno));
   std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(gz, gzclose);
@@ -285,10 +322,14 @@ void ReadGzipFile(const CorpusFile& file, std::vector<char>& buf, TokenSink& sin
   Tokenizer tok(file.format, file.path + " (uncompressed)", 0, max_token);
   for (;;) {
     const int n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()));
-    if (n < 0) {
-      int errnum = 0;
-      const char* msg = gzerror(gz, &errnum);
-      throw Error("corrupt gzip file '" + file.path + "': " + (msg ? msg : "read error"));
+    int errnum = Z_OK;
+    const char* message = gzerror(gz, &errnum);
+    // A truncated stream ends with n == 0 and Z_BUF_ERROR ("unexpected end of file"), a damaged
+    // one with n < 0: either is an error, never a short read.
+    if (n < 0 || errnum != Z_OK) {
+      std::string why = message && *message ? message : "read error";
+      if (why.rfind(file.path + ": ", 0) == 0) why.erase(0, file.path.size() + 2);  // zlib names the file too
+      throw Error("corrupt gzip file '" + file.path + "': " + why);
     }
     if (n == 0) break;
     tok.Feed(buf.data(), static_cast<std::size_t>(n), sink);
@@ -315,6 +356,12 @@ CorpusPlan PlanCorpus(const std::string& path, int n_ranks) {
   }
   AssignRanges(plan, n_ranks);
   return plan;
+}
+
+std::vector<std::string> CorpusFilePaths(const CorpusPlan& plan) {
+  std::vector<std::string> paths;
+  for (const CorpusFile& f : plan.files) paths.push_back(f.path);
+  return paths;
 }
 
 CorpusPlan DiscoverCorpus(MPI_Comm comm, const std::string& path) {

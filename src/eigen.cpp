@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "qwem/petsc_handle.hpp"
+#include "qwem/signals.hpp"
 #include "qwem/target.hpp"
 
 namespace qwem {
@@ -58,10 +59,24 @@ PetscErrorCode ReportProgress(EPS, PetscInt its, PetscInt nconv, PetscScalar*, P
   PetscFunctionReturn(0);
 }
 
+// EPS stopping test: SLEPc's own, and a stop signal caught on any rank (agreed: the test runs at
+// the same point of the algorithm on every rank).
+PetscErrorCode StopOnSignal(EPS eps, PetscInt its, PetscInt max_it, PetscInt nconv, PetscInt nev,
+                            EPSConvergedReason* reason, void* ctx) {
+  PetscFunctionBeginUser;
+  PetscCall(EPSStoppingBasic(eps, its, max_it, nconv, nev, reason, nullptr));
+  MPI_Comm comm;
+  PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(eps), &comm));
+  int* stop_signal = static_cast<int*>(ctx);
+  *stop_signal = AgreedStopSignal(comm);
+  if (*stop_signal != 0 && *reason == EPS_CONVERGED_ITERATING) *reason = EPS_CONVERGED_USER;
+  PetscFunctionReturn(0);
+}
+
 }  // namespace
 
 PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress,
-                                  EigenResult* result) {
+                                  EigenResult* result, bool interruptible) {
   PetscFunctionBeginUser;
   MPI_Comm comm;
   PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(op), &comm));
@@ -71,6 +86,7 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const Pro
   PetscCall(EPSSetTolerances(eps, options.tol, PETSC_DEFAULT));
   PetscCall(EPSSetFromOptions(eps));  // last, so -eps_nev, -eps_type, -eps_tol, ... override the defaults
   MonitorContext monitor{&progress, options.dim, op, MPI_Wtime(), MPI_Wtime()};
+  if (interruptible) PetscCall(EPSSetStoppingTestFunction(eps, StopOnSignal, &result->stop_signal, nullptr));
   if (progress.say && progress.seconds > 0) PetscCall(EPSMonitorSet(eps, ReportProgress, &monitor, nullptr));
   PetscCall(EPSSolve(eps));
 
@@ -125,10 +141,10 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const Pro
   PetscFunctionReturn(0);
 }
 
-EigenResult ComputeEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress) {
+EigenResult ComputeEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress, bool interruptible) {
   EigenResult eig;
-  PetscThrow(SolveTopEigenpairs(op, options, progress, &eig), "SolveTopEigenpairs");
-  if (eig.n_converged < options.dim)
+  PetscThrow(SolveTopEigenpairs(op, options, progress, &eig, interruptible), "SolveTopEigenpairs");
+  if (eig.stop_signal == 0 && eig.n_converged < options.dim)
     throw Error("only " + std::to_string(eig.n_converged) + " of " + std::to_string(options.dim) +
                 " eigenpairs converged (" + eig.solver + ", " + std::to_string(eig.n_restarts) +
                 " restarts); raise -eps_max_it or -eps_ncv, or lower --dim");

@@ -1,19 +1,62 @@
 #include "qwem/h5io.hpp"
 
+#include <sys/statvfs.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 namespace qwem::h5 {
 namespace {
 
+namespace fs = std::filesystem;
+
+// The innermost message of HDF5's error stack (for MPI-IO failures, the MPI error string, such
+// as "No space left on device"), read right after a failed call.
+std::string ErrorStackText() {
+  std::string innermost;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
+        if (e->desc && *e->desc) *static_cast<std::string*>(out) = e->desc;
+        return 0;
+      },
+      &innermost);
+  H5Eclear2(H5E_DEFAULT);
+  for (char& ch : innermost)
+    if (ch == '\n') ch = ' ';
+  return innermost;
+}
+
 void Check(herr_t rc, const std::string& what) {
-  if (rc < 0) throw std::runtime_error("HDF5: " + what + " failed");
+  if (rc < 0) throw std::runtime_error(what + " failed: " + ErrorStackText());
 }
 
 Handle Checked(hid_t id, herr_t (*close)(hid_t), const std::string& what) {
-  if (id < 0) throw std::runtime_error("HDF5: " + what + " failed");
+  if (id < 0) throw std::runtime_error(what + " failed: " + ErrorStackText());
   return Handle(id, close);
+}
+
+// Files left open after a failed write (see ~OutputFile).
+int g_broken_files = 0;
+
+double FreeBytes(const std::string& path) {
+  struct statvfs s {};
+  const fs::path parent = fs::path(path).parent_path();
+  if (statvfs(parent.empty() ? "." : parent.c_str(), &s) != 0) return -1;
+  return static_cast<double>(s.f_bavail) * static_cast<double>(s.f_frsize);
+}
+
+// "; 12 KiB free on its file system", when the folder of path is nearly full (the likely cause).
+std::string FreeSpaceNote(const std::string& path) {
+  const double free_bytes = FreeBytes(path);
+  if (free_bytes < 0 || free_bytes > 64.0 * 1024 * 1024) return "";
+  char note[96];
+  std::snprintf(note, sizeof note, "; no space left on the device? %.0f KiB free on its file system",
+                free_bytes / 1024);
+  return note;
 }
 
 // Property lists: intermediate groups on create, collective data transfers.
@@ -70,26 +113,73 @@ hid_t NativeType<char>() {
   return H5T_NATIVE_CHAR;
 }
 
-OutputFile::OutputFile(MPI_Comm comm, const std::string& path) : comm_(comm), path_(path), partial_(path + ".partial") {
+bool OpenBrokenFiles() { return g_broken_files > 0; }
+
+OutputFile::OutputFile(MPI_Comm comm, const std::string& path, double expected_bytes)
+    : comm_(comm), path_(path), partial_(path + ".partial") {
+  // Room for the file first: a disk that fills during the write breaks it (see ~OutputFile).
+  // QWEM_NO_SPACE_CHECK=1 skips this, for the tests of that failure.
+  if (expected_bytes > 0 && !std::getenv("QWEM_NO_SPACE_CHECK")) {
+    const double free_bytes = CommRank(comm) == 0 ? FreeBytes(partial_) : 0;
+    char text[160];
+    std::snprintf(text, sizeof text, "about %.1f MiB are needed, %.1f MiB are free", expected_bytes / 1048576,
+                  free_bytes / 1048576);
+    AgreeOrThrow(comm, CommRank(comm) != 0 || free_bytes < 0 || free_bytes >= expected_bytes,
+                 "not enough space for '" + path_ + "': " + text);
+  }
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions, not stack dumps
   Handle fapl = Checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate");
   Check(H5Pset_fapl_mpio(fapl.id(), comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
   Check(H5Pset_all_coll_metadata_ops(fapl.id(), 1), "H5Pset_all_coll_metadata_ops");
   Check(H5Pset_coll_metadata_write(fapl.id(), 1), "H5Pset_coll_metadata_write");
-  hid_t f = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
-  if (f < 0) throw Error("cannot create output file '" + partial_ + "'");
+  const hid_t f = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
+  const std::string why = f < 0 ? ErrorStackText() + FreeSpaceNote(partial_) : "";
+  try {
+    AgreeOrThrow(comm, f >= 0, "cannot create output file '" + partial_ + "': " + why);
+  } catch (const Error&) {
+    // A rank whose create succeeded leaves its handle open: closing is collective, and the
+    // others have nothing to close.
+    if (CommRank(comm) == 0) std::remove(partial_.c_str());
+    throw;
+  }
   file_ = Handle(f, H5Fclose);
 }
 
 OutputFile::~OutputFile() {
   if (committed_) return;
-  file_.Reset();
+  if (broken_) {
+    // After a failed write (a full disk) the ranks' HDF5 states differ, and a collective close
+    // waits forever (seen with Open MPI's OMPIO: one rank truncating, the other flushing). The
+    // handle is left open, and the process must end without MPI_Finalize, which would close it
+    // (HDF5 closes its files from an MPI_COMM_SELF attribute): see OpenBrokenFiles.
+    file_.release();
+    ++g_broken_files;
+  } else {
+    file_.Reset();
+  }
   if (CommRank(comm_) == 0) std::remove(partial_.c_str());
 }
 
+template <class Fn>
+void OutputFile::Agreed(const std::string& what, Fn&& fn) {
+  try {
+    RunAgreed(comm_, [&] {
+      try {
+        fn();
+      } catch (const std::exception& e) {
+        throw std::runtime_error("cannot write '" + partial_ + "' (" + what + "): " + e.what() +
+                                 FreeSpaceNote(partial_));
+      }
+    });
+  } catch (const Error&) {
+    broken_ = true;
+    throw;
+  }
+}
+
 void OutputFile::Commit() {
-  H5Fflush(file_.id(), H5F_SCOPE_GLOBAL);
-  file_.Reset();  // H5Fclose is collective
+  Agreed("flush", [&] { Check(H5Fflush(file_.id(), H5F_SCOPE_GLOBAL), "H5Fflush"); });
+  Agreed("close", [&] { Check(H5Fclose(file_.release()), "H5Fclose"); });  // collective
   int ok = 1;
   if (CommRank(comm_) == 0) ok = std::rename(partial_.c_str(), path_.c_str()) == 0 ? 1 : 0;
   QWEM_MPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm_));
@@ -108,11 +198,13 @@ Handle OutputFile::OpenOrCreateGroup(const std::string& path) {
 
 void OutputFile::ScalarAttribute(const std::string& object, const std::string& name, hid_t file_type, hid_t memory_type,
                                  const void* value) {
-  Handle obj = OpenOrCreateGroup(object);
-  Handle space = Checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
-  Handle attr = Checked(H5Acreate2(obj.id(), name.c_str(), file_type, space.id(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
-                        "H5Acreate " + name);
-  Check(H5Awrite(attr.id(), memory_type, value), "H5Awrite " + name);
+  Agreed(object + "@" + name, [&] {
+    Handle obj = OpenOrCreateGroup(object);
+    Handle space = Checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
+    Handle attr = Checked(H5Acreate2(obj.id(), name.c_str(), file_type, space.id(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+                          "H5Acreate " + name);
+    Check(H5Awrite(attr.id(), memory_type, value), "H5Awrite " + name);
+  });
 }
 
 void OutputFile::Attribute(const std::string& object, const std::string& name, const std::string& value) {
@@ -130,12 +222,18 @@ void OutputFile::Attribute(const std::string& object, const std::string& name, d
 
 void OutputFile::WriteRows(const std::string& path, hid_t type, const void* local, global_int_t n_local_rows,
                            global_int_t row_offset, global_int_t n_global_rows, global_int_t n_cols) {
+  Agreed(path, [&] { WriteRowsHere(path, type, local, n_local_rows, row_offset, n_global_rows, n_cols); });
+}
+
+void OutputFile::WriteRowsHere(const std::string& path, hid_t type, const void* local, global_int_t n_local_rows,
+                               global_int_t row_offset, global_int_t n_global_rows, global_int_t n_cols) {
   OpenOrCreateGroup(Parent(path));
   const int rank = n_cols == 1 ? 1 : 2;
   const hsize_t dims[2] = {static_cast<hsize_t>(n_global_rows), static_cast<hsize_t>(n_cols)};
   Handle space = Checked(H5Screate_simple(rank, dims, nullptr), H5Sclose, "H5Screate_simple");
   Handle dset = Checked(H5Dcreate2(file_.id(), path.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                         H5Dclose, "H5Dcreate " + path);
+  if (n_global_rows == 0) return;  // an empty dataset: nothing to transfer (the same on every rank)
   const hsize_t start[2] = {static_cast<hsize_t>(row_offset), 0};
   const hsize_t count[2] = {static_cast<hsize_t>(n_local_rows), static_cast<hsize_t>(n_cols)};
   if (n_local_rows > 0)
@@ -154,10 +252,12 @@ void OutputFile::WriteStrings(const std::string& path, const std::vector<std::st
   std::vector<char> packed(strings.size() * width, '\0');
   for (std::size_t i = 0; i < strings.size(); ++i)
     std::copy(strings[i].begin(), strings[i].end(), packed.begin() + i * width);
-  Handle type = StringType(width, H5T_STR_NULLPAD);
   const bool root = CommRank(comm_) == 0;
-  WriteRows(path, type.id(), root ? packed.data() : nullptr, root ? static_cast<global_int_t>(strings.size()) : 0, 0,
-            static_cast<global_int_t>(strings.size()), 1);
+  Agreed(path, [&] {
+    Handle type = StringType(width, H5T_STR_NULLPAD);
+    WriteRowsHere(path, type.id(), root ? packed.data() : nullptr, root ? static_cast<global_int_t>(strings.size()) : 0,
+                  0, static_cast<global_int_t>(strings.size()), 1);
+  });
 }
 
 InputFile::InputFile(const std::string& path) : path_(path) {

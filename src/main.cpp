@@ -11,7 +11,12 @@
 // runs every phase, and an error on any rank ends all of them with one message.
 #include <slepcsys.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 #include "qwem/checkpoint.hpp"
 #include "qwem/cli.hpp"
@@ -23,6 +28,7 @@
 #include "qwem/provenance.hpp"
 #include "qwem/report.hpp"
 #include "qwem/results.hpp"
+#include "qwem/signals.hpp"
 #include "qwem/target.hpp"
 #include "qwem/train.hpp"
 #include "qwem/vocab.hpp"
@@ -42,6 +48,35 @@ constexpr int kExitError = 1, kExitUsage = 2, kExitInterrupted = 3, kExitInterna
 struct Interrupted : Error {
   using Error::Error;
 };
+
+// Collective. The checkpoint of an interrupted training (everything so far) under the first of
+// --checkpoint, the folder of --out and $TMPDIR (or /tmp) that takes it: the training state is
+// not lost to one full disk. Returns where it went; throws qwem::Error if nowhere.
+std::string WriteCheckpoint(MPI_Comm comm, const Options& opt, const Placement& placement, const Vocabulary& vocab,
+                            const TrainingSetup& setup, const TrainingResult& trained, const Report& report) {
+  const std::filesystem::path name = std::filesystem::path(opt.output.checkpoint).filename();
+  const char* tmp = std::getenv("TMPDIR");
+  std::vector<std::string> places = {opt.output.checkpoint,
+                                     (std::filesystem::path(opt.output.path).parent_path() / name).string(),
+                                     (std::filesystem::path(tmp && *tmp ? tmp : "/tmp") / name).string()};
+  places.erase(std::unique(places.begin(), places.end()), places.end());
+  std::string failures;
+  for (const std::string& path : places) {
+    try {
+      h5::OutputFile ckpt(comm, path, EstimateOutputBytes(vocab, 0, 0, setup.dim, StoredMatrices(trained), setup.dim));
+      WriteMeta(ckpt, comm, opt.command_line, placement, opt.vocab, vocab.size(), opt.count);
+      WriteVocabulary(ckpt, vocab);
+      WriteEmbeddings(ckpt, TrainedEmbeddings(trained, setup, vocab.size()));
+      WriteTraining(ckpt, comm, setup, vocab, trained.record, trained.state);
+      ckpt.Commit();
+      return path;
+    } catch (const Error& e) {
+      report.Warn(std::string("could not write the checkpoint: ") + e.what());
+      failures += std::string(failures.empty() ? "" : "; ") + e.what();
+    }
+  }
+  throw Error("the training state could not be saved anywhere, it is lost (" + failures + ")");
+}
 
 int Run(MPI_Comm comm, int argc, char** argv) {
   const int rank = CommRank(comm);
@@ -63,6 +98,9 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     /* ---- 1. Discover: rank 0 walks the corpus and plans every rank's byte range ---- */
     report.Begin("discover");
     const CorpusPlan plan = DiscoverCorpus(comm, opt.corpus.path);
+    RunAgreed(comm, [&] {
+      if (rank == 0) opt.CheckFiles(CorpusFilePaths(plan));  // before hours of work, not after
+    });
     report.EndDiscover(plan);
 
     /* ---- 2. Read: every rank tokenizes its own byte range (and its whole .gz files) ---- */
@@ -78,6 +116,8 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     report.EndVocabulary(vocab, opt.vocab);
     opt.CheckForVocabulary(vocab.size());
     const global_int_t V = vocab.size();
+    const TrainingSetup setup{opt.mode, opt.eigen.dim, opt.count.window, opt.target.nu, opt.train};
+    if (opt.training()) CheckTrainingMemory(comm, setup, V);
     // word2vec's windows train on the token stream, which counting consumes.
     std::vector<word_id_t> tokens;
     if (opt.mode == Mode::kSgd && opt.train.sampling == Sampling::kWindows) tokens = ids.Joined();
@@ -94,6 +134,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     const CooccurrenceRows counts = ReduceCounts(comm, std::move(partial), &reduce_stats);
     report.EndReduce(counts, vocab);
     ReleaseCachedMemory();  // the counting stages' freed buffers, kept for reuse until here
+    if (!opt.counts_only) RequireCooccurringPairs(counts);
 
     std::optional<EigenResult> eig;
     std::optional<OperatorChoice> op_choice;  // how the eigenpairs were solved (none: loaded)
@@ -114,14 +155,17 @@ int Run(MPI_Comm comm, int argc, char** argv) {
 
       /* ---- 7. Eigensolve: the top-d eigenpairs (Krylov-Schur unless -eps_type says otherwise) ---- */
       report.Begin("eigensolve");
-      eig = solve ? ComputeEigenpairs(op, opt.eigen, report.Lines())
+      eig = solve ? ComputeEigenpairs(op, opt.eigen, report.Lines(), opt.training())
                   : LoadEigenpairs(comm, opt.eigen.from, opt.count.window, vocab, counts.row_begin, counts.row_end,
                                    opt.eigen.dim);
+      if (eig->stop_signal)  // a training run stopped before its first step: nothing to checkpoint
+        throw Interrupted("interrupted by signal " + std::to_string(eig->stop_signal) +
+                          " during the eigensolve, before training; run again (a closed-form run's eigenpairs "
+                          "can be reused with --eigen-from)");
       report.EndEigensolve(*eig, opt.eigen.from);
     }
 
     /* ---- 8. Train (--mode sgd|gd): W from small initialization, beside the theory's curves ---- */
-    const TrainingSetup setup{opt.mode, opt.eigen.dim, opt.count.window, opt.target.nu, opt.train};
     std::optional<TrainingResult> trained;
     if (opt.training()) {
       report.Begin("train");
@@ -130,17 +174,11 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       target = {};
       report.EndTrain(trained->record, opt.train.steps);
       if (trained->record.interrupted) {
-        // The checkpoint: everything so far under --checkpoint, then a distinct exit status.
-        h5::OutputFile ckpt(comm, opt.output.checkpoint);
-        WriteMeta(ckpt, comm, opt.command_line, placement, opt.vocab, V, opt.count);
-        WriteVocabulary(ckpt, vocab);
-        WriteEmbeddings(ckpt, TrainedEmbeddings(*trained, setup, V));
-        WriteTraining(ckpt, comm, setup, vocab, trained->record, trained->state);
-        ckpt.Commit();
+        // The checkpoint: everything so far, then a distinct exit status.
+        const std::string where = WriteCheckpoint(comm, opt, placement, vocab, setup, *trained, report);
         throw Interrupted("interrupted by signal " + std::to_string(trained->record.stop_signal) + " at step " +
                           std::to_string(trained->record.completed_steps) + " of " + std::to_string(opt.train.steps) +
-                          "; checkpoint written to " + opt.output.checkpoint + "; continue with --resume " +
-                          opt.output.checkpoint);
+                          "; checkpoint written to " + where + "; continue with --resume " + where);
       }
     }
 
@@ -157,7 +195,10 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     /* ---- 10. Write: parallel HDF5 under a temporary name, renamed into place when complete ---- */
     report.Begin("write");
     {
-      h5::OutputFile out(comm, opt.output.path);
+      h5::OutputFile out(
+          comm, opt.output.path,
+          EstimateOutputBytes(vocab, opt.output.save_cooccurrence ? counts.nnz : 0, eig ? eig->dim() : 0,
+                              embeddings ? embeddings->dim : 0, trained ? StoredMatrices(*trained) : 0, opt.eigen.dim));
       WriteMeta(out, comm, opt.command_line, placement, opt.vocab, V, opt.count);
       WriteCorpus(out, plan, read_stats, vocab, counts);
       WriteVocabulary(out, vocab);
@@ -211,6 +252,13 @@ int Run(MPI_Comm comm, int argc, char** argv) {
 int main(int argc, char** argv) {
   PetscCall(SlepcInitialize(&argc, &argv, nullptr, help));
   const int status = Run(PETSC_COMM_WORLD, argc, argv);
+  if (qwem::h5::OpenBrokenFiles()) {
+    // A write failed (a full disk) and the file could not be closed: finalizing would hang in
+    // HDF5's collective close, so every rank (all of them learned of the failure) ends here.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    _exit(status);
+  }
   PetscCall(SlepcFinalize());
   return status;
 }

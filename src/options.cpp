@@ -95,7 +95,7 @@ void Options::Check() const {
   Require(!output.path.empty(), "--out must name a file");
   Require(eigen.dim >= 1, "--dim must be at least 1");
   Require(eval.concepts >= 0 && eval.concept_words >= 1, "--concepts must be >= 0 and --concept-words >= 1");
-  Require(target.nu > 0, "--ns-weight must be positive");
+  Require(target.nu > 0 && Finite(target.nu), "--ns-weight must be a positive number");
   Require(Finite(eigen.power), "--eig-power must be a number");
   Require(train.context_group >= 0, "--context-group must be non-negative");
   Require(train.steps >= 0, "--steps must be non-negative");
@@ -104,7 +104,7 @@ void Options::Check() const {
   Require(train.lr > 0 && Finite(train.lr), "--lr must be positive");
   Require(train.init_scale > 0 && Finite(train.init_scale), "--init-scale must be positive");
   Require(train.sync_every >= 1, "--sync-every must be at least 1");
-  Require(train.subsample >= 0, "--subsample must be non-negative");
+  Require(train.subsample >= 0 && Finite(train.subsample), "--subsample must be a non-negative number");
   Require(train.log_every >= 0 && train.eval_every >= 0 && train.checkpoints >= 1,
           "--log-every and --eval-every must be >= 0, --checkpoints >= 1");
   Require(output.progress_seconds >= 0 && Finite(output.progress_seconds), "--progress-seconds must be non-negative");

@@ -256,4 +256,11 @@ CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats
   return rows;
 }
 
+void RequireCooccurringPairs(const CooccurrenceRows& counts) {
+  if (counts.n_pairs == 0)
+    throw Error(
+        "the corpus has no co-occurring pairs (every document is a single in-vocabulary token): there is "
+        "nothing to factorize or train on (--counts-only still writes the counts)");
+}
+
 }  // namespace qwem

@@ -26,7 +26,7 @@ void WriteCorpus(h5::OutputFile& out, const CorpusPlan& plan, const ReadStats& r
   out.Attribute("/corpus", "n_pairs", rows.n_pairs);
   out.Attribute("/corpus", "nnz", rows.nnz);
   out.Attribute("/corpus", "n_overlong_tokens_skipped", read.n_overlong);
-  out.WriteStrings("/corpus/files", Column(plan.files, &CorpusFile::path));
+  out.WriteStrings("/corpus/files", CorpusFilePaths(plan));
   out.WriteReplicated("/corpus/file_bytes", Column(plan.files, &CorpusFile::bytes));
 }
 
@@ -152,6 +152,17 @@ void WriteTimings(h5::OutputFile& out, MPI_Comm comm, const std::vector<PhaseRec
   out.Attribute("/timings", "count_pair_loop_seconds_max", AllreduceMax(comm, count.kernel_seconds));
   out.Attribute("/timings", "reduce_seconds_max", AllreduceMax(comm, reduce.seconds));
   out.Attribute("/timings", "count_dense_words", count.dense_words);
+}
+
+double EstimateOutputBytes(const Vocabulary& vocab, global_int_t saved_nnz, int eig_dim, int emb_dim, int n_matrices,
+                           int train_dim) {
+  std::size_t width = 1;
+  for (const std::string& w : vocab.words) width = std::max(width, w.size());
+  const double V = static_cast<double>(vocab.size());
+  const double words = V * (static_cast<double>(width) + 8);
+  const double counts = saved_nnz > 0 ? (V + 1) * 8 + static_cast<double>(saved_nnz) * 12 : 0;
+  const double matrices = 8 * V * (eig_dim + emb_dim + static_cast<double>(n_matrices) * train_dim);
+  return words + counts + matrices + 8 * V + 1048576;
 }
 
 EigenResult LoadEigenpairs(MPI_Comm comm, const std::string& path, int window, const Vocabulary& vocab,

@@ -3,35 +3,16 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <limits>
 
 #include "qwem/checkpoint.hpp"
 #include "qwem/format.hpp"
+#include "qwem/signals.hpp"
 #include "qwem/spectrum.hpp"
 #include "qwem/theory.hpp"
 
 namespace qwem {
-
-namespace {
-
-volatile std::sig_atomic_t g_stop_signal = 0;
-
-extern "C" void OnStopSignal(int sig) { g_stop_signal = sig; }
-
-}  // namespace
-
-void InstallStopHandlers() {
-  struct sigaction sa {};
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGUSR1, &sa, nullptr);
-}
-
-int StopSignal() { return g_stop_signal; }
 
 double TrainRecord::Agreement(int n) const {
   return TheoryAgreement(singular_values, dim, theory, n_modes, eigenvalues, n);
@@ -166,8 +147,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
   rec.interrupted = false;
   while (trainer.step() < steps) {
     // Stop together on a signal (one int all-reduced per step).
-    int stop = StopSignal();
-    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, comm));
+    const int stop = AgreedStopSignal(comm);
     if (stop) {
       rec.interrupted = true;
       rec.stop_signal = stop;

@@ -1,7 +1,11 @@
 #include "qwem/trainer.hpp"
 
-#include <algorithm>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
+
+#include "qwem/format.hpp"
 #include "trainer_strategies.hpp"
 
 namespace qwem {
@@ -31,6 +35,34 @@ double Trainer::SumOfRates(global_int_t t) const {
   double sum = 0;
   for (global_int_t s = 0; s < t; ++s) sum += LearningRate(s);
   return sum;
+}
+
+double TrainingBytesPerRank(const TrainingSetup& setup, global_int_t n_words, int n_ranks) {
+  const double V = static_cast<double>(n_words), d = setup.dim, P = n_ranks;
+  const TrainOptions& t = setup.train;
+  if (setup.mode == Mode::kGd) return 8.0 * (V / P) * d * 6;  // W, its PETSc copy, S W, M* W, W G, gradient
+  if (t.sampling == Sampling::kWindows) {
+    const double padded = std::ceil(d / 16) * 16;
+    return 4.0 * V * padded * (t.output_vectors == OutputVectors::kSeparate ? 4 : 2) + 8.0 * V * d;
+  }
+  // The replica and the gradient of the rows updated here; per positive its drawn record, its
+  // slot in the batch and its place in the sorted draws; per negative a pair and a looked-up count.
+  const double B = static_cast<double>(t.batch), K = t.negatives;
+  const double gradient_rows = t.sync_every == 1 ? V / P : V;
+  return 8.0 * V * d + 8.0 * gradient_rows * d + B * (24 + 24 + 16) + B * K * (24 + 8);
+}
+
+void CheckTrainingMemory(MPI_Comm comm, const TrainingSetup& setup, global_int_t n_words) {
+  MPI_Comm node;
+  QWEM_MPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  const int ranks_here = CommSize(node);
+  MPI_Comm_free(&node);
+  const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  const double share = memory / ranks_here;
+  const double need = TrainingBytesPerRank(setup, n_words, CommSize(comm));
+  AgreeOrThrow(comm, need <= share,
+               "the training would take about " + FormatBytes(need) + " per rank (" + std::to_string(ranks_here) +
+                   " ranks on a node of " + FormatBytes(memory) + "): lower --batch, --negatives or --dim");
 }
 
 std::unique_ptr<Trainer> CreateTrainer(MPI_Comm comm, const TrainingSetup& setup, TrainingInputs inputs) {

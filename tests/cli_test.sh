@@ -18,7 +18,9 @@ WORK=$(mktemp -d /tmp/qwem-cli-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 PASS=0
 FAIL=0
-LIMIT=60  # seconds; a hang shows up as timeout's status 124
+# Seconds: only to catch a hang (timeout's status 124). Generous, so that a correct but slow run on
+# a loaded machine never fails.
+LIMIT=${QWEM_TEST_LIMIT:-900}
 
 run() {  # run NAME ARGS...: runs qwem-dist, sets RC, OUT, ERR, SECS
   local name=$1
@@ -64,6 +66,18 @@ ln -s "$WORK/does-not-exist.txt" "$WORK/dangling/b.txt"
 # One 200 MB line with no newline and no whitespace: a single token far over the length limit.
 head -c 200000000 /dev/zero | tr '\0' 'a' >"$WORK/longline/big.txt"
 printf '\037\213garbage that is not deflate data' >"$WORK/badgz/a.gz"
+# Half of a valid gzip file: read as far as it went, silently, before.
+mkdir -p "$WORK/truncgz" "$WORK/loop/sub" "$WORK/selfloop" "$WORK/single" "$WORK/victim"
+gzip -c "$SHARE/corpus/text8-sample.txt" >"$WORK/full.gz"
+head -c $(($(stat -c %s "$WORK/full.gz") / 2)) "$WORK/full.gz" >"$WORK/truncgz/half.gz"
+echo "a b c" >"$WORK/loop/a.txt"
+ln -s "$WORK/loop" "$WORK/loop/sub/back"   # a directory link back to an ancestor
+ln -s self "$WORK/selfloop/self"            # a link to itself: ELOOP
+printf 'alone\n' >"$WORK/single/a.txt"     # single-word documents: no co-occurring pairs
+printf 'solo\n' >"$WORK/single/b.txt"
+head -c 300000 "$SHARE/corpus/text8-sample.txt" >"$WORK/victim/corpus.txt"
+ln "$WORK/victim/corpus.txt" "$WORK/hardlink.txt"
+VICTIM_SUM=$(md5sum <"$WORK/victim/corpus.txt")
 
 expect_error missing_path "does not exist" --corpus "$WORK/nope"
 expect_error no_files "no files" --corpus "$WORK/empty_dir"
@@ -73,6 +87,26 @@ expect_error dangling_symlink "dangling" --corpus "$WORK/dangling"
 expect_error nul_bytes "NUL byte" --corpus "$WORK/nul"
 expect_error line_200mb "no tokens" --corpus "$WORK/longline"
 expect_error corrupt_gzip "gzip" --corpus "$WORK/badgz"
+expect_error truncated_gzip "corrupt gzip file.*unexpected end of file" --corpus "$WORK/truncgz"
+expect_error directory_link_loop "symbolic link loop" --corpus "$WORK/loop"
+expect_error self_link_loop "symbolic link loop" --corpus "$WORK/selfloop"
+expect_error no_pairs "no co-occurring pairs" --corpus "$WORK/single" --vocab-size 2 --dim 1
+# Outputs that would destroy an input or each other, by inode, and bad output folders: refused
+# right after the corpus is listed, before any reading (and the corpus is left as it was).
+expect_error out_is_corpus "would overwrite the corpus file" --corpus "$WORK/victim" --out "$WORK/victim/corpus.txt"
+expect_error out_is_hardlink "would overwrite the corpus file" --corpus "$WORK/victim" --out "$WORK/hardlink.txt"
+expect_error export_is_corpus "--export-w2v .* would overwrite the corpus file" --corpus "$WORK/victim" \
+  --export-w2v "$WORK/victim/corpus.txt"
+expect_error export_is_out "would write the same file" --corpus "$WORK/victim" --export-w2v "$WORK/out.h5"
+expect_error out_folder_missing "folder '$WORK/nofolder' does not exist" --corpus "$WORK/victim" --out "$WORK/nofolder/o.h5"
+expect_error export_folder_missing "--export-w2v.*does not exist" --corpus "$WORK/victim" --export-w2v "$WORK/nofolder/v.txt"
+expect_error checkpoint_folder_missing "--checkpoint.*does not exist" --corpus "$WORK/victim" --mode sgd \
+  --checkpoint "$WORK/nofolder/c.h5"
+expect_error resume_missing "--resume '$WORK/none.h5'" --corpus "$WORK/victim" --mode sgd --resume "$WORK/none.h5"
+expect_error negatives_memory "the training would take about .* per rank" --corpus "$SHARE/corpus" --vocab-size 300 \
+  --dim 4 --mode sgd --batch 1000 --negatives 1000000
+if [ "$(md5sum <"$WORK/victim/corpus.txt")" = "$VICTIM_SUM" ]; then ok "the corpus file is untouched"
+else bad "the corpus file is untouched" "it was overwritten"; fi
 expect_usage window_zero "window" --corpus "$SHARE/corpus" --window 0
 expect_usage window_negative "window" --corpus "$SHARE/corpus" --window -3
 expect_usage window_text "window" --corpus "$SHARE/corpus" --window abc
@@ -97,6 +131,13 @@ expect_usage stray_after_petsc_value "unexpected argument 'stray'" --corpus "$SH
 expect_usage misspelled_option "unknown option '--vocab-sz'; did you mean --vocab-size?" --corpus "$SHARE/corpus" --vocab-sz 100
 expect_usage misspelled_with_value "unknown option '--windw=5'; did you mean --window?" --corpus "$SHARE/corpus" --windw=5
 expect_usage misspelled_no_corpus "unknown option '--corpsu'" --corpsu "$SHARE/corpus"
+# Numbers that are not what they look like.
+expect_usage ns_weight_inf "--ns-weight must be a positive number" --corpus "$SHARE/corpus" --ns-weight inf
+expect_usage subsample_nan "--subsample must be a non-negative number" --corpus "$SHARE/corpus" --subsample nan
+expect_usage steps_overflow "--steps: '99999999999999999999' is out of range" --corpus "$SHARE/corpus" --steps 99999999999999999999
+expect_usage octal_looking "--vocab-size: '010': write decimal numbers without leading zeros" --corpus "$SHARE/corpus" \
+  --vocab-size 010
+expect_usage hex "--window: '0x10' is not a decimal number" --corpus "$SHARE/corpus" --window 0x10
 expect_error missing_analogies "analogy file" --corpus "$SHARE/corpus" --vocab-size 500 --dim 5 --analogies /nonexistent.txt
 if [ "$(id -u)" -ne 0 ]; then  # root reads everything, so permission errors only show as a user
   mkdir -p "$WORK/unreadable" && echo "x y" >"$WORK/unreadable/a.txt" && chmod 000 "$WORK/unreadable/a.txt"
@@ -127,6 +168,17 @@ elif ! grep -q "warning: --vocab-size=50 but only 3 words" "$ERR"; then bad clam
 elif [ ! -s "$WORK/clamp.h5" ]; then bad clamp "no output file"
 elif [ "$(grep -c "warning: PETSc option -eps_tl 1e-4 was not used" "$ERR")" -ne 1 ]; then bad clamp "no warning about -eps_tl"
 else ok clamp; fi
+
+# A corpus without co-occurring pairs still has counts: an empty CSR of the right shape.
+run no_pairs_counts --corpus "$WORK/single" --counts-only --save-cooccurrence --out "$WORK/np.h5"
+if [ "$RC" -ne 0 ]; then bad no_pairs_counts "exit status $RC"
+elif ! /usr/bin/python3 - "$WORK/np.h5" <<'EOF'
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert list(f["/cooccurrence/indptr"][:]) == [0, 0, 0] and len(f["/cooccurrence/data"]) == 0
+EOF
+then bad no_pairs_counts "not an empty 2 x 2 CSR"
+else ok no_pairs_counts; fi
 
 # UTF-8 words: labelled as UTF-8 in the file (h5py's .asstr() decodes them, which failed on
 # ASCII-labelled data); an empty string attribute (no SLURM job here) reads as empty.

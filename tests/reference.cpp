@@ -67,8 +67,11 @@ std::vector<std::vector<std::string>> ReadDocuments(const std::string& path, std
   std::vector<std::vector<std::string>> docs;
   for (const auto& f : files) {
     const std::string text = Slurp(f);
-    const std::vector<std::string> lead = Split(text.substr(0, 512));
-    const bool wiki = !lead.empty() && lead[0].rfind("<doc", 0) == 0 && (lead[0].size() == 4 || lead[0][4] == '>');
+    // WikiExtractor output: the first non-blank bytes are "<doc " or "<doc>" (README, Input).
+    const std::size_t first = text.find_first_not_of(" \t\n\v\f\r");
+    // in the file's first 512 bytes (as the program sniffs them).
+    const bool wiki = first != std::string::npos && first + 4 < std::min<std::size_t>(text.size(), 512) &&
+                      text.compare(first, 4, "<doc") == 0 && (text[first + 4] == ' ' || text[first + 4] == '>');
     docs.emplace_back();
     auto keep = [&](const std::string& t) {
       if (t.size() <= max_token_bytes) docs.back().push_back(t);

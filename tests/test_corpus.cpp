@@ -134,4 +134,23 @@ TEST(Sharding, GzipFilesAreBalancedWholeByUncompressedSize) {
   EXPECT_GT(plan.files[0].text_bytes, plan.files[0].bytes);  // sized from the gzip trailer
 }
 
+// A file that shrinks (or grows) between the plan and the reading is an error on every rank,
+// never a short read reported with the planned sizes.
+TEST(Sharding, AFileChangedSinceThePlanIsAnError) {
+  const MPI_Comm world = MPI_COMM_WORLD;
+  qwem::test::TempDir dir(world);
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "word" + std::to_string(i % 97) + " ";
+  dir.Write("a.txt", text);
+  const qwem::CorpusPlan plan = qwem::DiscoverCorpus(world, dir.path());
+  dir.Write("a.txt", text.substr(0, text.size() / 3));  // rank 0 rewrites it shorter
+  Recorder sink;
+  try {
+    qwem::ReadCorpus(world, plan, {dir.path(), 1000}, sink);
+    ADD_FAILURE() << "a file that shrank was read without an error";
+  } catch (const qwem::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("changed while the corpus was read"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace

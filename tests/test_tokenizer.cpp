@@ -60,6 +60,26 @@ TEST(Tokenizer, WikiTagLinesAreBoundariesNotText) {
   EXPECT_EQ(std::count(plain.begin(), plain.end(), "|"), 0);
 }
 
+TEST(Tokenizer, AnOverlongFirstTokenMakesTheLineTextWhereverTheBufferEnds) {
+  // The first token of the second line is overlong (skipped): the line is text, so the "<doc"
+  // after it is a token, as in the serial reference. Small chunks carry the overlong token
+  // across buffers, which once left the line-start state set and made "<doc" a tag.
+  const std::string text = "<doc id=1>\n" + std::string(50, 'x') + " <doc x>\nword\n</doc>\n";
+  const std::vector<std::string> want = {"|", "<doc", "x>", "word", "|"};
+  for (std::size_t chunk : {1, 3, 7, 20, 100000})
+    EXPECT_EQ(Tokenize(text, TextFormat::kWiki, chunk, 8), want) << "chunk " << chunk;
+}
+
+TEST(Tokenizer, TagsAreTagsWhateverTheLengthLimit) {
+  // "</doc>" and "<doc>..." are markup: a --max-token-bytes below their length (or a first token
+  // "<doc>" with a long tail) does not make them text, wherever the buffers end (the fuzz test
+  // found the limit applied first).
+  const std::string text = "<doc>\nab cd\n</doc>\n<doc>" + std::string(40, 'y') + " zz\nef\n</doc>\n";
+  const std::vector<std::string> want = {"|", "ab", "cd", "|", "|", "ef", "|"};
+  for (std::size_t chunk : {1, 2, 5, 9, 100000})
+    EXPECT_EQ(Tokenize(text, TextFormat::kWiki, chunk, 3), want) << "chunk " << chunk;
+}
+
 TEST(Tokenizer, NulByteIsAnError) {
   const std::string text = "fine words" + std::string(1, '\0') + " here";
   try {

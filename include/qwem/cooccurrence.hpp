@@ -66,6 +66,10 @@ PartialCounts CountPairs(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, co
 // Collective. Phase 2: the ranks' partial counts summed and moved to their row owners, as CSR.
 CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats* stats = nullptr);
 
+// Not collective (the pair total is global). Throws qwem::Error if the corpus has no
+// co-occurring pairs (every document a single in-vocabulary token): there is nothing to factorize.
+void RequireCooccurringPairs(const CooccurrenceRows& counts);
+
 // Collective. Both phases.
 CooccurrenceRows CountCooccurrences(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, const CountOptions& options,
                                     CountStats* stats = nullptr);

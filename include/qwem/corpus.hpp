@@ -35,6 +35,9 @@ struct CorpusPlan {
   std::vector<std::vector<int>> gzip_of;
 };
 
+// The paths of the plan's files, in order.
+std::vector<std::string> CorpusFilePaths(const CorpusPlan& plan);
+
 // Collective. Rank 0 walks `path`, sizes and sniffs every file, and computes the plan for
 // `n_ranks` ranks; the plan is broadcast. Throws qwem::Error on every rank for a missing path,
 // a directory without files, or an unreadable file.

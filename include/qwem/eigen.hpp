@@ -25,6 +25,7 @@ struct EigenResult {
   std::string solver;       // EPS type as configured after -eps_* options
   double tol = 0;
   PetscInt ncv = 0;
+  int stop_signal = 0;  // the solve was ended by this signal (interruptible solves only)
   int dim() const { return static_cast<int>(eigenvalues.size()); }
 };
 
@@ -36,11 +37,14 @@ struct EigenResult {
 // rate) at most every progress.seconds. result->n_converged may be below dim: the caller
 // decides (qwem-dist fails clearly).
 PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress,
-                                  EigenResult* result);
+                                  EigenResult* result, bool interruptible = false);
 
 // Collective. SolveTopEigenpairs as a stage: throws qwem::Error on every rank if fewer than
-// options.dim pairs converged, naming the options to change.
-EigenResult ComputeEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress);
+// options.dim pairs converged, naming the options to change. With `interruptible`, a stop
+// signal (signals.hpp) ends the solve at its next restart, on every rank together, and the
+// result says so (stop_signal) instead of failing.
+EigenResult ComputeEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress,
+                              bool interruptible = false);
 
 // Collective. Every eigenvalue of the explicit (dense) symmetric matrix A, descending: the full
 // spectrum, for plots. SLEPc's LAPACK solver (redundant on every rank: 8 V^2 bytes per rank);

@@ -36,6 +36,12 @@ class Handle {
   Handle& operator=(const Handle&) = delete;
   ~Handle() { Reset(); }
   hid_t id() const { return id_; }
+  // Gives up ownership (for a close whose result the caller checks).
+  hid_t release() {
+    const hid_t id = id_;
+    id_ = H5I_INVALID_HID;
+    return id;
+  }
   void Reset() {
     if (id_ >= 0 && close_) close_(id_);
     id_ = H5I_INVALID_HID;
@@ -52,14 +58,16 @@ hid_t NativeType();
 // A parallel HDF5 output file being written.
 class OutputFile {
  public:
-  // Collective. Creates FILE.partial (truncating) with the MPI-IO driver.
-  OutputFile(MPI_Comm comm, const std::string& path);
-  // Collective when not committed: closes and removes the partial file.
+  // Collective. Creates FILE.partial (truncating) with the MPI-IO driver, after checking (rank 0,
+  // agreed) that its file system has expected_bytes free (0: no check).
+  OutputFile(MPI_Comm comm, const std::string& path, double expected_bytes = 0);
+  // Collective when not committed: closes and removes the partial file (after a failed write the
+  // file is only removed: closing it can hang).
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
-  // Collective. Closes the file and renames FILE.partial to FILE.
+  // Collective. Flushes and closes the file (each agreed) and renames FILE.partial to FILE.
   void Commit();
 
   // Collective, same arguments on every rank. Attributes on an object (group created if missing).
@@ -91,8 +99,15 @@ class OutputFile {
   int rank() const { return CommRank(comm_); }
 
  private:
+  // Collective, agreed: every rank learns of a failure on any rank (a full disk), as qwem::Error
+  // naming the file, the object and the cause; the file is then broken (closed with care).
+  template <class Fn>
+  void Agreed(const std::string& what, Fn&& fn);
   void WriteRows(const std::string& path, hid_t type, const void* local, global_int_t n_local_rows,
                  global_int_t row_offset, global_int_t n_global_rows, global_int_t n_cols);
+  // The local part of WriteRows, not agreed.
+  void WriteRowsHere(const std::string& path, hid_t type, const void* local, global_int_t n_local_rows,
+                     global_int_t row_offset, global_int_t n_global_rows, global_int_t n_cols);
   Handle OpenOrCreateGroup(const std::string& path);
   void ScalarAttribute(const std::string& object, const std::string& name, hid_t file_type, hid_t memory_type,
                        const void* value);
@@ -101,6 +116,7 @@ class OutputFile {
   std::string path_, partial_;
   Handle file_;
   bool committed_ = false;
+  bool broken_ = false;  // a write failed: the file is only closed and removed
 };
 
 // An existing HDF5 file opened read-only by one rank (the default POSIX driver: every rank
@@ -142,6 +158,10 @@ class InputFile {
   std::string path_;
   Handle file_;
 };
+
+// Not collective. Whether a file was left open after a failed write: the process must then end
+// without MPI_Finalize (main() does), since finalizing would close it collectively and hang.
+bool OpenBrokenFiles();
 
 // HDF5 library version, "1.10.8".
 std::string LibraryVersion();

@@ -134,6 +134,12 @@ struct Options {
   // Not collective. The rules of single values and between options; throws UsageError naming
   // the option(s).
   void Check() const;
+  // Not collective (rank 0 calls it, before the corpus is read; the result is agreed). The files
+  // of the run: the HDF5 inputs exist and are readable, every output's folder takes new files,
+  // and no output would overwrite an input (the corpus_files among them) or another output, by
+  // device and inode where the file exists (a checkpoint may replace the file it resumes
+  // from). Throws Error naming the options.
+  void CheckFiles(const std::vector<std::string>& corpus_files) const;
   // Not collective. The rules that need the vocabulary size V (known after the vocabulary
   // phase: every rank has it); throws Error.
   void CheckForVocabulary(global_int_t V) const;

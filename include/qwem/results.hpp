@@ -53,6 +53,13 @@ void WriteConcepts(h5::OutputFile& out, const std::vector<Concept>& concepts, co
 void WriteTimings(h5::OutputFile& out, MPI_Comm comm, const std::vector<PhaseRecord>& phases, const CountStats& count,
                   const ReduceStats& reduce);
 
+// Not collective. About how many bytes a result file takes (its large datasets, plus 1 MiB for
+// the rest), for the free-space check before writing: V words, nnz saved counts (0: none), the
+// eigenvectors' and embeddings' columns, and n_matrices more V x d matrices (/train's snapshots
+// and state).
+double EstimateOutputBytes(const Vocabulary& vocab, global_int_t saved_nnz, int eig_dim, int emb_dim, int n_matrices,
+                           int train_dim);
+
 // Collective. M*'s eigenpairs from an earlier output file (/spectrum), this rank's rows
 // [row_begin, row_end), at most `dim` of them; its vocabulary and window must be this run's.
 // Throws qwem::Error on every rank naming the file and the problem.

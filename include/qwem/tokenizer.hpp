@@ -4,7 +4,7 @@
 // Rules (SCIENCE.md section 1): tokens are maximal runs of non-whitespace bytes (whitespace is
 // ASCII space, \t, \n, \v, \f, \r), ASCII A-Z lowercased, all other bytes kept. A NUL byte is
 // an error (binary data). Tokens longer than max_token_bytes are skipped and counted, so a
-// 200 MB run without whitespace costs bounded memory.
+// 200 MB run without whitespace costs bounded memory (tags are recognized whatever the limit).
 // WikiExtractor format: a line whose first token is "<doc" (or starts with "<doc>") or is
 // "</doc>" is a tag line; it is not text and marks a document boundary.
 #pragma once
@@ -74,6 +74,7 @@ class Tokenizer {
         in_token_ = true;
         token_begin_ = i;
         pending_.clear();
+        token_size_ = 0;
         overlong_ = false;
       }
       // Inside a token: advance to its end, lowercasing.
@@ -92,10 +93,10 @@ class Tokenizer {
         return;
       }
       if (pending_.empty() && !overlong_) {
-        Emit(std::string_view(data + token_begin_, j - token_begin_), sink);
+        Emit(std::string_view(data + token_begin_, j - token_begin_), j - token_begin_, sink);
       } else {
         Carry(data + token_begin_, j - token_begin_);
-        EmitCarried(sink);
+        Emit(std::string_view(pending_), token_size_, sink);
       }
       in_token_ = false;
       pending_.clear();
@@ -107,7 +108,7 @@ class Tokenizer {
   // Ends the input: a token running to the end of input is complete.
   template <class Sink>
   void Finish(Sink& sink) {
-    if (in_token_) EmitCarried(sink);
+    if (in_token_) Emit(std::string_view(pending_), token_size_, sink);
     in_token_ = false;
     pending_.clear();
   }
@@ -118,27 +119,20 @@ class Tokenizer {
   std::uint64_t n_tokens() const { return n_tokens_; }  // tokens passed to the sink
 
  private:
-  // The end of a token whose bytes were carried across buffers: emitted, or counted if overlong.
-  template <class Sink>
-  void EmitCarried(Sink& sink) {
-    if (!overlong_)
-      Emit(std::string_view(pending_), sink);
-    else
-      ++n_overlong_;
-  }
+  // Tags are at most this long ("</doc>"), so this much of a token is kept however long it is.
+  static constexpr std::size_t kTagBytes = 6;
 
+  // A token of `size` bytes ends; `tok` is all of it, or its first kTagBytes bytes when it is
+  // overlong and was carried across buffers. In a WikiExtractor file a tag is recognized before
+  // the length limit applies (it is markup, not text), and a line is a tag line only when its
+  // first token is one, overlong tokens included.
   template <class Sink>
-  void Emit(std::string_view tok, Sink& sink) {
-    if (tok.size() > max_token_) {
-      ++n_overlong_;
-      line_start_ = false;
-      return;
-    }
+  void Emit(std::string_view tok, std::uint64_t size, Sink& sink) {
     if (format_ == TextFormat::kWiki) {
       if (skip_line_) return;
       if (line_start_) {
         line_start_ = false;
-        if (IsTag(tok)) {
+        if (IsTag(tok, size)) {
           skip_line_ = true;
           sink.Boundary();
           return;
@@ -146,24 +140,32 @@ class Tokenizer {
       }
     }
     line_start_ = false;
+    if (size > max_token_) {
+      ++n_overlong_;
+      return;
+    }
     ++n_tokens_;
     sink.Token(tok);
   }
 
-  static bool IsTag(std::string_view tok) {
-    if (tok == "</doc>") return true;
-    return tok.substr(0, 4) == "<doc" && (tok.size() == 4 || tok[4] == '>');
+  static bool IsTag(std::string_view head, std::uint64_t size) {
+    if (size == kTagBytes && head == "</doc>") return true;
+    return head.substr(0, 4) == "<doc" && (size == 4 || (head.size() > 4 && head[4] == '>'));
   }
 
+  // Keeps the bytes of a token cut by the buffer end: all of them up to the length limit (or
+  // kTagBytes, if larger), else only the first kTagBytes, in bounded memory.
   void Carry(const char* p, std::size_t len) {
-    if (overlong_) return;
-    if (pending_.size() + len > max_token_) {
+    token_size_ += len;
+    if (!overlong_ && pending_.size() + len > std::max(max_token_, kTagBytes)) {
       overlong_ = true;
-      pending_.clear();
+      if (pending_.size() > kTagBytes) pending_.resize(kTagBytes);
       pending_.shrink_to_fit();
-      return;
     }
-    pending_.append(p, len);
+    if (overlong_)
+      pending_.append(p, std::min(len, kTagBytes - std::min(kTagBytes, pending_.size())));
+    else
+      pending_.append(p, len);
   }
 
   [[noreturn]] void ThrowNul(std::size_t i) const {
@@ -179,7 +181,8 @@ class Tokenizer {
   bool line_start_ = true;
   bool skip_line_ = false;
   std::size_t token_begin_ = 0;
-  std::string pending_;
+  std::string pending_;           // a carried token (see Carry)
+  std::uint64_t token_size_ = 0;  // its length so far
   std::uint64_t n_overlong_ = 0;
   std::uint64_t n_tokens_ = 0;
 };

@@ -2,7 +2,7 @@
 // time series, the loss, every singular value of W, the theory's curves a_k(tau) from M*'s
 // eigenvalues (SCIENCE.md section 4), the overlap of W's top-k singular subspace with M*'s top-k
 // eigenvectors, analogy accuracy, and log-spaced checkpoints of W. A SIGTERM or SIGUSR1 (what
-// SLURM sends before the time limit) stops the run at the next step boundary, on every rank
+// SLURM sends before the time limit; signals.hpp) stops the run at the next step boundary, on every rank
 // together, so the caller can write a checkpoint; --resume continues bit for bit.
 #pragma once
 
@@ -56,10 +56,6 @@ TrainedState CaptureState(const Trainer& trainer);
 // log-spaced integers (always 0 and steps) when every is 0.
 std::vector<global_int_t> RecordSteps(global_int_t steps, global_int_t every, int n);
 
-// Installs the SIGTERM/SIGUSR1 handlers (idempotent); StopSignal() is the last one caught (0: none).
-void InstallStopHandlers();
-int StopSignal();
-
 // Collective. Trains from the trainer's current step to its setup's steps (the trainer is
 // initialized or restored by the caller; `record` holds the series so far: empty, or read from
 // a checkpoint), recording on the schedule of the train options. eig: M*'s eigenpairs in W's row
@@ -79,6 +75,11 @@ struct TrainingResult {
 // with analogy questions, their accuracy is probed at the checkpoints (or --eval-every).
 TrainingResult Train(MPI_Comm comm, const TrainingSetup& setup, TrainingInputs inputs, const EigenResult* eig,
                      const AnalogyQuestions* questions, const ProgressLines& progress);
+
+// The V x d matrices /train stores for this result: the snapshots, the state W, and C if any.
+inline int StoredMatrices(const TrainingResult& r) {
+  return static_cast<int>(r.record.checkpoint_step.size()) + 1 + (r.state.C.empty() ? 0 : 1);
+}
 
 // Not collective. The trained W as the run's embeddings (a copy of this rank's rows).
 Embeddings TrainedEmbeddings(const TrainingResult& result, const TrainingSetup& setup, global_int_t n_words);

@@ -105,6 +105,14 @@ class Trainer {
   global_int_t step_ = 0;
 };
 
+// Not collective. The bytes per rank that a strategy's own buffers take (W and its replicas, the
+// sampled pairs of a step), for n_ranks ranks: an estimate to refuse what cannot fit.
+double TrainingBytesPerRank(const TrainingSetup& setup, global_int_t n_words, int n_ranks);
+
+// Collective. Throws qwem::Error on every rank, with the estimate, if TrainingBytesPerRank is
+// more than this node's memory divided among its ranks.
+void CheckTrainingMemory(MPI_Comm comm, const TrainingSetup& setup, global_int_t n_words);
+
 // Collective. The strategy of setup (gd; sgd with pairs or windows). Throws qwem::Error on
 // every rank if the data cannot be trained on (no co-occurring pairs, no tokens).
 std::unique_ptr<Trainer> CreateTrainer(MPI_Comm comm, const TrainingSetup& setup, TrainingInputs inputs);
