@@ -107,8 +107,15 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.allow_extras();  // single-dash options belong to PETSc; the rest is checked below
 
   app.add_option("--corpus", o.corpus.path,
-                 "Corpus file or directory (walked recursively; .gz and WikiExtractor files understood)")
-      ->required();
+                 "Corpus file or directory (walked recursively; .gz and WikiExtractor files understood)");
+  app.add_option("--counts-from", o.count.from,
+                 "Start from the counts and vocabulary of an earlier output written with --save-cooccurrence (no "
+                 "--corpus): sweep --target, --ns-weight, --dim without recounting");
+  app.add_option("--read-vocab", o.vocab.read,
+                 "Use exactly the words of FILE ('word count' lines, word2vec's -save-vocab format) that occur in the "
+                 "corpus, instead of the top --vocab-size");
+  app.add_option("--save-vocab", o.output.save_vocab,
+                 "Also write the vocabulary to FILE as 'word count' lines (word2vec's -read-vocab and gensim read it)");
   app.add_option("--vocab-size", o.vocab.size, "V: keep the V most frequent words")->capture_default_str();
   app.add_option("--min-count", o.vocab.min_count, "Drop words seen fewer times than this")->capture_default_str();
   app.add_option("--window", o.count.window, "L: context length; offset j has weight L+1-j")->capture_default_str();
@@ -123,6 +130,11 @@ CommandLine ParseCommandLine(int argc, char** argv) {
 
   app.add_option("--target", target, "Matrix to factorize: mstar (QWEM), ppmi or pmi baselines")->capture_default_str();
   app.add_option("--ns-weight", o.target.nu, "nu: negative-sampling weight in M*")->capture_default_str();
+  app.add_option("--cds", o.target.cds,
+                 "Context-distribution smoothing alpha of the unigram in M*/PPMI/PMI (hyperwords' 0.75; 1: off)")
+      ->capture_default_str();
+  app.add_option("--shift", o.target.shift, "k of shifted PMI/PPMI: PMI - log k (hyperwords' neg; 1: no shift)")
+      ->capture_default_str();
   app.add_option("--operator", op, "auto, sparse (sparse + rank one, never dense) or dense")->capture_default_str();
   app.add_option("--dim", o.eigen.dim, "d: number of top eigenpairs / embedding dimensions")->capture_default_str();
   app.add_option("--eig-power", o.eigen.power, "p: embeddings W = V diag(max(lambda,0)^p)")->capture_default_str();
@@ -134,6 +146,11 @@ CommandLine ParseCommandLine(int argc, char** argv) {
           ->capture_default_str();
   app.add_option("--export-w2v", o.output.export_w2v,
                  "Also write the embeddings in word2vec format (binary if FILE ends in .bin)");
+  std::string embeddings = Name(o.output.embeddings);
+  app.add_option("--embeddings", embeddings,
+                 "What /embeddings (and --export-w2v) hold after training with separate output vectors: w, or w+c "
+                 "(W + C, hyperwords' w+c)")
+      ->capture_default_str();
   app.add_option("--concepts", o.eval.concepts, "Top eigenvectors to explain by their extreme words")
       ->capture_default_str();
   app.add_option("--concept-words", o.eval.concept_words, "Words shown at each end of a concept")
@@ -187,7 +204,11 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.add_option("--resume", o.train.resume, "Continue training from FILE's last checkpoint (same settings required)");
   app.add_option("--checkpoint", o.output.checkpoint,
                  "File a SIGTERM/SIGUSR1 checkpoint is written to (default: OUT with .h5 replaced by .ckpt.h5)");
-  app.add_option("--eigen-from", o.eigen.from, "Read M*'s eigenpairs for the theory curves from an earlier output");
+  app.add_option("--eigen-from", o.eigen.from,
+                 "Read the eigenpairs from an earlier output instead of solving (same vocabulary, window and target)");
+  bool no_theory = false;
+  app.add_flag("--no-theory", no_theory,
+               "Training without M*'s eigenpairs: no eigensolve, no theory curves or overlaps (word2vec runs)");
   app.add_option("--progress-seconds", o.output.progress_seconds,
                  "A progress line at least this often during the eigensolve and training (0: off)")
       ->capture_default_str();
@@ -227,6 +248,11 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   ParseName("--loss", loss, &o.train.loss);
   ParseName("--sampling", sampling, &o.train.sampling);
   ParseName("--lr-schedule", lr_schedule, &o.train.lr_schedule);
+  ParseName("--embeddings", embeddings, &o.output.embeddings);
+  o.train.theory = !no_theory;
+  for (CLI::Option* option : app.get_options())
+    if (option->count() > 0)
+      for (const std::string& name : option->get_lnames()) o.given.push_back(name);
   if (output_vectors_option->count() > 0)
     ParseName("--output-vectors", output_vectors, &o.train.output_vectors);
   else

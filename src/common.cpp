@@ -1,5 +1,9 @@
 #include "qwem/common.hpp"
 
+#include <algorithm>
+
+#include "qwem/format.hpp"
+
 namespace qwem {
 
 void PetscThrow(PetscErrorCode rc, const char* what) {
@@ -55,6 +59,25 @@ double AllreduceMax(MPI_Comm comm, double local) {
   double global = 0;
   QWEM_MPI(MPI_Allreduce(&local, &global, 1, MPI_DOUBLE, MPI_MAX, comm));
   return global;
+}
+
+ProgressMeter::ProgressMeter(const ProgressLines& lines, std::string phase, double total, std::string unit)
+    : lines_(lines), phase_(std::move(phase)), unit_(std::move(unit)), total_(total) {
+  t_start_ = t_last_ = MPI_Wtime();
+}
+
+void ProgressMeter::Update(double done, const std::function<std::string(double)>& extra) {
+  const double now = MPI_Wtime();
+  if (!lines_.say || lines_.seconds <= 0 || now - t_last_ < lines_.seconds || total_ <= 0) return;
+  t_last_ = now;
+  const double elapsed = now - t_start_, rate = done / std::max(elapsed, 1e-9);
+  const bool bytes = unit_ == "bytes";
+  std::string line = Format("%s: %.0f%% of rank 0's ", phase_.c_str(), 100 * done / total_) +
+                     (bytes ? FormatBytes(total_) : FormatCount(total_) + " " + unit_) + ", " +
+                     (bytes ? FormatBytes(rate) : FormatCount(rate) + " " + unit_) + "/s";
+  if (extra) line += ", " + extra(elapsed);
+  if (rate > 0 && done < total_) line += Format(", about %.0f s left", (total_ - done) / rate);
+  lines_.say(line);
 }
 
 }  // namespace qwem

@@ -12,6 +12,8 @@
 #include <numeric>
 #include <set>
 
+#include "qwem/format.hpp"
+
 namespace qwem {
 namespace fs = std::filesystem;
 
@@ -247,7 +249,7 @@ void CheckUnchanged(std::FILE* f, const CorpusFile& file) {
 }
 
 void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end, std::vector<char>& buf,
-                    TokenSink& sink, std::size_t max_token, ReadStats& stats) {
+                    TokenSink& sink, std::size_t max_token, ReadStats& stats, ProgressMeter& meter) {
   FilePtr f = OpenOrThrow(file.path);
   CheckUnchanged(f.get(), file);
   const bool wiki = file.format == TextFormat::kWiki;
@@ -289,6 +291,10 @@ void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end
     pos += static_cast<global_int_t>(n);
     stats.bytes_read += static_cast<global_int_t>(n);
     stats.text_bytes += static_cast<global_int_t>(n);
+    meter.Update(static_cast<double>(stats.bytes_read), [&](double seconds) {
+      return FormatCount(static_cast<double>(stats.n_tokens + tok.n_tokens()) / std::max(seconds, 1e-9)) +
+             " tokens/s";
+    });
   }
   // Finish the unit that started before `end` (a token for plain text, a line for wiki).
   bool unit_open = wiki ? last != '\n' : tok.InToken();
@@ -312,7 +318,7 @@ void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end
 }
 
 void ReadGzipFile(const CorpusFile& file, std::vector<char>& buf, TokenSink& sink, std::size_t max_token,
-                  ReadStats& stats) {
+                  ReadStats& stats, ProgressMeter& meter) {
   CheckUnchanged(OpenOrThrow(file.path).get(), file);
   gzFile gz = gzopen(file.path.c_str(), "rb");
   if (!gz) throw Error("cannot open gzip file '" + file.path + "': " + std::strerror(errno));
@@ -334,6 +340,7 @@ void ReadGzipFile(const CorpusFile& file, std::vector<char>& buf, TokenSink& sin
     if (n == 0) break;
     tok.Feed(buf.data(), static_cast<std::size_t>(n), sink);
     stats.text_bytes += n;
+    meter.Update(static_cast<double>(stats.bytes_read) + static_cast<double>(gzoffset(gz)));
   }
   tok.Finish(sink);
   stats.bytes_read += file.bytes;
@@ -373,25 +380,31 @@ CorpusPlan DiscoverCorpus(MPI_Comm comm, const std::string& path) {
   return DeserializePlan(blob);
 }
 
-ReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink, std::size_t max_token_bytes) {
+ReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink, std::size_t max_token_bytes,
+                    const ProgressLines& progress) {
   ReadStats stats;
   std::vector<char> buf(kChunkBytes);
   const global_int_t range_b = plan.range_begin[rank], range_e = plan.range_begin[rank + 1];
+  double share = static_cast<double>(range_e - range_b);
+  for (int i : plan.gzip_of[rank]) share += static_cast<double>(plan.files[i].bytes);
+  ProgressMeter meter(progress, "read", share, "bytes");
   for (const auto& f : plan.files) {
     if (f.gzip || f.bytes == 0) continue;
     const global_int_t b = std::max(range_b, f.offset), e = std::min(range_e, f.offset + f.bytes);
     if (b >= e) continue;
-    ReadPlainPiece(f, b - f.offset, e - f.offset, buf, sink, max_token_bytes, stats);
+    ReadPlainPiece(f, b - f.offset, e - f.offset, buf, sink, max_token_bytes, stats, meter);
   }
   sink.WholeFiles();
-  for (int i : plan.gzip_of[rank]) ReadGzipFile(plan.files[i], buf, sink, max_token_bytes, stats);
+  for (int i : plan.gzip_of[rank]) ReadGzipFile(plan.files[i], buf, sink, max_token_bytes, stats, meter);
   return stats;
 }
 
-ReadStats ReadCorpus(MPI_Comm comm, const CorpusPlan& plan, const CorpusOptions& options, TokenSink& sink) {
+ReadStats ReadCorpus(MPI_Comm comm, const CorpusPlan& plan, const CorpusOptions& options, TokenSink& sink,
+                     const ProgressLines& progress) {
   ReadStats local;
-  RunAgreed(comm,
-            [&] { local = ReadShard(plan, CommRank(comm), sink, static_cast<std::size_t>(options.max_token_bytes)); });
+  RunAgreed(comm, [&] {
+    local = ReadShard(plan, CommRank(comm), sink, static_cast<std::size_t>(options.max_token_bytes), progress);
+  });
   global_int_t sums[4] = {local.bytes_read, local.text_bytes, local.n_tokens, local.n_overlong};
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 4, MPI_INT64_T, MPI_SUM, comm));
   const ReadStats total{sums[0], sums[1], sums[2], sums[3]};

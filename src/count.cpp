@@ -57,7 +57,7 @@ void FlushSparse(MPI_Comm comm, PartialCounts& partial, std::size_t& owned_compa
 }  // namespace
 
 PartialCounts CountPairs(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, const CountOptions& options,
-                         CountStats* stats) {
+                         CountStats* stats, const ProgressLines& progress) {
   // One array: [byte range][continuation][boundary][whole files]. First positions are the byte
   // range and the whole files; the continuation only serves as partners of the range's tail.
   big_vector<word_id_t> stream = std::move(ids.range);
@@ -80,6 +80,8 @@ PartialCounts CountPairs(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, co
   constexpr std::size_t kChunk = std::size_t{1} << 20;
   std::size_t span = 0, t = 0;
   double kernel_seconds = 0;
+  const std::size_t n_first = n_range + (stream.size() - whole_begin);  // first positions here
+  ProgressMeter meter(progress, "count", static_cast<double>(n_first), "positions");
   for (;;) {
     const double k0 = MPI_Wtime();
     std::size_t budget = kChunk;
@@ -99,6 +101,7 @@ PartialCounts CountPairs(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, co
       ++n_flushes;
     }
     if (all_done) break;
+    meter.Update(static_cast<double>(span == 0 ? t : span == 1 ? n_range + (t - whole_begin) : n_first));
   }
   if (stats) {
     stats->n_local_positions = counter.n_positions();

@@ -48,13 +48,18 @@ PetscErrorCode ReportProgress(EPS, PetscInt its, PetscInt nconv, PetscScalar*, P
   if (is_shell) PetscCall(GetOperatorApplications(m->op, &products));
   char line[256];
   const double elapsed = now - m->t_start;
+  // Time left, extrapolated from the pairs converged so far (Krylov-Schur locks them in bursts,
+  // so this is a rough guide).
+  char eta[64] = "";
+  if (nconv > 0 && nconv < m->dim)
+    std::snprintf(eta, sizeof eta, ", about %.0f s left", elapsed * (m->dim - nconv) / static_cast<double>(nconv));
   if (products >= 0)
-    std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged, %d products (%.1f/s), %.1f s",
+    std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged, %d products (%.1f/s), %.1f s%s",
                   static_cast<int>(its), static_cast<int>(nconv), m->dim, static_cast<int>(products),
-                  products / std::max(elapsed, 1e-9), elapsed);
+                  products / std::max(elapsed, 1e-9), elapsed, eta);
   else
-    std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged (explicit matrix), %.1f s",
-                  static_cast<int>(its), static_cast<int>(nconv), m->dim, elapsed);
+    std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged (explicit matrix), %.1f s%s",
+                  static_cast<int>(its), static_cast<int>(nconv), m->dim, elapsed, eta);
   m->progress->say(line);
   PetscFunctionReturn(0);
 }

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 #include "qwem/blas.hpp"
@@ -225,18 +228,31 @@ SimilarityPairs ReadSimilarity(const std::string& path) {
   p.name = path.substr(path.find_last_of('/') + 1);
   std::string line;
   int lineno = 0;
+  bool first = true;  // the first line that is not blank or a comment may be a header
   while (std::getline(in, line)) {
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
     std::istringstream ss(Lower(line));
-    std::string a, b;
-    double score;
-    if (!(ss >> a >> b >> score))
-      throw Error("similarity file '" + path + "' line " + std::to_string(lineno) + ": expected 'word word score'");
-    p.a.push_back(a);
-    p.b.push_back(b);
-    p.score.push_back(score);
+    std::vector<std::string> fields;
+    for (std::string f; ss >> f;) fields.push_back(f);
+    if (fields.empty() || fields[0][0] == '#') continue;
+    // The score is the first number after the two words: the third column of WordSim-353, MEN
+    // and RW, the fourth of the original SimLex-999 (after its part-of-speech column).
+    std::optional<double> score;
+    for (std::size_t k = 2; k < fields.size() && !score; ++k) {
+      char* end = nullptr;
+      const double x = std::strtod(fields[k].c_str(), &end);
+      if (end && *end == '\0' && std::isfinite(x)) score = x;
+    }
+    const bool header = first && !score;
+    first = false;
+    if (header) continue;  // "word1 word2 POS SimLex999 ...": column names
+    if (!score)
+      throw Error("similarity file '" + path + "' line " + std::to_string(lineno) +
+                  ": expected 'word word score' (extra columns allowed)");
+    p.a.push_back(fields[0]);
+    p.b.push_back(fields[1]);
+    p.score.push_back(*score);
   }
   return p;
 }
@@ -269,7 +285,7 @@ SimilarityReport EvaluateSimilarity(MPI_Comm comm, const LocalRows& emb, const V
     cosine[i] = xx > 0 && yy > 0 ? xy / std::sqrt(xx * yy) : 0.0;  // zero rows: cosine 0, as unit rows give
   }
   r.n_covered = static_cast<global_int_t>(human.size());
-  r.spearman = human.size() > 1 ? Spearman(cosine, human) : 0.0;
+  r.spearman = Spearman(cosine, human);
   return r;
 }
 
@@ -316,7 +332,7 @@ double Spearman(const std::vector<double>& x, const std::vector<double>& y) {
     sxx += (rx[i] - mx) * (rx[i] - mx);
     syy += (ry[i] - my) * (ry[i] - my);
   }
-  return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : 0.0;
+  return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : std::numeric_limits<double>::quiet_NaN();
 }
 
 EvalData ReadEvaluationData(MPI_Comm comm, const EvalOptions& options) {

@@ -270,6 +270,10 @@ InputFile::InputFile(const std::string& path) : path_(path) {
 
 void InputFile::Fail(const std::string& what) const { throw Error("'" + path_ + "': " + what); }
 
+bool InputFile::HasAttribute(const std::string& object, const std::string& name) const {
+  return Exists(object) && H5Aexists_by_name(file_.id(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
 bool InputFile::Exists(const std::string& object) const {
   // Every prefix must exist before H5Lexists may be asked about the next component.
   std::size_t at = 1;

@@ -28,6 +28,7 @@
 #include "qwem/provenance.hpp"
 #include "qwem/report.hpp"
 #include "qwem/results.hpp"
+#include "qwem/reuse.hpp"
 #include "qwem/signals.hpp"
 #include "qwem/target.hpp"
 #include "qwem/train.hpp"
@@ -78,6 +79,74 @@ std::string WriteCheckpoint(MPI_Comm comm, const Options& opt, const Placement& 
   throw Error("the training state could not be saved anywhere, it is lost (" + failures + ")");
 }
 
+// The counts and what they came from: counted from the corpus (phases 1-5), or loaded.
+struct Counted {
+  CorpusPlan plan;
+  ReadStats read;
+  Vocabulary vocab;
+  CooccurrenceRows counts;
+  CountStats count_stats;
+  ReduceStats reduce_stats;
+  std::vector<word_id_t> tokens;  // the token stream, kept only for word2vec's windows
+};
+
+// Collective. Phases 1-5: from the corpus to the reduced counts.
+Counted CountCorpus(MPI_Comm comm, const Options& opt, const std::vector<std::string>* listed_words, Report& report) {
+  Counted c;
+  /* ---- 1. Discover: rank 0 walks the corpus and plans every rank's byte range ---- */
+  report.Begin("discover");
+  c.plan = DiscoverCorpus(comm, opt.corpus.path);
+  RunAgreed(comm, [&] {
+    if (CommRank(comm) == 0) opt.CheckFiles(CorpusFilePaths(c.plan));  // before hours of work, not after
+  });
+  report.EndDiscover(c.plan);
+
+  /* ---- 2. Read: every rank tokenizes its own byte range (and its whole .gz files) ---- */
+  report.Begin("read");
+  LocalShard shard;
+  c.read = ReadCorpus(comm, c.plan, opt.corpus, shard, report.Lines());
+  report.EndRead(c.read, opt.corpus);
+
+  /* ---- 3. Vocabulary: the global top V by count (ties by byte order), on every rank ---- */
+  report.Begin("vocabulary");
+  c.vocab = ReduceVocabulary(comm, shard.words, opt.vocab, listed_words);
+  TokenIds ids = MapToVocabulary(c.vocab, std::move(shard));
+  report.EndVocabulary(c.vocab, opt.vocab);
+  // word2vec's windows train on the token stream, which counting consumes.
+  if (opt.mode == Mode::kSgd && opt.train.sampling == Sampling::kWindows) c.tokens = ids.Joined();
+
+  /* ---- 4. Count: windowed pairs counted locally, in bounded buffers ---- */
+  report.Begin("count");
+  PartialCounts partial = CountPairs(comm, std::move(ids), c.vocab.size(), opt.count, &c.count_stats, report.Lines());
+  report.EndCount(c.count_stats, c.vocab, opt.count.window);
+
+  /* ---- 5. Reduce: the counts summed at their row owners, rows balanced by nonzeros ---- */
+  report.Begin("reduce");
+  c.counts = ReduceCounts(comm, std::move(partial), &c.reduce_stats);
+  report.EndReduce(c.counts, c.vocab);
+  ReleaseCachedMemory();  // the counting stages' freed buffers, kept for reuse until here
+  return c;
+}
+
+// Collective. Instead of phases 1-5: the counts of an earlier output (--counts-from), whose
+// vocabulary and window settings this run adopts.
+Counted LoadSavedCounts(MPI_Comm comm, Options& opt, Report& report) {
+  report.Begin("load counts");
+  RunAgreed(comm, [&] {
+    if (CommRank(comm) == 0) opt.CheckFiles({});
+  });
+  SavedCounts saved = LoadCounts(comm, opt.count.from, opt);
+  opt.vocab = saved.vocab_options;
+  opt.count.window = saved.window;
+  Counted c;
+  c.plan = std::move(saved.plan);
+  c.read = saved.read;
+  c.vocab = std::move(saved.vocab);
+  c.counts = std::move(saved.counts);
+  report.EndLoadCounts(c.counts, c.vocab, opt.count.from);
+  return c;
+}
+
 int Run(MPI_Comm comm, int argc, char** argv) {
   const int rank = CommRank(comm);
   try {
@@ -87,81 +156,61 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       if (rank == 0) std::printf("%s", cl.usage.c_str());
       return 0;
     }
-    const Options& opt = cl.options;
+    Options opt = cl.options;  // --counts-from adopts the saved counts' vocabulary and window settings
     Report report(comm, opt.output.progress_seconds);
     const Placement placement = GatherPlacement(comm);
-    // The evaluation files are read first, so that a bad one fails in the first second.
+    // The small input files are read first, so that a bad one fails in the first second.
     const EvalData eval_data = ReadEvaluationData(comm, opt.eval);
+    const std::vector<std::string> listed_words =
+        opt.vocab.read.empty() ? std::vector<std::string>() : ReadVocabularyFile(comm, opt.vocab.read);
+    if (opt.eigenpairs() && !opt.eigen.from.empty()) CheckEigenpairsFile(comm, opt.eigen.from, opt.target, opt.eigen.dim);
     report.Start(placement, opt.command_line, eval_data);
     if (opt.training()) InstallStopHandlers();  // a signal before training starts stops it at step 0
 
-    /* ---- 1. Discover: rank 0 walks the corpus and plans every rank's byte range ---- */
-    report.Begin("discover");
-    const CorpusPlan plan = DiscoverCorpus(comm, opt.corpus.path);
-    RunAgreed(comm, [&] {
-      if (rank == 0) opt.CheckFiles(CorpusFilePaths(plan));  // before hours of work, not after
-    });
-    report.EndDiscover(plan);
-
-    /* ---- 2. Read: every rank tokenizes its own byte range (and its whole .gz files) ---- */
-    report.Begin("read");
-    LocalShard shard;
-    const ReadStats read_stats = ReadCorpus(comm, plan, opt.corpus, shard);
-    report.EndRead(read_stats, opt.corpus);
-
-    /* ---- 3. Vocabulary: the global top V by count (ties by byte order), on every rank ---- */
-    report.Begin("vocabulary");
-    const Vocabulary vocab = ReduceVocabulary(comm, shard.words, opt.vocab);
-    TokenIds ids = MapToVocabulary(vocab, std::move(shard));
-    report.EndVocabulary(vocab, opt.vocab);
-    opt.CheckForVocabulary(vocab.size());
+    /* ---- 1-5. Counts: discover, read, vocabulary, count, reduce (or --counts-from) ---- */
+    Counted counted = opt.count.from.empty()
+                          ? CountCorpus(comm, opt, opt.vocab.read.empty() ? nullptr : &listed_words, report)
+                          : LoadSavedCounts(comm, opt, report);
+    const Vocabulary& vocab = counted.vocab;
+    const CooccurrenceRows& counts = counted.counts;
     const global_int_t V = vocab.size();
+    opt.CheckForVocabulary(V);
+    if (!opt.counts_only) RequireCooccurringPairs(counts);
+    if (!opt.output.save_vocab.empty()) SaveVocabulary(comm, opt.output.save_vocab, vocab);
     const TrainingSetup setup{opt.mode, opt.eigen.dim, opt.count.window, opt.target.nu, opt.train};
     if (opt.training()) CheckTrainingMemory(comm, setup, V);
-    // word2vec's windows train on the token stream, which counting consumes.
-    std::vector<word_id_t> tokens;
-    if (opt.mode == Mode::kSgd && opt.train.sampling == Sampling::kWindows) tokens = ids.Joined();
-
-    /* ---- 4. Count: windowed pairs counted locally, in bounded buffers ---- */
-    report.Begin("count");
-    CountStats count_stats;
-    PartialCounts partial = CountPairs(comm, std::move(ids), V, opt.count, &count_stats);
-    report.EndCount(count_stats, vocab, opt.count.window);
-
-    /* ---- 5. Reduce: the counts summed at their row owners, rows balanced by nonzeros ---- */
-    report.Begin("reduce");
-    ReduceStats reduce_stats;
-    const CooccurrenceRows counts = ReduceCounts(comm, std::move(partial), &reduce_stats);
-    report.EndReduce(counts, vocab);
-    ReleaseCachedMemory();  // the counting stages' freed buffers, kept for reuse until here
-    if (!opt.counts_only) RequireCooccurringPairs(counts);
 
     std::optional<EigenResult> eig;
     std::optional<OperatorChoice> op_choice;  // how the eigenpairs were solved (none: loaded)
     std::vector<double> full_spectrum;
     Target target;  // kept for gd, which trains on it
-    const bool solve = opt.eigen.from.empty();
-    if (!opt.counts_only) {
+    const bool solve = opt.eigenpairs() && opt.eigen.from.empty();
+    if (solve || opt.mode == Mode::kGd || (opt.target.full_spectrum && !opt.counts_only)) {
       /* ---- 6. Target: M* (or PPMI, PMI) as sparse + rank one, and the operator SLEPc sees ---- */
+      report.Begin("target");
       OwnedMat op;
-      if (solve || opt.mode == Mode::kGd || opt.target.full_spectrum) {
-        report.Begin("target");
-        PetscThrow(BuildTarget(comm, counts, vocab, opt.target, &target), "BuildTarget");
-        if (opt.target.full_spectrum) full_spectrum = ComputeFullSpectrum(target);
-        if (solve) PetscThrow(CreateOperator(target, opt.target.op, &op, &op_choice.emplace()), "CreateOperator");
-        report.EndTarget(target, opt.target, counts.nnz, op_choice ? &*op_choice : nullptr, full_spectrum);
-        if (opt.mode != Mode::kGd) target = {};  // the operator holds its own reference
-      }
+      PetscThrow(BuildTarget(comm, counts, vocab, opt.target, &target), "BuildTarget");
+      if (opt.target.full_spectrum) full_spectrum = ComputeFullSpectrum(target);
+      if (solve) PetscThrow(CreateOperator(target, opt.target.op, &op, &op_choice.emplace()), "CreateOperator");
+      report.EndTarget(target, opt.target, counts.nnz, op_choice ? &*op_choice : nullptr, full_spectrum);
+      if (opt.mode != Mode::kGd) target = {};  // the operator holds its own reference
 
       /* ---- 7. Eigensolve: the top-d eigenpairs (Krylov-Schur unless -eps_type says otherwise) ---- */
+      if (solve) {
+        report.Begin("eigensolve");
+        eig = ComputeEigenpairs(op, opt.eigen, report.Lines(), opt.training());
+        if (eig->stop_signal)  // a training run stopped before its first step: nothing to checkpoint
+          throw Interrupted("interrupted by signal " + std::to_string(eig->stop_signal) +
+                            " during the eigensolve, before training; run again (a closed-form run's eigenpairs "
+                            "can be reused with --eigen-from)");
+        report.EndEigensolve(*eig, "");
+      }
+    }
+    if (opt.eigenpairs() && !solve) {
+      /* ---- 7. (or) The eigenpairs of an earlier output (--eigen-from) ---- */
       report.Begin("eigensolve");
-      eig = solve ? ComputeEigenpairs(op, opt.eigen, report.Lines(), opt.training())
-                  : LoadEigenpairs(comm, opt.eigen.from, opt.count.window, vocab, counts.row_begin, counts.row_end,
-                                   opt.eigen.dim);
-      if (eig->stop_signal)  // a training run stopped before its first step: nothing to checkpoint
-        throw Interrupted("interrupted by signal " + std::to_string(eig->stop_signal) +
-                          " during the eigensolve, before training; run again (a closed-form run's eigenpairs "
-                          "can be reused with --eigen-from)");
+      eig = LoadEigenpairs(comm, opt.eigen.from, opt.count.window, vocab, opt.target, counts.row_begin, counts.row_end,
+                           opt.eigen.dim);
       report.EndEigensolve(*eig, opt.eigen.from);
     }
 
@@ -169,7 +218,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     std::optional<TrainingResult> trained;
     if (opt.training()) {
       report.Begin("train");
-      trained = Train(comm, setup, {counts, vocab, &target, std::move(tokens)}, &*eig,
+      trained = Train(comm, setup, {counts, vocab, &target, std::move(counted.tokens)}, eig ? &*eig : nullptr,
                       eval_data.analogies ? &*eval_data.analogies : nullptr, report.Lines());
       target = {};
       report.EndTrain(trained->record, opt.train.steps);
@@ -185,11 +234,13 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     /* ---- 9. Evaluate: analogies (both protocols), word similarity, concept words ---- */
     std::optional<Embeddings> embeddings;
     std::optional<Evaluation> ev;
-    if (eig) {
-      embeddings = trained ? TrainedEmbeddings(*trained, setup, V) : ClosedFormEmbeddings(*eig, opt.eigen.power, V);
+    if (eig || trained) {
+      embeddings = trained ? TrainedEmbeddings(*trained, setup, V, opt.output.embeddings)
+                           : ClosedFormEmbeddings(*eig, opt.eigen.power, V);
       report.Begin("evaluate");
-      ev = Evaluate(comm, embeddings->rows(), EigenvectorRows(*eig, V), vocab, eval_data, opt.eval);
-      report.EndEvaluate(*ev, vocab, *eig);
+      ev = Evaluate(comm, embeddings->rows(), eig ? EigenvectorRows(*eig, V) : LocalRows{}, vocab, eval_data,
+                    opt.eval);
+      report.EndEvaluate(*ev, vocab, eig ? &*eig : nullptr);
     }
 
     /* ---- 10. Write: parallel HDF5 under a temporary name, renamed into place when complete ---- */
@@ -200,20 +251,20 @@ int Run(MPI_Comm comm, int argc, char** argv) {
           EstimateOutputBytes(vocab, opt.output.save_cooccurrence ? counts.nnz : 0, eig ? eig->dim() : 0,
                               embeddings ? embeddings->dim : 0, trained ? StoredMatrices(*trained) : 0, opt.eigen.dim));
       WriteMeta(out, comm, opt.command_line, placement, opt.vocab, V, opt.count);
-      WriteCorpus(out, plan, read_stats, vocab, counts);
+      WriteCorpus(out, counted.plan, counted.read, vocab, counts);
       WriteVocabulary(out, vocab);
       if (opt.output.save_cooccurrence) WriteCooccurrence(out, comm, counts);
-      if (eig) {
-        WriteSpectrum(out, *eig, V, opt.target, op_choice ? &*op_choice : nullptr);
-        if (!full_spectrum.empty()) WriteFullSpectrum(out, full_spectrum);
+      if (eig) WriteSpectrum(out, *eig, V, opt.target, op_choice ? &*op_choice : nullptr);
+      if (!full_spectrum.empty()) WriteFullSpectrum(out, full_spectrum);
+      if (embeddings) {
         WriteEmbeddings(out, *embeddings);
         if (ev->analogies) WriteAnalogies(out, *ev->analogies);
         for (const SimilarityReport& s : ev->similarity) WriteSimilarity(out, s);
-        WriteConcepts(out, ev->concepts, vocab, *eig);
       }
+      if (eig) WriteConcepts(out, ev->concepts, vocab, *eig);
       if (trained) WriteTraining(out, comm, setup, vocab, trained->record, trained->state);
       report.End(opt.output.path);
-      WriteTimings(out, comm, report.phases(), count_stats, reduce_stats);
+      WriteTimings(out, comm, report.phases(), counted.count_stats, counted.reduce_stats);
       out.Commit();
     }
     if (embeddings && !opt.output.export_w2v.empty()) {

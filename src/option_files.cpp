@@ -59,13 +59,17 @@ void Options::CheckFiles(const std::vector<std::string>& corpus_files) const {
   for (const EvalFile& f : eval.similarity) inputs.push_back({"--similarity", f.path});
   if (!train.resume.empty()) inputs.push_back({"--resume", train.resume});
   if (!eigen.from.empty()) inputs.push_back({"--eigen-from", eigen.from});
+  if (!count.from.empty()) inputs.push_back({"--counts-from", count.from});
+  if (!vocab.read.empty()) inputs.push_back({"--read-vocab", vocab.read});
   outputs.push_back({"--out", output.path});
   if (training()) outputs.push_back({"--checkpoint", output.checkpoint});
   if (!output.export_w2v.empty()) outputs.push_back({"--export-w2v", output.export_w2v});
+  if (!output.save_vocab.empty()) outputs.push_back({"--save-vocab", output.save_vocab});
 
-  // The corpus and the evaluation files have been read by now; the HDF5 inputs are read late.
+  // The corpus, the evaluation files and --read-vocab have been read by now; the HDF5 inputs are
+  // read late.
   for (const Named& in : inputs)
-    if (in.option == "--resume" || in.option == "--eigen-from") CheckReadable(in);
+    if (in.option == "--resume" || in.option == "--eigen-from" || in.option == "--counts-from") CheckReadable(in);
   for (const Named& out : outputs) CheckWritable(out);
   // Every output is written as PATH.partial and renamed: both names are taken.
   for (std::size_t i = 0; i < outputs.size(); ++i)

@@ -1,5 +1,6 @@
 #include "qwem/options.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 
@@ -23,6 +24,7 @@ constexpr Named<Sampling> kSamplings[] = {{Sampling::kPairs, "pairs"}, {Sampling
 constexpr Named<OutputVectors> kOutputVectors[] = {{OutputVectors::kTied, "tied"},
                                                    {OutputVectors::kSeparate, "separate"}};
 constexpr Named<LrSchedule> kSchedules[] = {{LrSchedule::kConstant, "constant"}, {LrSchedule::kLinear, "linear"}};
+constexpr Named<EmbeddingSum> kEmbeddingSums[] = {{EmbeddingSum::kW, "w"}, {EmbeddingSum::kWPlusC, "w+c"}};
 
 template <class Enum, std::size_t N>
 const char* NameIn(const Named<Enum> (&table)[N], Enum v) {
@@ -56,6 +58,7 @@ const char* Name(LossKind v) { return NameIn(kLosses, v); }
 const char* Name(Sampling v) { return NameIn(kSamplings, v); }
 const char* Name(OutputVectors v) { return NameIn(kOutputVectors, v); }
 const char* Name(LrSchedule v) { return NameIn(kSchedules, v); }
+const char* Name(EmbeddingSum v) { return NameIn(kEmbeddingSums, v); }
 
 void ParseName(const std::string& option, const std::string& text, Mode* value) {
   *value = ParseIn(kModes, option, text);
@@ -78,10 +81,17 @@ void ParseName(const std::string& option, const std::string& text, OutputVectors
 void ParseName(const std::string& option, const std::string& text, LrSchedule* value) {
   *value = ParseIn(kSchedules, option, text);
 }
+void ParseName(const std::string& option, const std::string& text, EmbeddingSum* value) {
+  *value = ParseIn(kEmbeddingSums, option, text);
+}
 
 std::string DefaultCheckpointPath(const std::string& out) {
   const bool h5 = out.size() > 3 && out.compare(out.size() - 3, 3, ".h5") == 0;
   return (h5 ? out.substr(0, out.size() - 3) : out) + ".ckpt.h5";
+}
+
+bool Options::Given(const std::string& name) const {
+  return std::find(given.begin(), given.end(), name) != given.end();
 }
 
 void Options::Check() const {
@@ -108,9 +118,31 @@ void Options::Check() const {
   Require(train.log_every >= 0 && train.eval_every >= 0 && train.checkpoints >= 1,
           "--log-every and --eval-every must be >= 0, --checkpoints >= 1");
   Require(output.progress_seconds >= 0 && Finite(output.progress_seconds), "--progress-seconds must be non-negative");
+  Require(target.cds > 0 && target.cds <= 1 && Finite(target.cds), "--cds must be in (0, 1] (hyperwords uses 0.75)");
+  Require(target.shift >= 1 && Finite(target.shift), "--shift must be at least 1 (k of PMI - log k)");
 
   // Between options.
+  Require(corpus.path.empty() != count.from.empty(), count.from.empty()
+                                                         ? "--corpus is required (or --counts-from an earlier output)"
+                                                         : "--counts-from replaces --corpus: give one of them");
+  Require(count.from.empty() || vocab.read.empty(), "--read-vocab cannot be combined with --counts-from (the counts "
+                                                    "carry their vocabulary)");
+  Require(vocab.read.empty() || (!Given("vocab-size") && !Given("min-count")),
+          "--read-vocab gives the vocabulary: --vocab-size and --min-count do not apply");
+  Require(count.from.empty() || !Given("max-token-bytes"), "--counts-from reads no corpus: --max-token-bytes does not apply");
+  Require(count.from.empty() || !(mode == Mode::kSgd && train.sampling == Sampling::kWindows),
+          "--sampling windows trains on the corpus's token stream: it cannot start from --counts-from");
+  Require(target.shift == 1 || target.kind != TargetKind::kMStar,
+          "--shift applies to --target ppmi or pmi (M*'s own shift is --ns-weight)");
+  Require(!counts_only || eigen.from.empty(), "--counts-only computes no eigenpairs: --eigen-from is not used");
+  Require(output.embeddings == EmbeddingSum::kW ||
+              (mode == Mode::kSgd && train.output_vectors == OutputVectors::kSeparate),
+          "--embeddings w+c needs separate output vectors (--mode sgd --sampling windows)");
+  Require(train.theory || training(), "--no-theory applies to training (--mode sgd or gd)");
+  Require(train.theory || eigen.from.empty(), "--no-theory solves no eigenpairs: --eigen-from is not used");
   if (training()) {
+    Require(target.cds == 1 && target.shift == 1,
+            std::string("--mode ") + Name(mode) + " trains on M* itself: --cds and --shift are closed-form options");
     Require(!counts_only, std::string("--counts-only cannot be combined with --mode ") + Name(mode));
     Require(target.kind == TargetKind::kMStar,
             std::string("--mode ") + Name(mode) + " trains on M*: --target must be mstar");

@@ -94,6 +94,8 @@ void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const std::string& command_li
   out.Attribute("/meta", "vocab_size_requested", vocab_options.size);
   out.Attribute("/meta", "min_count", vocab_options.min_count);
   out.Attribute("/meta", "window", static_cast<global_int_t>(count.window));
+  if (!count.from.empty()) out.Attribute("/meta", "counts_from", count.from);
+  if (!vocab_options.read.empty()) out.Attribute("/meta", "read_vocab", vocab_options.read);
   out.Attribute("/meta", "window_weighting",
                 std::string("C[w_t, w_t+j] += L+1-j and C[w_t+j, w_t] += L+1-j for j = 1..L within a document, "
                             "OOV tokens removed before windowing; N += 2 per pair"));

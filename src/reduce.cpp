@@ -83,23 +83,6 @@ std::vector<std::uint64_t> SumBand(MPI_Comm comm, PairCounter& counter, const st
   return carries;
 }
 
-// Contiguous row ranges with about equal nonzeros (+1 per row) per rank.
-std::vector<global_int_t> BalanceRows(const std::vector<global_int_t>& row_nnz, int size) {
-  const auto n = static_cast<global_int_t>(row_nnz.size());
-  __int128 total = 0;
-  for (auto c : row_nnz) total += c + 1;
-  std::vector<global_int_t> ranges(size + 1, n);
-  ranges[0] = 0;
-  __int128 prefix = 0;
-  global_int_t i = 0;
-  for (int r = 1; r < size; ++r) {
-    const __int128 target = total * r / size;
-    while (i < n && prefix < target) prefix += row_nnz[i++] + 1;
-    ranges[r] = i;
-  }
-  return ranges;
-}
-
 // A count on its way to its row owner.
 struct Cell {
   std::uint32_t row, col;
@@ -228,6 +211,22 @@ CooccurrenceRows BuildRows(MPI_Comm comm, const HeldCounts& held, PartialCounts&
 }
 
 }  // namespace
+
+std::vector<global_int_t> BalanceRows(const std::vector<global_int_t>& row_nnz, int size) {
+  const auto n = static_cast<global_int_t>(row_nnz.size());
+  __int128 total = 0;
+  for (auto c : row_nnz) total += c + 1;
+  std::vector<global_int_t> ranges(size + 1, n);
+  ranges[0] = 0;
+  __int128 prefix = 0;
+  global_int_t i = 0;
+  for (int r = 1; r < size; ++r) {
+    const __int128 target = total * r / size;
+    while (i < n && prefix < target) prefix += row_nnz[i++] + 1;
+    ranges[r] = i;
+  }
+  return ranges;
+}
 
 CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats* stats) {
   const double t0 = MPI_Wtime();

@@ -1,6 +1,9 @@
 #include "qwem/report.hpp"
 
+#include <petsclog.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "qwem/format.hpp"
@@ -37,6 +40,15 @@ ProgressLines Report::Lines() const {
 
 void Report::Begin(const std::string& phase) {
   QWEM_MPI(MPI_Barrier(comm_));
+  if (stage_open_) PetscThrow(PetscLogStagePop(), "PetscLogStagePop");
+  auto [at, fresh] = stages_.try_emplace(phase, 0);
+  if (fresh) {
+    PetscLogStage stage;
+    PetscThrow(PetscLogStageRegister(phase.c_str(), &stage), "PetscLogStageRegister");
+    at->second = stage;
+  }
+  PetscThrow(PetscLogStagePush(at->second), "PetscLogStagePush");
+  stage_open_ = true;
   phase_ = phase;
   t_phase_ = MPI_Wtime();
 }
@@ -44,6 +56,8 @@ void Report::Begin(const std::string& phase) {
 double Report::End(const std::string& detail) {
   // The barrier makes the phase time the slowest rank's time.
   QWEM_MPI(MPI_Barrier(comm_));
+  if (stage_open_) PetscThrow(PetscLogStagePop(), "PetscLogStagePop");
+  stage_open_ = false;
   const double seconds = MPI_Wtime() - t_phase_;
   global_int_t rss = PeakRssBytes(), rss_max = 0;
   QWEM_MPI(MPI_Allreduce(&rss, &rss_max, 1, MPI_INT64_T, MPI_MAX, comm_));
@@ -79,7 +93,10 @@ void Report::EndVocabulary(const Vocabulary& vocab, const VocabOptions& options)
   End(Format("V = %lld of %lld distinct words, %s tokens, coverage %.2f%%", static_cast<long long>(vocab.size()),
              static_cast<long long>(vocab.n_distinct_words),
              FormatCount(static_cast<double>(vocab.n_total_tokens)).c_str(), 100.0 * vocab.coverage()));
-  if (vocab.clamped())
+  if (vocab.clamped() && !options.read.empty())
+    Warn(std::to_string(vocab.requested_size - vocab.size()) + " of the " + std::to_string(vocab.requested_size) +
+         " words of --read-vocab do not occur in the corpus; using V = " + std::to_string(vocab.size()));
+  else if (vocab.clamped())
     Warn("--vocab-size=" + std::to_string(options.size) + " but only " + std::to_string(vocab.size()) +
          " words reach --min-count=" + std::to_string(options.min_count) +
          "; using V = " + std::to_string(vocab.size()));
@@ -95,6 +112,12 @@ void Report::EndCount(const CountStats& stats, const Vocabulary& vocab, int wind
   const double per_rank = positions / CommSize(comm_);
   Say(Format("count rate: %s in-vocab tokens/s/rank (pair loop %.2f s: %s/s/rank)",
              FormatCount(per_rank / count_seconds_).c_str(), pair_loop, FormatCount(per_rank / pair_loop).c_str()));
+}
+
+void Report::EndLoadCounts(const CooccurrenceRows& counts, const Vocabulary& vocab, const std::string& path) {
+  End(Format("V = %lld, L = %d, N = %s pairs, nnz = %s, from %s (the corpus is not read)",
+             static_cast<long long>(vocab.size()), counts.window, FormatCount(static_cast<double>(counts.n_pairs)).c_str(),
+             FormatCount(static_cast<double>(counts.nnz)).c_str(), path.c_str()));
 }
 
 void Report::EndReduce(const CooccurrenceRows& counts, const Vocabulary& vocab) {
@@ -136,14 +159,14 @@ void Report::EndEigensolve(const EigenResult& eig, const std::string& loaded_fro
 }
 
 void Report::EndTrain(const TrainRecord& record, global_int_t steps) {
-  End(Format("%lld steps this run (%lld of %lld done)%s; theory agreement (top 10) %.4f",
-             static_cast<long long>(record.steps_this_run), static_cast<long long>(record.completed_steps),
-             static_cast<long long>(steps),
-             record.interrupted ? (", interrupted by signal " + std::to_string(record.stop_signal)).c_str() : "",
-             record.Agreement(10)));
+  End(Format("%lld steps this run (%lld of %lld done)%s", static_cast<long long>(record.steps_this_run),
+             static_cast<long long>(record.completed_steps), static_cast<long long>(steps),
+             record.interrupted ? (", interrupted by signal " + std::to_string(record.stop_signal)).c_str() : "") +
+      (record.n_modes > 0 ? Format("; theory agreement (top 10) %.4f", record.Agreement(10))
+                          : std::string("; no theory curves (--no-theory)")));
 }
 
-void Report::EndEvaluate(const Evaluation& ev, const Vocabulary& vocab, const EigenResult& eig) {
+void Report::EndEvaluate(const Evaluation& ev, const Vocabulary& vocab, const EigenResult* eig) {
   End(ev.analogies ? "analogies, similarity and concepts" : "similarity and concepts");
   if (const AnalogyReport* a = ev.analogies ? &*ev.analogies : nullptr) {
     Say(
@@ -163,13 +186,15 @@ void Report::EndEvaluate(const Evaluation& ev, const Vocabulary& vocab, const Ei
                  static_cast<long long>(sec.pair_total)));
   }
   for (const auto& r : ev.similarity)
-    Say(Format("similarity %s: Spearman %.3f on %lld of %lld pairs", r.name.c_str(), r.spearman,
-               static_cast<long long>(r.n_covered), static_cast<long long>(r.n_pairs)));
-  for (std::size_t c = 0; c < ev.concepts.size(); ++c) {
+    Say("similarity " + r.name + ": Spearman " +
+        (std::isnan(r.spearman) ? std::string("undefined (fewer than 2 pairs in vocabulary, or no spread)")
+                                : Format("%.3f", r.spearman)) +
+        Format(" on %lld of %lld pairs", static_cast<long long>(r.n_covered), static_cast<long long>(r.n_pairs)));
+  for (std::size_t c = 0; eig && c < ev.concepts.size(); ++c) {
     std::string top, bottom;
     for (auto id : ev.concepts[c].top) top += " " + vocab.words[id];
     for (auto id : ev.concepts[c].bottom) bottom += " " + vocab.words[id];
-    Say(Format("concept %zu (lambda %.1f): +", c + 1, eig.eigenvalues[c]) + top + "  |  -" + bottom);
+    Say(Format("concept %zu (lambda %.1f): +", c + 1, eig->eigenvalues[c]) + top + "  |  -" + bottom);
   }
 }
 
@@ -182,8 +207,9 @@ void Report::Summary(const std::string& path, const Vocabulary& vocab, int windo
                                static_cast<long long>(counts.nnz));
   if (eig && !eig->eigenvalues.empty()) summary += Format(", lambda_1 = %.1f", eig->eigenvalues[0]);
   if (record && !record->step.empty()) {
-    summary += Format(", %s %s: %lld steps, s_1 = %.3g", Name(mode), Name(train.loss),
-                      static_cast<long long>(record->completed_steps),
+    const std::string what = mode == Mode::kGd ? "gd on M*" : std::string("sgd ") + Name(train.loss) + " " +
+                                                                     Name(train.sampling);
+    summary += Format(", %s: %lld steps, s_1 = %.3g", what.c_str(), static_cast<long long>(record->completed_steps),
                       record->singular_values[record->singular_values.size() - record->dim]);
     if (record->n_overlap > 0) {
       const int k = std::min(5, record->n_overlap);

@@ -68,6 +68,8 @@ void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, global_int_t n_w
   out.WriteReplicated("/spectrum/residuals", eig.residuals);
   out.Attribute("/spectrum", "target", std::string(Name(target.kind)));
   out.Attribute("/spectrum", "ns_weight", target.nu);
+  out.Attribute("/spectrum", "cds", target.cds);
+  out.Attribute("/spectrum", "shift", target.shift);
   if (op) {
     out.Attribute("/spectrum", "operator_requested", std::string(Name(op->requested)));
     out.Attribute("/spectrum", "operator", std::string(Name(op->chosen)));
@@ -163,37 +165,6 @@ double EstimateOutputBytes(const Vocabulary& vocab, global_int_t saved_nnz, int 
   const double counts = saved_nnz > 0 ? (V + 1) * 8 + static_cast<double>(saved_nnz) * 12 : 0;
   const double matrices = 8 * V * (eig_dim + emb_dim + static_cast<double>(n_matrices) * train_dim);
   return words + counts + matrices + 8 * V + 1048576;
-}
-
-EigenResult LoadEigenpairs(MPI_Comm comm, const std::string& path, int window, const Vocabulary& vocab,
-                           global_int_t row_begin, global_int_t row_end, int dim) {
-  EigenResult eig;
-  RunAgreed(comm, [&] {
-    const h5::InputFile in(path);
-    if (!in.Exists("/spectrum/eigenvectors")) throw Error("'" + path + "' has no /spectrum/eigenvectors");
-    if (in.IntAttribute("/meta", "window") != window)
-      throw Error("'" + path + "' was computed with a different --window");
-    if (in.StringAttribute("/spectrum", "target") != Name(TargetKind::kMStar))
-      throw Error("'" + path + "' holds no M* eigenpairs");
-    const std::vector<std::string> words = in.ReadStrings("/vocab/words");
-    if (words != vocab.words) throw Error("'" + path + "' has a different vocabulary than this run");
-    const std::vector<global_int_t> shape = in.Shape("/spectrum/eigenvectors");
-    if (shape.size() != 2 || shape[0] != vocab.size())
-      throw Error("'" + path + "': /spectrum/eigenvectors has the wrong shape");
-    const int have = static_cast<int>(shape[1]), m = std::min(have, dim);
-    std::vector<double> values = in.Read<double>("/spectrum/eigenvalues");
-    const std::vector<double> rows = in.Read<double>("/spectrum/eigenvectors", row_begin, row_end - row_begin);
-    eig.eigenvalues.assign(values.begin(), values.begin() + m);
-    eig.residuals.assign(m, 0.0);
-    eig.row_begin = row_begin;
-    eig.row_end = row_end;
-    eig.vectors.resize(static_cast<std::size_t>(row_end - row_begin) * m);
-    for (global_int_t r = 0; r < row_end - row_begin; ++r)
-      for (int k = 0; k < m; ++k) eig.vectors[r * m + k] = rows[r * have + k];
-    eig.n_converged = m;
-    eig.solver = "loaded from " + path;
-  });
-  return eig;
 }
 
 }  // namespace qwem

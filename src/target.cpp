@@ -43,6 +43,17 @@ PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,
   PetscFunctionReturn(0);
 }
 
+std::vector<double> ContextMarginals(const std::vector<double>& unigram, const std::vector<global_int_t>& counts,
+                                     double alpha) {
+  if (alpha == 1.0) return unigram;
+  double total = 0;
+  for (global_int_t n : counts) total += std::pow(static_cast<double>(n), alpha);
+  std::vector<double> r(unigram.size());
+  for (std::size_t i = 0; i < r.size(); ++i)
+    r[i] = std::sqrt(unigram[i] * std::pow(static_cast<double>(counts[i]), alpha) / total);
+  return r;
+}
+
 PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const Vocabulary& vocab,
                            const TargetOptions& options, Target* target) {
   PetscFunctionBeginUser;
@@ -50,16 +61,19 @@ PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const 
   PetscCheck(counts.n_pairs > 0, comm, PETSC_ERR_ARG_WRONG,
              "the corpus has no co-occurring pairs (every document is a single in-vocabulary token)");
   const PairStatistics stats(counts, vocab);
-  auto q_of = [&](global_int_t i, global_int_t j) { return stats.unigram[i] * stats.unigram[j]; };
+  const std::vector<double> r = ContextMarginals(stats.unigram, vocab.counts, options.cds);
+  auto q_of = [&](global_int_t i, global_int_t j) { return r[i] * r[j]; };
+  const double log_shift = std::log(options.shift);
 
   // The value on each nonzero; PMI's floor needs the global minimum first.
   double pmi_floor = 0;
   if (options.kind == TargetKind::kPMI) {
     double local_min = std::numeric_limits<double>::infinity();
-    for (global_int_t r = 0; r < counts.n_local_rows(); ++r)
-      for (global_int_t k = counts.row_ptr[r]; k < counts.row_ptr[r + 1]; ++k)
-        local_min =
-            std::min(local_min, std::log(stats.Pij(counts.values[k]) / q_of(counts.row_begin + r, counts.cols[k])));
+    for (global_int_t row = 0; row < counts.n_local_rows(); ++row)
+      for (global_int_t k = counts.row_ptr[row]; k < counts.row_ptr[row + 1]; ++k)
+        local_min = std::min(local_min, std::log(stats.Pij(counts.values[k]) /
+                                                 q_of(counts.row_begin + row, counts.cols[k])) -
+                                            log_shift);
     PetscCallMPI(MPI_Allreduce(&local_min, &pmi_floor, 1, MPI_DOUBLE, MPI_MIN, comm));
   }
   target->rank_one = options.kind == TargetKind::kMStar ? kMStarRankOne
@@ -73,9 +87,9 @@ PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const 
           case TargetKind::kMStar:
             return MStarSparseEntry(p, q, options.nu);
           case TargetKind::kPPMI:
-            return std::max(std::log(p / q), 0.0);
+            return std::max(std::log(p / q) - log_shift, 0.0);
           case TargetKind::kPMI:
-            return std::log(p / q) - pmi_floor;
+            return std::log(p / q) - log_shift - pmi_floor;
         }
         return 0.0;
       },

@@ -210,17 +210,19 @@ TrainingResult Train(MPI_Comm comm, const TrainingSetup& setup, TrainingInputs i
   return result;
 }
 
-Embeddings TrainedEmbeddings(const TrainingResult& result, const TrainingSetup& setup, global_int_t n_words) {
+Embeddings TrainedEmbeddings(const TrainingResult& result, const TrainingSetup& setup, global_int_t n_words,
+                             EmbeddingSum sum) {
   std::string how = std::string("W trained by --mode ") + Name(setup.mode);
   if (setup.mode == Mode::kSgd)
     how += std::string(" --loss ") + Name(setup.train.loss) + " --sampling " + Name(setup.train.sampling);
-  return {result.state.W,
-          result.state.row_begin,
-          result.state.row_end,
-          n_words,
-          setup.dim,
-          how + " (see /train); the closed form is /spectrum",
-          std::nullopt};
+  Embeddings e{result.state.W, result.state.row_begin, result.state.row_end, n_words, setup.dim, "", std::nullopt};
+  if (sum == EmbeddingSum::kWPlusC) {
+    if (result.state.C.size() != e.data.size()) throw Error("--embeddings w+c: this training has no output vectors C");
+    for (std::size_t k = 0; k < e.data.size(); ++k) e.data[k] += result.state.C[k];
+    how = "W + C (input plus output vectors), " + how;
+  }
+  e.formula = how + " (see /train)" + (setup.train.theory ? "; the closed form is /spectrum" : "");
+  return e;
 }
 
 }  // namespace qwem

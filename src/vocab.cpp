@@ -139,9 +139,14 @@ std::vector<char> RecvBytes(MPI_Comm comm, int source) {
 
 }  // namespace
 
-Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const VocabOptions& options) {
+Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const VocabOptions& options,
+                            const std::vector<std::string>* listed) {
   const int rank = CommRank(comm), size = CommSize(comm);
-  const auto keep = static_cast<std::size_t>(options.size);
+  const auto keep = listed ? listed->size() : static_cast<std::size_t>(options.size);
+  const global_int_t min_count = listed ? 1 : options.min_count;
+  WordTable allowed;
+  if (listed)
+    for (const std::string& w : *listed) allowed.Add(w);
 
   // 1. Send every local (word, count) to its owner rank (hash), merge there.
   std::vector<std::size_t> send_displs(size + 1, 0);
@@ -166,7 +171,7 @@ Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const V
   global_int_t owned_tokens = 0;
   for (std::size_t id = 0; id < owned.size(); ++id) owned_tokens += owned.count(static_cast<word_id_t>(id));
   Vocabulary vocab;
-  vocab.requested_size = options.size;
+  vocab.requested_size = static_cast<global_int_t>(keep);
   vocab.n_total_tokens = AllreduceSum(comm, owned_tokens);
   vocab.n_distinct_words = AllreduceSum(comm, static_cast<global_int_t>(owned.size()));
   if (vocab.n_total_tokens == 0) throw Error("the corpus has no tokens (empty or whitespace-only files)");
@@ -176,7 +181,8 @@ Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const V
   std::vector<WordCount> best;
   for (std::size_t id = 0; id < owned.size(); ++id) {
     const auto c = owned.count(static_cast<word_id_t>(id));
-    if (c >= options.min_count) best.push_back({owned.word(static_cast<word_id_t>(id)), c});
+    const std::string_view w = owned.word(static_cast<word_id_t>(id));
+    if (c >= min_count && (!listed || allowed.Find(w) >= 0)) best.push_back({w, c});
   }
   if (best.size() > keep) {
     std::nth_element(best.begin(), best.begin() + keep, best.end(), Before);
@@ -215,7 +221,8 @@ Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const V
     vocab.n_in_vocab_tokens += wc.count;
   }
   if (vocab.words.empty())
-    throw Error("no word occurs at least --min-count=" + std::to_string(options.min_count) + " times");
+    throw Error(listed ? "no word of --read-vocab occurs in the corpus"
+                       : "no word occurs at least --min-count=" + std::to_string(options.min_count) + " times");
   return vocab;
 }
 

@@ -1,6 +1,11 @@
 #include "qwem/word2vec.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unordered_set>
 #include <vector>
 
 namespace qwem {
@@ -52,6 +57,57 @@ void ExportWord2Vec(MPI_Comm comm, const std::string& path, const Vocabulary& vo
     QWEM_MPI(MPI_Send(embeddings.data, static_cast<int>(n_local), MPI_DOUBLE, 0, 31, comm));
   }
   AgreeOrThrow(comm, ok, "cannot write '" + path + "'");
+}
+
+void SaveVocabulary(MPI_Comm comm, const std::string& path, const Vocabulary& vocab) {
+  const std::string partial = path + ".partial";
+  RunAgreed(comm, [&] {
+    if (CommRank(comm) != 0) return;
+    std::FILE* f = std::fopen(partial.c_str(), "w");
+    if (!f) throw Error("cannot create '" + partial + "': " + std::strerror(errno));
+    bool ok = true;
+    for (global_int_t i = 0; i < vocab.size() && ok; ++i)
+      ok = std::fprintf(f, "%s %lld\n", vocab.words[i].c_str(), static_cast<long long>(vocab.counts[i])) > 0;
+    const int saved_errno = errno;
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok || std::rename(partial.c_str(), path.c_str()) != 0) {
+      const std::string why = std::strerror(ok ? errno : saved_errno);
+      std::remove(partial.c_str());
+      throw Error("cannot write the vocabulary to '" + path + "': " + why);
+    }
+  });
+}
+
+std::vector<std::string> ReadVocabularyFile(MPI_Comm comm, const std::string& path) {
+  std::string blob;  // the words, each followed by '\n'
+  RunAgreed(comm, [&] {
+    if (CommRank(comm) != 0) return;
+    std::ifstream in(path);
+    if (!in) throw Error("--read-vocab '" + path + "': " + std::strerror(errno));
+    std::unordered_set<std::string> seen;
+    std::string line;
+    for (long long number = 1; std::getline(in, line); ++number) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      std::istringstream fields(line);
+      std::string word, count, extra;
+      if (!(fields >> word)) continue;  // blank line
+      const auto where = [&] { return "--read-vocab '" + path + "' line " + std::to_string(number) + ": "; };
+      if (!(fields >> count) || (fields >> extra) || count.find_first_not_of("0123456789") != std::string::npos)
+        throw Error(where() + "expected 'word count' (word2vec's -save-vocab format)");
+      if (word == "</s>") continue;
+      if (!seen.insert(word).second) throw Error(where() + "'" + word + "' is listed twice");
+      blob += word + '\n';
+    }
+    if (in.bad()) throw Error("--read-vocab '" + path + "': read error");
+    if (seen.empty()) throw Error("--read-vocab '" + path + "' lists no words");
+  });
+  BroadcastString(comm, blob);
+  std::vector<std::string> words;
+  for (std::size_t at = 0, end; at < blob.size(); at = end + 1) {
+    end = blob.find('\n', at);
+    words.push_back(blob.substr(at, end - at));
+  }
+  return words;
 }
 
 }  // namespace qwem

@@ -50,7 +50,10 @@ PipelineResult RunPipeline(MPI_Comm comm, const std::string& corpus, std::int64_
   LocalShard shard;
   RunAgreed(comm, [&] { ReadShard(plan, CommRank(comm), shard); });
   PipelineResult r;
-  r.vocab = ReduceVocabulary(comm, shard.words, {vocab_size, min_count});
+  VocabOptions vocab_options;
+  vocab_options.size = vocab_size;
+  vocab_options.min_count = min_count;
+  r.vocab = ReduceVocabulary(comm, shard.words, vocab_options);
   TokenIds ids = MapToVocabulary(r.vocab, std::move(shard));
   PartialCounts partial = CountPairs(comm, std::move(ids), r.vocab.size(), options, &r.stats);
   r.rows = ReduceCounts(comm, std::move(partial), &r.reduce);

@@ -104,4 +104,20 @@ struct ProgressLines {
   double seconds = 0;
 };
 
+// Not collective. Lines with the fraction done, the rate and the time left of one rank's share of
+// a phase (rank 0's, which is about every rank's: the shares are balanced), at most every
+// lines.seconds: "read: 45% of rank 0's 1.20 GiB, 210 MiB/s, 8.1M tokens/s, about 5 s left".
+class ProgressMeter {
+ public:
+  // `unit`: "bytes" (shown as MiB/s) or a noun such as "positions".
+  ProgressMeter(const ProgressLines& lines, std::string phase, double total, std::string unit);
+  // `done` units so far; `extra` is appended to the line ("8.1M tokens/s").
+  void Update(double done, const std::function<std::string(double seconds)>& extra = nullptr);
+
+ private:
+  ProgressLines lines_;
+  std::string phase_, unit_;
+  double total_, t_start_, t_last_;
+};
+
 }  // namespace qwem

@@ -59,12 +59,18 @@ struct ReduceStats {
 };
 
 // Collective. Phase 1: every pair whose first position is one of this rank's tokens, counted by
-// the local kernel with the sparse buffer flushed in lock step. The ids are consumed.
+// the local kernel with the sparse buffer flushed in lock step. The ids are consumed. Progress
+// lines (positions/s, time left) if `progress` asks for them.
 PartialCounts CountPairs(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, const CountOptions& options,
-                         CountStats* stats = nullptr);
+                         CountStats* stats = nullptr, const ProgressLines& progress = {});
 
 // Collective. Phase 2: the ranks' partial counts summed and moved to their row owners, as CSR.
 CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats* stats = nullptr);
+
+// Not collective. Contiguous row ranges (size + 1 bounds) with about equal nonzeros (+1 per
+// row) per rank, from every row's nonzero count: how ReduceCounts (and a reload of saved
+// counts) lays out the rows.
+std::vector<global_int_t> BalanceRows(const std::vector<global_int_t>& row_nnz, int size);
 
 // Not collective (the pair total is global). Throws qwem::Error if the corpus has no
 // co-occurring pairs (every document a single in-vocabulary token): there is nothing to factorize.

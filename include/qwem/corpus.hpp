@@ -68,12 +68,15 @@ class TokenSink {
   virtual void WholeFiles() {}
 };
 
+// Not collective. Rank `rank`'s share of the plan into the sink, with progress lines (bytes/s,
+// tokens/s, time left) if `progress` asks for them.
 ReadStats ReadShard(const CorpusPlan& plan, int rank, TokenSink& sink,
-                    std::size_t max_token_bytes = kDefaultMaxTokenBytes);
+                    std::size_t max_token_bytes = kDefaultMaxTokenBytes, const ProgressLines& progress = {});
 
 // Collective. ReadShard on every rank, with failures agreed (the lowest failing rank's message
 // on every rank); returns the totals over all ranks. Throws qwem::Error on every rank if the
 // corpus has no tokens.
-ReadStats ReadCorpus(MPI_Comm comm, const CorpusPlan& plan, const CorpusOptions& options, TokenSink& sink);
+ReadStats ReadCorpus(MPI_Comm comm, const CorpusPlan& plan, const CorpusOptions& options, TokenSink& sink,
+                     const ProgressLines& progress = {});
 
 }  // namespace qwem

@@ -53,16 +53,21 @@ AnalogyReport EvaluateAnalogies(MPI_Comm comm, const LocalRows& emb, const Vocab
 
 struct SimilarityReport {
   std::string name;
-  double spearman = 0;
+  double spearman = 0;  // NaN: undefined
   global_int_t n_pairs = 0, n_covered = 0;
 };
 
-// Not collective. Reads "w1<TAB>w2<TAB>score" lines (CRLF tolerated, case folded).
+// The pairs of a word-similarity file with their human scores.
 struct SimilarityPairs {
   std::string name;
   std::vector<std::string> a, b;
   std::vector<double> score;
 };
+// Not collective. A word-similarity file: "word word score" per line, words lower-cased; the score
+// is the first number after the two words, so extra columns are allowed (the original SimLex-999
+// layout, RW's ratings); a first line without a number is a header and skipped, as are blank
+// lines and lines starting with '#'. Throws qwem::Error naming the line of any other line
+// without a score.
 SimilarityPairs ReadSimilarity(const std::string& path);
 
 // Collective.
@@ -76,7 +81,8 @@ struct Concept {
 };
 std::vector<Concept> ExtractConcepts(MPI_Comm comm, const LocalRows& vectors, int k, int m);
 
-// Not collective. Spearman's rho with average ranks for ties.
+// Not collective. Spearman's rho with average ranks for ties; NaN where it is undefined (fewer
+// than 2 pairs, or either side without spread).
 double Spearman(const std::vector<double>& x, const std::vector<double>& y);
 
 // The evaluation files of a run, read once before the corpus (so a bad file fails in the first

@@ -126,6 +126,7 @@ class InputFile {
  public:
   explicit InputFile(const std::string& path);
   bool Exists(const std::string& object) const;
+  bool HasAttribute(const std::string& object, const std::string& name) const;
   std::string StringAttribute(const std::string& object, const std::string& name) const;
   global_int_t IntAttribute(const std::string& object, const std::string& name) const;
   double DoubleAttribute(const std::string& object, const std::string& name) const;

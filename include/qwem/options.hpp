@@ -25,6 +25,8 @@ enum class Sampling { kPairs, kWindows };
 // tied: one W (scores w_i . w_j, the theory's model); separate: word2vec's output vectors C.
 enum class OutputVectors { kTied, kSeparate };
 enum class LrSchedule { kConstant, kLinear };
+// What /embeddings holds when training kept separate output vectors C: W, or W + C (hyperwords' w+c).
+enum class EmbeddingSum { kW, kWPlusC };
 
 // The name of a value as on the command line and in the HDF5 file ("mstar", "windows", ...).
 const char* Name(Mode v);
@@ -34,6 +36,7 @@ const char* Name(LossKind v);
 const char* Name(Sampling v);
 const char* Name(OutputVectors v);
 const char* Name(LrSchedule v);
+const char* Name(EmbeddingSum v);
 // Sets *value from its name, the value of `option`: throws UsageError "unknown --target 'svd'
 // (expected mstar, ppmi or pmi)".
 void ParseName(const std::string& option, const std::string& text, Mode* value);
@@ -43,6 +46,7 @@ void ParseName(const std::string& option, const std::string& text, LossKind* val
 void ParseName(const std::string& option, const std::string& text, Sampling* value);
 void ParseName(const std::string& option, const std::string& text, OutputVectors* value);
 void ParseName(const std::string& option, const std::string& text, LrSchedule* value);
+void ParseName(const std::string& option, const std::string& text, EmbeddingSum* value);
 
 struct CorpusOptions {
   std::string path;                     // --corpus: a file, or a directory walked recursively
@@ -52,11 +56,13 @@ struct CorpusOptions {
 struct VocabOptions {
   global_int_t size = 10000;  // V requested (clamped, with a warning, to the words that qualify)
   global_int_t min_count = 1;
+  std::string read;  // --read-vocab: the words of this file ("word count" lines) instead of the top V
 };
 
 struct CountOptions {
   int window = 16;                                    // L: offset j = 1..L has weight L+1-j
   std::size_t buffer_bytes = std::size_t{512} << 20;  // per-rank budget of the local count buffers
+  std::string from;  // --counts-from: the counts (and vocabulary) of an earlier output instead of counting
 };
 
 struct TargetOptions {
@@ -64,6 +70,9 @@ struct TargetOptions {
   double nu = 1.0;  // negative-sampling weight in M*
   OperatorKind op = OperatorKind::kAuto;
   bool full_spectrum = false;  // also every eigenvalue (dense, LAPACK)
+  // Hyperwords' baselines (Levy, Goldberg & Dagan 2015), closed form only:
+  double cds = 1.0;    // context-distribution smoothing alpha (1: off); see target.hpp
+  double shift = 1.0;  // k of shifted PMI/PPMI: PMI - log k (1: no shift)
 };
 
 struct EigenOptions {
@@ -92,6 +101,7 @@ struct TrainOptions {
   int checkpoints = 8;          // log-spaced snapshots of W in /train/checkpoints
   global_int_t eval_every = 0;  // analogy accuracy every this many steps (0: at the checkpoints)
   std::string resume;           // continue from this file's /train/state
+  bool theory = true;           // solve M* for the theory curves and overlaps (--no-theory: not)
 };
 
 // An evaluation file: a path the user named, or one of the copies bundled in share/ (which may
@@ -112,6 +122,8 @@ struct EvalOptions {
 struct OutputOptions {
   std::string path = "qwem.h5";  // --out: written as PATH.partial, renamed when complete
   bool save_cooccurrence = false;
+  std::string save_vocab;                        // also the vocabulary as "word count" lines (word2vec's format)
+  EmbeddingSum embeddings = EmbeddingSum::kW;  // w+c: W + C (hyperwords' w+c), separate vectors only
   std::string export_w2v;        // also the embeddings in word2vec format (binary if .bin)
   std::string checkpoint;        // where a signal writes the checkpoint (default: OUT as .ckpt.h5)
   double progress_seconds = 10;  // progress lines in long phases (0: off)
@@ -129,8 +141,13 @@ struct Options {
   EvalOptions eval;
   OutputOptions output;
   std::string command_line;  // argv joined, for provenance
+  std::vector<std::string> given;  // the long options on the command line, without dashes ("window")
+
+  bool Given(const std::string& name) const;
 
   bool training() const { return mode != Mode::kClosed; }
+  // Whether the run needs eigenpairs: closed form, and training with its theory curves.
+  bool eigenpairs() const { return !counts_only && (!training() || train.theory); }
   // Not collective. The rules of single values and between options; throws UsageError naming
   // the option(s).
   void Check() const;

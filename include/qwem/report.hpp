@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,7 +43,8 @@ class Report {
   // Periodic lines for a long phase (eigensolve, training), at most every progress_seconds.
   ProgressLines Lines() const;
 
-  // Collective. Marks the start of a phase (barrier, so phase times are wall times of the job).
+  // Collective. Marks the start of a phase (barrier, so phase times are wall times of the job)
+  // and pushes its PETSc log stage, so that -log_view reports every phase on its own.
   void Begin(const std::string& phase);
   // Collective. Ends the current phase and prints "phase: detail (N s, peak RSS M MiB/rank max)".
   // Returns the phase's wall time in seconds.
@@ -57,6 +59,7 @@ class Report {
   void EndVocabulary(const Vocabulary& vocab, const VocabOptions& options);
   void EndCount(const CountStats& stats, const Vocabulary& vocab, int window);
   void EndReduce(const CooccurrenceRows& counts, const Vocabulary& vocab);
+  void EndLoadCounts(const CooccurrenceRows& counts, const Vocabulary& vocab, const std::string& path);
   // op: the operator built for the eigensolve (null when the eigenpairs are loaded).
   void EndTarget(const Target& target, const TargetOptions& options, global_int_t nnz, const OperatorChoice* op,
                  const std::vector<double>& full_spectrum);
@@ -64,7 +67,7 @@ class Report {
   void EndTrain(const TrainRecord& record, global_int_t steps);
   // Ends the evaluate phase, then prints the evaluation: both analogy protocols overall and per
   // section, similarity, and the concept words.
-  void EndEvaluate(const Evaluation& ev, const Vocabulary& vocab, const EigenResult& eig);
+  void EndEvaluate(const Evaluation& ev, const Vocabulary& vocab, const EigenResult* eig);  // eig: concepts
 
   // The last line of the log: where the result is and what it says.
   void Summary(const std::string& path, const Vocabulary& vocab, int window, const CooccurrenceRows& counts,
@@ -83,6 +86,8 @@ class Report {
   std::string phase_;
   std::vector<PhaseRecord> phases_;
   double count_seconds_ = 0;  // for the combined count + reduce rate
+  std::map<std::string, int> stages_;  // PETSc log stage of each phase (-log_view shows them apart)
+  bool stage_open_ = false;
 };
 
 }  // namespace qwem

@@ -60,10 +60,4 @@ void WriteTimings(h5::OutputFile& out, MPI_Comm comm, const std::vector<PhaseRec
 double EstimateOutputBytes(const Vocabulary& vocab, global_int_t saved_nnz, int eig_dim, int emb_dim, int n_matrices,
                            int train_dim);
 
-// Collective. M*'s eigenpairs from an earlier output file (/spectrum), this rank's rows
-// [row_begin, row_end), at most `dim` of them; its vocabulary and window must be this run's.
-// Throws qwem::Error on every rank naming the file and the problem.
-EigenResult LoadEigenpairs(MPI_Comm comm, const std::string& path, int window, const Vocabulary& vocab,
-                           global_int_t row_begin, global_int_t row_end, int dim);
-
 }  // namespace qwem

@@ -7,6 +7,15 @@
 //          floored at the smallest PMI observed in the corpus: sparse part PMI_ij - floor on
 //          the nonzeros, c = floor (unseen pairs count as the least associated seen pair).
 // with P_ij = C_ij / (N (L+1)/2) and P_i = n_i / sum_k n_k over in-vocabulary tokens.
+//
+// Hyperwords' baselines (Levy, Goldberg & Dagan 2015; closed form only):
+//   --shift k : PMI - log k in PMI and PPMI (shifted PPMI, max(PMI - log k, 0)).
+//   --cds a   : context-distribution smoothing, P_a(j) = n_j^a / sum_k n_k^a in place of the
+//               context's P_j. Hyperwords' matrix log(P_ij / (P_i P_a(j))) is not symmetric; a
+//               symmetric eigensolver needs one, so P_i P_j becomes r_i r_j with r_i =
+//               sqrt(P_i P_a(i)): log(P_ij / (r_i r_j)) is exactly the symmetric part of
+//               hyperwords' PMI (the mean of it and its transpose), before the floor or the max.
+//               M* uses the same r_i r_j in place of P_i P_j.
 #pragma once
 
 #include <mpi.h>
@@ -33,7 +42,12 @@ struct Target {
   double rank_one = 0;
 };
 
-// Collective. Builds the target of options.kind (with options.nu) from the counts and the
+// Not collective. r_i of --cds alpha (above): sqrt(P_i n_i^alpha / sum_k n_k^alpha); P_i
+// itself for alpha = 1.
+std::vector<double> ContextMarginals(const std::vector<double>& unigram, const std::vector<global_int_t>& counts,
+                                     double alpha);
+
+// Collective. Builds the target of options.kind (with nu, cds, shift) from the counts and the
 // vocabulary's unigram counts (pair_stats.hpp).
 PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const Vocabulary& vocab,
                            const TargetOptions& options, Target* target);

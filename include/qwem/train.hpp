@@ -81,7 +81,9 @@ inline int StoredMatrices(const TrainingResult& r) {
   return static_cast<int>(r.record.checkpoint_step.size()) + 1 + (r.state.C.empty() ? 0 : 1);
 }
 
-// Not collective. The trained W as the run's embeddings (a copy of this rank's rows).
-Embeddings TrainedEmbeddings(const TrainingResult& result, const TrainingSetup& setup, global_int_t n_words);
+// Not collective. The trained W as the run's embeddings (a copy of this rank's rows), or W + C
+// (hyperwords' w+c; the training must have kept separate output vectors).
+Embeddings TrainedEmbeddings(const TrainingResult& result, const TrainingSetup& setup, global_int_t n_words,
+                             EmbeddingSum sum = EmbeddingSum::kW);
 
 }  // namespace qwem

@@ -86,9 +86,12 @@ struct Vocabulary {
 
 // Collective. Merges the ranks' local word counts and selects the vocabulary. If fewer than V
 // words reach min_count, the vocabulary is clamped to those (clamped() says so; the caller
-// warns). Throws qwem::Error on every rank if the corpus has no tokens or no word reaches
-// min_count.
-Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const VocabOptions& options);
+// warns). With `listed` (--read-vocab, the same on every rank), the vocabulary is exactly the
+// listed words that occur in the corpus, ordered by their counts here (V and min_count are then
+// not used; requested_size is the list's length). Throws qwem::Error on every rank if the corpus
+// has no tokens or no word qualifies.
+Vocabulary ReduceVocabulary(MPI_Comm comm, const WordTable& local_words, const VocabOptions& options,
+                            const std::vector<std::string>* listed = nullptr);
 
 // This rank's in-vocabulary token ids, kBoundary between documents (never two in a row): `range`
 // from its byte range, whose first and last documents may continue in the neighbouring ranks'
