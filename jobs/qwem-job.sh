@@ -11,11 +11,23 @@
 #   QWEM_BIN       the executable (default: $QWEM_HOME/build/qwem-dist, else qwem-dist on PATH)
 #   QWEM_LAUNCHER  srun (default: srun --mpi=pmix) or mpirun (Open MPI's, inside the allocation)
 #   QWEM_SRUN_MPI  srun's --mpi plugin (default pmix)
+#   QWEM_SITE_SETUP  a bash file sourced first, for the site's environment: module load, a conda
+#                  or venv activation, library paths (default: jobs/site.sh of the checkout if it
+#                  exists; jobs/site.sh.example shows the form). A setup that fails ends the job.
 
 qwem_job_start() {
   local name=$1
   : "${SLURM_JOB_ID:?this is a SLURM batch script: submit it with sbatch (see jobs/README.md)}"
   QWEM_HOME=$(cd "$QWEM_HOME" && pwd)
+  local setup=${QWEM_SITE_SETUP:-$QWEM_HOME/jobs/site.sh}
+  if [ -n "${QWEM_SITE_SETUP:-}" ] || [ -f "$setup" ]; then
+    # shellcheck disable=SC1090  # the site's own file
+    if ! source "$setup"; then
+      echo "qwem-job: error: the site setup $setup failed (QWEM_SITE_SETUP)" >&2
+      exit 1
+    fi
+    echo "qwem-job: site setup from $setup"
+  fi
   if [ -z "${QWEM_BIN:-}" ]; then
     if [ -x "$QWEM_HOME/build/qwem-dist" ]; then QWEM_BIN=$QWEM_HOME/build/qwem-dist
     else QWEM_BIN=$(command -v qwem-dist || true); fi

@@ -59,6 +59,8 @@ std::vector<Setting> TrainingSettings(const TrainingSetup& setup, const Vocabula
                                 {"window", integer(setup.window)},
                                 {"vocab_size", vocab.size()},
                                 {"vocab_fingerprint", VocabularyFingerprint(vocab)}};
+  // Recorded only when off, so that files written before the option resume as they did.
+  if (!t.theory) settings.push_back({"theory", "none"});
   if (setup.mode == Mode::kSgd && t.sampling == Sampling::kWindows) {
     settings.push_back({"context_group", integer(t.context_group)});
     settings.push_back({"window_ranks", integer(n_ranks)});
@@ -133,6 +135,9 @@ TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const TrainingS
   RunAgreed(comm, [&] {
     const h5::InputFile in(path);
     if (!in.Exists("/train/state/W")) throw Error("'" + path + "' has no training state (/train/state/W)");
+    if (setup.train.theory && in.HasAttribute("/train", "theory"))
+      throw Error("'" + path +
+                  "' was trained with --no-theory (no theory curves to continue): resume with --no-theory");
     for (const Setting& s : TrainingSettings(setup, vocab, CommSize(comm))) {
       const std::string have = in.AttributeText("/train", s.name), want = s.Text();
       if (have != want)

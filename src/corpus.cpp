@@ -292,8 +292,7 @@ void ReadPlainPiece(const CorpusFile& file, global_int_t begin, global_int_t end
     stats.bytes_read += static_cast<global_int_t>(n);
     stats.text_bytes += static_cast<global_int_t>(n);
     meter.Update(static_cast<double>(stats.bytes_read), [&](double seconds) {
-      return FormatCount(static_cast<double>(stats.n_tokens + tok.n_tokens()) / std::max(seconds, 1e-9)) +
-             " tokens/s";
+      return FormatCount(static_cast<double>(stats.n_tokens + tok.n_tokens()) / std::max(seconds, 1e-9)) + " tokens/s";
     });
   }
   // Finish the unit that started before `end` (a token for plain text, a line for wiki).

@@ -163,7 +163,8 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     const EvalData eval_data = ReadEvaluationData(comm, opt.eval);
     const std::vector<std::string> listed_words =
         opt.vocab.read.empty() ? std::vector<std::string>() : ReadVocabularyFile(comm, opt.vocab.read);
-    if (opt.eigenpairs() && !opt.eigen.from.empty()) CheckEigenpairsFile(comm, opt.eigen.from, opt.target, opt.eigen.dim);
+    if (opt.eigenpairs() && !opt.eigen.from.empty())
+      CheckEigenpairsFile(comm, opt.eigen.from, opt.target, opt.eigen.dim);
     report.Start(placement, opt.command_line, eval_data);
     if (opt.training()) InstallStopHandlers();  // a signal before training starts stops it at step 0
 
@@ -238,8 +239,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       embeddings = trained ? TrainedEmbeddings(*trained, setup, V, opt.output.embeddings)
                            : ClosedFormEmbeddings(*eig, opt.eigen.power, V);
       report.Begin("evaluate");
-      ev = Evaluate(comm, embeddings->rows(), eig ? EigenvectorRows(*eig, V) : LocalRows{}, vocab, eval_data,
-                    opt.eval);
+      ev = Evaluate(comm, embeddings->rows(), eig ? EigenvectorRows(*eig, V) : LocalRows{}, vocab, eval_data, opt.eval);
       report.EndEvaluate(*ev, vocab, eig ? &*eig : nullptr);
     }
 

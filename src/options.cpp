@@ -125,19 +125,21 @@ void Options::Check() const {
   Require(corpus.path.empty() != count.from.empty(), count.from.empty()
                                                          ? "--corpus is required (or --counts-from an earlier output)"
                                                          : "--counts-from replaces --corpus: give one of them");
-  Require(count.from.empty() || vocab.read.empty(), "--read-vocab cannot be combined with --counts-from (the counts "
-                                                    "carry their vocabulary)");
+  Require(count.from.empty() || vocab.read.empty(),
+          "--read-vocab cannot be combined with --counts-from (the counts "
+          "carry their vocabulary)");
   Require(vocab.read.empty() || (!Given("vocab-size") && !Given("min-count")),
           "--read-vocab gives the vocabulary: --vocab-size and --min-count do not apply");
-  Require(count.from.empty() || !Given("max-token-bytes"), "--counts-from reads no corpus: --max-token-bytes does not apply");
+  Require(count.from.empty() || !Given("max-token-bytes"),
+          "--counts-from reads no corpus: --max-token-bytes does not apply");
   Require(count.from.empty() || !(mode == Mode::kSgd && train.sampling == Sampling::kWindows),
           "--sampling windows trains on the corpus's token stream: it cannot start from --counts-from");
   Require(target.shift == 1 || target.kind != TargetKind::kMStar,
           "--shift applies to --target ppmi or pmi (M*'s own shift is --ns-weight)");
   Require(!counts_only || eigen.from.empty(), "--counts-only computes no eigenpairs: --eigen-from is not used");
-  Require(output.embeddings == EmbeddingSum::kW ||
-              (mode == Mode::kSgd && train.output_vectors == OutputVectors::kSeparate),
-          "--embeddings w+c needs separate output vectors (--mode sgd --sampling windows)");
+  Require(
+      output.embeddings == EmbeddingSum::kW || (mode == Mode::kSgd && train.output_vectors == OutputVectors::kSeparate),
+      "--embeddings w+c needs separate output vectors (--mode sgd --sampling windows)");
   Require(train.theory || training(), "--no-theory applies to training (--mode sgd or gd)");
   Require(train.theory || eigen.from.empty(), "--no-theory solves no eigenpairs: --eigen-from is not used");
   if (training()) {

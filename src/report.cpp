@@ -116,7 +116,8 @@ void Report::EndCount(const CountStats& stats, const Vocabulary& vocab, int wind
 
 void Report::EndLoadCounts(const CooccurrenceRows& counts, const Vocabulary& vocab, const std::string& path) {
   End(Format("V = %lld, L = %d, N = %s pairs, nnz = %s, from %s (the corpus is not read)",
-             static_cast<long long>(vocab.size()), counts.window, FormatCount(static_cast<double>(counts.n_pairs)).c_str(),
+             static_cast<long long>(vocab.size()), counts.window,
+             FormatCount(static_cast<double>(counts.n_pairs)).c_str(),
              FormatCount(static_cast<double>(counts.nnz)).c_str(), path.c_str()));
 }
 
@@ -207,8 +208,8 @@ void Report::Summary(const std::string& path, const Vocabulary& vocab, int windo
                                static_cast<long long>(counts.nnz));
   if (eig && !eig->eigenvalues.empty()) summary += Format(", lambda_1 = %.1f", eig->eigenvalues[0]);
   if (record && !record->step.empty()) {
-    const std::string what = mode == Mode::kGd ? "gd on M*" : std::string("sgd ") + Name(train.loss) + " " +
-                                                                     Name(train.sampling);
+    const std::string what =
+        mode == Mode::kGd ? "gd on M*" : std::string("sgd ") + Name(train.loss) + " " + Name(train.sampling);
     summary += Format(", %s: %lld steps, s_1 = %.3g", what.c_str(), static_cast<long long>(record->completed_steps),
                       record->singular_values[record->singular_values.size() - record->dim]);
     if (record->n_overlap > 0) {

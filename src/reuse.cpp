@@ -13,8 +13,8 @@ namespace {
 void RequireSame(const Options& options, const std::string& option, global_int_t run, global_int_t source,
                  const std::string& path) {
   if (options.Given(option) && run != source)
-    throw Error("--counts-from '" + path + "' was counted with --" + option + " " + std::to_string(source) +
-                ", not " + std::to_string(run) + ": count again, or leave --" + option + " out");
+    throw Error("--counts-from '" + path + "' was counted with --" + option + " " + std::to_string(source) + ", not " +
+                std::to_string(run) + ": count again, or leave --" + option + " out");
 }
 
 // A target attribute of /spectrum, with the value of files written before it existed.

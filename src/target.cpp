@@ -71,9 +71,9 @@ PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const 
     double local_min = std::numeric_limits<double>::infinity();
     for (global_int_t row = 0; row < counts.n_local_rows(); ++row)
       for (global_int_t k = counts.row_ptr[row]; k < counts.row_ptr[row + 1]; ++k)
-        local_min = std::min(local_min, std::log(stats.Pij(counts.values[k]) /
-                                                 q_of(counts.row_begin + row, counts.cols[k])) -
-                                            log_shift);
+        local_min =
+            std::min(local_min,
+                     std::log(stats.Pij(counts.values[k]) / q_of(counts.row_begin + row, counts.cols[k])) - log_shift);
     PetscCallMPI(MPI_Allreduce(&local_min, &pmi_floor, 1, MPI_DOUBLE, MPI_MIN, comm));
   }
   target->rank_one = options.kind == TargetKind::kMStar ? kMStarRankOne

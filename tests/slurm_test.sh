@@ -74,8 +74,10 @@ h5check() { /usr/bin/python3 - "$@"; }
 
 # --- submit everything; SLURM runs them in turn on the two cores ---------------------------
 # sbatch --wait, in the background: it prints the id at once, then returns the job's status.
-sbatch --wait --parsable "${FIT[@]}" "$SRC/jobs/closed_form.sbatch" "$SRC/share/corpus" "$WORK/closed.h5" \
-  >"$WORK/closed.id" 2>"$WORK/closed.sbatch.err" &
+# The closed-form job also runs a site setup file (QWEM_SITE_SETUP: module load and the like).
+printf 'echo "site setup: modules would load here"\nexport QWEM_SITE_MARK=1\n' >"$WORK/site.sh"
+QWEM_SITE_SETUP=$WORK/site.sh sbatch --wait --parsable "${FIT[@]}" "$SRC/jobs/closed_form.sbatch" "$SRC/share/corpus" \
+  "$WORK/closed.h5" >"$WORK/closed.id" 2>"$WORK/closed.sbatch.err" &
 closed_wait=$!
 pipeline_log=$(QWEM_SBATCH_ARGS="${FIT[*]}" bash "$SRC/jobs/pipeline.sh" "$SRC/share/corpus" "$WORK/pipe")
 read -r pipe_closed pipe_sgd < <(echo "$pipeline_log" | sed -n 's/^jobs: //p')
@@ -112,6 +114,8 @@ elif [ "$closed_status" -ne 0 ]; then bad closed_form "sbatch --wait returned $c
 elif ! grep -q "^\[.*\] qwem-dist .* on 2 ranks on 1 node (.*), SLURM job $closed$" "$log"; then bad closed_form "no ranks/nodes/job line"
 elif ! grep -q "^\[.*\] libraries: Open MPI .*PETSc\|^\[.*\] libraries: Open MPI .*Petsc" "$log"; then bad closed_form "no versions line"
 elif grep -q $'\r' "$log"; then bad closed_form "carriage returns in the log"
+elif ! grep -q "^site setup: modules would load here$" "$log" || ! grep -q "^qwem-job: site setup from $WORK/site.sh$" "$log"; then
+  bad closed_form "the site setup (QWEM_SITE_SETUP) did not run"
 elif ! grep -q "^\[.*\] count rate: .* tokens/s/rank" "$log"; then bad closed_form "no rate line"
 elif ! tail -n 1 "$log" | grep -q "^\[.*\] done: wrote $WORK/closed.h5 in .*lambda_1 = .*analogy .*%"; then
   bad closed_form "last line: $(tail -n 1 "$log")"
@@ -152,7 +156,7 @@ elif [ "$(field "$interrupted" Restarts)" != 1 ]; then bad requeue "Restarts=$(f
 elif ! grep -q "interrupted by signal 10; theory agreement" "$log"; then bad requeue "no interruption in the log"
 elif ! grep -q "requeued to continue from it" "$log" || ! grep -q "resuming from $WORK/sgd.ckpt.h5 at step [1-9]" "$log"; then
   bad requeue "no requeue and resume in the log"
-elif ! tail -n 1 "$log" | grep -q "done: wrote $WORK/sgd.h5 .* sgd qwem: 3000 steps, .* top-5 overlap"; then
+elif ! tail -n 1 "$log" | grep -q "done: wrote $WORK/sgd.h5 .* sgd qwem pairs: 3000 steps, .* top-5 overlap"; then
   bad requeue "last line: $(tail -n 1 "$log")"
 elif ! h5check "$WORK/sgd.h5" "$WORK/pipe/sgd.h5" <<'EOF'
 import sys, h5py, numpy as np

@@ -122,11 +122,11 @@ struct EvalOptions {
 struct OutputOptions {
   std::string path = "qwem.h5";  // --out: written as PATH.partial, renamed when complete
   bool save_cooccurrence = false;
-  std::string save_vocab;                        // also the vocabulary as "word count" lines (word2vec's format)
+  std::string save_vocab;                      // also the vocabulary as "word count" lines (word2vec's format)
   EmbeddingSum embeddings = EmbeddingSum::kW;  // w+c: W + C (hyperwords' w+c), separate vectors only
-  std::string export_w2v;        // also the embeddings in word2vec format (binary if .bin)
-  std::string checkpoint;        // where a signal writes the checkpoint (default: OUT as .ckpt.h5)
-  double progress_seconds = 10;  // progress lines in long phases (0: off)
+  std::string export_w2v;                      // also the embeddings in word2vec format (binary if .bin)
+  std::string checkpoint;                      // where a signal writes the checkpoint (default: OUT as .ckpt.h5)
+  double progress_seconds = 10;                // progress lines in long phases (0: off)
 };
 
 struct Options {
@@ -140,7 +140,7 @@ struct Options {
   TrainOptions train;
   EvalOptions eval;
   OutputOptions output;
-  std::string command_line;  // argv joined, for provenance
+  std::string command_line;        // argv joined, for provenance
   std::vector<std::string> given;  // the long options on the command line, without dashes ("window")
 
   bool Given(const std::string& name) const;

@@ -85,7 +85,7 @@ class Report {
   double t_phase_ = 0;
   std::string phase_;
   std::vector<PhaseRecord> phases_;
-  double count_seconds_ = 0;  // for the combined count + reduce rate
+  double count_seconds_ = 0;           // for the combined count + reduce rate
   std::map<std::string, int> stages_;  // PETSc log stage of each phase (-log_view shows them apart)
   bool stage_open_ = false;
 };

@@ -21,8 +21,8 @@ namespace qwem {
 struct SavedCounts {
   Vocabulary vocab;
   CooccurrenceRows counts;
-  CorpusPlan plan;        // the source's files and byte totals (no ranges: nothing is read)
-  ReadStats read;         // n_overlong only
+  CorpusPlan plan;             // the source's files and byte totals (no ranges: nothing is read)
+  ReadStats read;              // n_overlong only
   VocabOptions vocab_options;  // --vocab-size and --min-count of the source
   int window = 0;
 };
