@@ -8,7 +8,9 @@
     window or vocabulary settings differ), --save-vocab / --read-vocab (round trip), --cds and
     --shift (against a dense numpy eigensolve of the hyperwords matrices), --embeddings w+c,
     --no-theory, and the bugs: --eigen-from checks the target, nu and --dim; an undefined
-    Spearman is NaN; gd's summary; similarity files with a header and extra columns.
+    Spearman is NaN; gd's summary; similarity files with a header and extra columns;
+  * progress lines while reading, counting and solving, one PETSc log stage per phase, and the
+    README's options table naming every option of --help.
 
 Usage: toolkit_test.py QWEM_DIST NP SHARE_DIR
 """
@@ -228,6 +230,10 @@ def main():
         lines = [l.split() for l in f]
     check([w for w, _ in lines] == a.words and [int(c) for _, c in lines] == a.counts.tolist(),
           "--save-vocab: 'word count' lines in id order")
+    a.save_vocab("vocab_py.txt")
+    with open("vocab_py.txt") as f1, open("vocab.txt") as f2:
+        check(f1.read() == f2.read() and qwem.read_vocab("vocab.txt") == list(zip(a.words, a.counts.tolist())),
+              "Python save_vocab() writes what --save-vocab writes; read_vocab() reads it")
     with open("vocab_w2v.txt", "w") as f:  # word2vec's own file starts with </s>; reverse the order too
         f.write("</s> 123\n" + "".join(f"{w} {c}\n" for w, c in reversed(lines)) + "notinthecorpusqq 5\n")
     p = run(["--corpus", CORPUS, "--read-vocab", "vocab_w2v.txt", "--window", str(L), "--dim", str(d), "--out", "r.h5"])
@@ -300,6 +306,26 @@ def main():
                      "--resume", "w.h5", "--out", "w2.h5"], expect=1)
     check("--no-theory" in error_line(p), "a --no-theory checkpoint resumed with theory is refused")
     run(small + ["--mode", "sgd", "--embeddings", "w+c", "--out", "x.h5"], expect=2)
+
+    # ---- Progress lines (rate, time left) while reading, counting and solving; PETSc stages ----
+    os.mkdir("big")
+    with open(os.path.join(CORPUS, "text8-sample.txt"), "rb") as f:
+        text = f.read()
+    for k in range(3):
+        with open(f"big/part{k}.txt", "wb") as f:
+            f.write(text)
+    p = run(["--corpus", "big", "--vocab-size", "1000", "--dim", "40", "--progress-seconds", "0.001", "--out", "big.h5",
+             "--analogies", "none", "--similarity", "none", "-log_view"], np_=1)
+    out = p.stdout
+    check(re.search(r"read: \d+% of rank 0's [\d.]+ MiB, [\d.]+ MiB/s, [\d.]+[kM]? tokens/s, about \d+ s left", out)
+          is not None, "progress while reading: % of the share, MiB/s, tokens/s, time left")
+    check(re.search(r"count: \d+% of rank 0's [\d.]+[kM]? positions, [\d.]+[kM]? positions/s, about \d+ s left", out)
+          is not None, "progress while counting: % of the positions, positions/s, time left")
+    check(re.search(r"eigensolve: restart \d+, \d+ of 40 converged.*about \d+ s left", out) is not None,
+          "progress of the eigensolve with the time left")
+    stages = re.findall(r"^\s*\d+:\s+(\w[\w ]*?): ", out, re.M)
+    check(all(s in stages for s in ("read", "count", "reduce", "target", "eigensolve", "write")),
+          f"-log_view has one stage per phase: {stages}")
 
     # ---- The README's options table names every option of --help ----
     p = subprocess.run(["mpirun", "--allow-run-as-root", "-n", "1", QWEM, "--help"], capture_output=True, text=True,

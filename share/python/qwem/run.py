@@ -110,6 +110,15 @@ class Run:
                 return []
             return [(int(s), f[f"train/checkpoints/W_{int(s):012d}"][()]) for s in f["train/checkpoints/step"][()]]
 
+    def save_vocab(self, path):
+        """The vocabulary as word2vec's -save-vocab writes it ("word count" lines, id order), which
+        qwem-dist --read-vocab and word2vec -read-vocab read."""
+        if self.counts is None:
+            raise ValueError(f"{self.path} has no word counts (a word2vec file)")
+        with open(path, "w", encoding="utf-8") as f:
+            for w, c in zip(self.words, self.counts):
+                f.write(f"{w} {int(c)}\n")
+
     def keyed_vectors(self, kind="w"):
         """The embeddings as gensim.models.KeyedVectors (needs python3-gensim)."""
         try:
@@ -191,3 +200,18 @@ def load_word2vec(path):
             rows[i] = np.frombuffer(body, dtype=np.float32, count=d, offset=end + 1)
             pos = end + 1 + 4 * d
     return Run(path, words, rows, kind="word2vec")
+
+
+def read_vocab(path):
+    """A vocabulary file ("word count" lines; word2vec's "</s>" entry skipped) as [(word, count)]."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2 or not fields[1].isdigit():
+                raise ValueError(f"{path} line {number}: expected 'word count'")
+            if fields[0] != "</s>":
+                out.append((fields[0], int(fields[1])))
+    return out
