@@ -51,8 +51,10 @@ PetscErrorCode ReportProgress(EPS, PetscInt its, PetscInt nconv, PetscScalar*, P
   // Time left, extrapolated from the pairs converged so far (Krylov-Schur locks them in bursts,
   // so this is a rough guide).
   char eta[64] = "";
-  if (nconv > 0 && nconv < m->dim)
-    std::snprintf(eta, sizeof eta, ", about %.0f s left", elapsed * (m->dim - nconv) / static_cast<double>(nconv));
+  if (nconv > 0 && nconv < m->dim) {
+    const double left = elapsed * (m->dim - nconv) / static_cast<double>(nconv);
+    std::snprintf(eta, sizeof eta, left < 10 ? ", about %.1f s left" : ", about %.0f s left", left);
+  }
   if (products >= 0)
     std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged, %d products (%.1f/s), %.1f s%s",
                   static_cast<int>(its), static_cast<int>(nconv), m->dim, static_cast<int>(products),

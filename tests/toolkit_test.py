@@ -317,11 +317,11 @@ def main():
     p = run(["--corpus", "big", "--vocab-size", "1000", "--dim", "40", "--progress-seconds", "0.001", "--out", "big.h5",
              "--analogies", "none", "--similarity", "none", "-log_view"], np_=1)
     out = p.stdout
-    check(re.search(r"read: \d+% of rank 0's [\d.]+ MiB, [\d.]+ MiB/s, [\d.]+[kM]? tokens/s, about \d+ s left", out)
+    check(re.search(r"read: \d+% of rank 0's [\d.]+ MiB, [\d.]+ MiB/s, [\d.]+[kM]? tokens/s, about [\d.]+ s left", out)
           is not None, "progress while reading: % of the share, MiB/s, tokens/s, time left")
-    check(re.search(r"count: \d+% of rank 0's [\d.]+[kM]? positions, [\d.]+[kM]? positions/s, about \d+ s left", out)
+    check(re.search(r"count: \d+% of rank 0's [\d.]+[kM]? positions, [\d.]+[kM]? positions/s, about [\d.]+ s left", out)
           is not None, "progress while counting: % of the positions, positions/s, time left")
-    check(re.search(r"eigensolve: restart \d+, \d+ of 40 converged.*about \d+ s left", out) is not None,
+    check(re.search(r"eigensolve: restart \d+, \d+ of 40 converged.*about [\d.]+ s left", out) is not None,
           "progress of the eigensolve with the time left")
     stages = re.findall(r"^\s*\d+:\s+(\w[\w ]*?): ", out, re.M)
     check(all(s in stages for s in ("read", "count", "reduce", "target", "eigensolve", "write")),
