@@ -203,7 +203,7 @@ run bundled --corpus "$SHARE/corpus" --vocab-size 3000 --vocab-size 2000 --dim 2
   --progress-seconds 0.001 --out "$WORK/b.h5" -log_view -eps_ncv 40
 if [ "$RC" -ne 0 ]; then bad bundled "exit status $RC"
 elif ! head -n 1 "$OUT" | grep -q "qwem-dist .* on $NP ranks\? on 1 node ($(hostname))"; then bad bundled "first line: $(head -n 1 "$OUT")"
-elif ! grep -q "^\[.*\] eigensolve: restart [0-9]*, [0-9]* of 20 converged.*[0-9] s$" "$OUT"; then
+elif ! grep -q "^\[.*\] eigensolve: restart [0-9]*, [0-9]* of 20 converged.*[0-9] s\(, about [0-9.]* s left\)\?$" "$OUT"; then
   bad bundled "no periodic eigensolve progress line"
 elif ! grep -q "^\[.*\] done: wrote $WORK/b.h5 in .*, lambda_1 = .*, analogy .*%" "$OUT"; then
   bad bundled "no summary line"  # the last line but for -log_view's report
