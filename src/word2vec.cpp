@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_set>
@@ -84,6 +85,7 @@ std::vector<std::string> ReadVocabularyFile(MPI_Comm comm, const std::string& pa
     if (CommRank(comm) != 0) return;
     std::ifstream in(path);
     if (!in) throw Error("--read-vocab '" + path + "': " + std::strerror(errno));
+    if (!std::filesystem::is_regular_file(path)) throw Error("--read-vocab '" + path + "' is not a regular file");
     std::unordered_set<std::string> seen;
     std::string line;
     for (long long number = 1; std::getline(in, line); ++number) {

@@ -246,6 +246,8 @@ def main():
     p = run(["--corpus", CORPUS, "--read-vocab", "dup.txt", "--out", "x.h5"], expect=1)
     check("line 3: 'the' is listed twice" in error_line(p), "--read-vocab: a repeated word names its line")
     run(["--corpus", CORPUS, "--read-vocab", "vocab.txt", "--vocab-size", "10", "--out", "x.h5"], expect=2)
+    p = run(["--corpus", CORPUS, "--read-vocab", tmp, "--out", "x.h5"], expect=1)
+    check("is not a regular file" in error_line(p), "--read-vocab of a directory: one error line")
 
     # ---- --cds and --shift against a dense numpy eigensolve of hyperwords' matrices ----
     P = C_ref / (n_pairs_ref * (L + 1) / 2)
