@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Plots of a qwem-dist training run (--mode sgd|gd) from its HDF5 output.
 
-    /usr/bin/python3 share/plot_dynamics.py qwem.h5 [--out-dir plots] [--modes 10]
+    /usr/bin/python3 share/plot_dynamics.py qwem.h5 [--out-dir plots] [--modes 10] [--time tau|tau1]
 
 Writes PNG files into --out-dir (default: next to the input, FILE_plots/):
   singular_values.png  measured singular values of W (solid) and the theory's sqrt(a_k(tau))
-                       (dashed) against rescaled time tau, log axis: the paper's Fig. 2
+                       (dashed; dotted: the discrete-step theory) against rescaled time tau, or
+                       t / tau_1 with --time tau1, log axis: the paper's Fig. 2
   loss.png             loss against step
   accuracy.png         analogy accuracy (standard and pair protocols) against step, if recorded
   concepts.png         the top concepts (eigenvectors of M*) and their extreme words, if present
@@ -32,6 +33,9 @@ def main():
     ap.add_argument("file")
     ap.add_argument("--out-dir")
     ap.add_argument("--modes", type=int, default=10, help="singular values to draw")
+    ap.add_argument("--time", choices=["tau", "tau1"], default="tau",
+                    help="x axis of the singular values: tau, or t / tau_1 with tau_1 = ln(lambda_1 / a_0) / lambda_1 "
+                         "(the paper's axis; /train@tau_1)")
     args = ap.parse_args()
     try:
         f = h5py.File(args.file, "r")
@@ -45,6 +49,12 @@ def main():
     mode, loss_name = text(t.attrs["mode"]), text(t.attrs["loss"])
     title = f"{os.path.basename(args.file)}: --mode {mode}" + (f" --loss {loss_name}" if mode == "sgd" else "")
     step, tau = t["step"][:], t["tau"][:]
+    time_label = "rescaled time tau (see /train@tau_definition)"
+    if args.time == "tau1":
+        if "tau_1" not in t.attrs:
+            sys.exit(f"plot_dynamics: {args.file} has no /train@tau_1 (a run with theory curves records it)")
+        tau = tau / t.attrs["tau_1"]
+        time_label = "t / tau_1, tau_1 = ln(lambda_1 / a_0) / lambda_1"
     sv = t["singular_values"][:]
     written = []
 
@@ -67,12 +77,19 @@ def main():
         for m in range(min(k, th.shape[1])):
             ax.plot(tau[positive], th[positive, m], color=colors[m], lw=1, ls="--")
         ax.plot([], [], color="gray", ls="--", label="theory sqrt(a_k(tau))")
-        agreement = t.attrs.get("theory_agreement_top10", float("nan"))
-        ax.set_title(f"{title}\nmax |s - s_theory| / sqrt(lambda), top 10: {agreement:.3f}", fontsize=9)
+        if "theory_discrete_singular_values" in t:
+            td = t["theory_discrete_singular_values"][:]
+            for m in range(min(k, td.shape[1])):
+                ax.plot(tau[positive], td[positive, m], color=colors[m], lw=1, ls=":")
+            ax.plot([], [], color="gray", ls=":", label="discrete-step theory")
+        error = t.attrs.get("theory_max_error_top10", t.attrs.get("theory_agreement_top10", float("nan")))
+        discrete = t.attrs.get("theory_discrete_max_error_top10", float("nan"))
+        ax.set_title(f"{title}\nmax error |s - s_theory| / sqrt(lambda), top 10 (lower is better): "
+                     f"{error:.3f}, discrete {discrete:.3f}", fontsize=9)
     else:
         ax.set_title(title, fontsize=9)
     ax.set_xscale("log")
-    ax.set_xlabel("rescaled time tau (see /train@tau_definition)")
+    ax.set_xlabel(time_label)
     ax.set_ylabel("singular value of W")
     ax.legend(fontsize=8)
     save(fig, "singular_values")

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <variant>
 
+#include "qwem/theory.hpp"
+
 namespace qwem {
 
 std::string VocabularyFingerprint(const Vocabulary& vocab) {
@@ -61,6 +63,7 @@ std::vector<Setting> TrainingSettings(const TrainingSetup& setup, const Vocabula
                                 {"vocab_fingerprint", VocabularyFingerprint(vocab)}};
   // Recorded only when off, so that files written before the option resume as they did.
   if (!t.theory) settings.push_back({"theory", "none"});
+  if (t.convention != TheoryConvention::kQwem) settings.push_back({"theory_convention", Name(t.convention)});
   if (setup.mode == Mode::kSgd && t.sampling == Sampling::kWindows) {
     settings.push_back({"context_group", integer(t.context_group)});
     settings.push_back({"window_ranks", integer(n_ranks)});
@@ -102,7 +105,13 @@ void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainingSetup& setu
   out.Attribute("/train", "stop_signal", static_cast<global_int_t>(rec.stop_signal));
   out.Attribute("/train", "reweight_c", ReweightConstant(setup.nu, vocab.size()));
   out.Attribute("/train", "tau_definition", TauDefinition(setup));
-  out.Attribute("/train", "theory_agreement_top10", rec.Agreement(10));
+  out.Attribute("/train", "theory_max_error_top10", rec.MaxError(10));
+  if (rec.n_modes > 0) out.Attribute("/train", "tau_1", SwitchOnTime(rec.eigenvalues[0], rec.a0[0]));
+  out.Attribute("/train", "theory_agreement_top10", rec.MaxError(10));  // the same, its old name
+  out.Attribute("/train", "theory_discrete_max_error_top10", rec.DiscreteMaxError(10));
+  out.Attribute("/train", "switch_on_error_top10", SwitchOnError(rec.switch_on_measured, rec.switch_on_theory, 10));
+  out.Attribute("/train", "switch_on_discrete_error_top10",
+                SwitchOnError(rec.switch_on_measured, rec.switch_on_discrete, 10));
   out.Attribute("/train", "train_seconds", rec.train_seconds);
   out.Attribute("/train", "updates_per_second_per_rank", rec.updates_per_second_per_rank);
   WriteSeries(out, "/train/step", rec.step, 1);
@@ -114,6 +123,10 @@ void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainingSetup& setu
   WriteSeries(out, "/train/eigenvalues", rec.eigenvalues, 1);
   WriteSeries(out, "/train/a0", rec.a0, 1);
   WriteSeries(out, "/train/theory_singular_values", rec.theory, rec.n_modes);
+  WriteSeries(out, "/train/theory_discrete_singular_values", rec.theory_discrete, rec.n_modes);
+  WriteSeries(out, "/train/switch_on_tau", rec.switch_on_measured, 1);
+  WriteSeries(out, "/train/switch_on_tau_theory", rec.switch_on_theory, 1);
+  WriteSeries(out, "/train/switch_on_tau_discrete", rec.switch_on_discrete, 1);
   WriteSeries(out, "/train/overlap", rec.overlap, rec.n_overlap);
   WriteSeries(out, "/train/eval_step", rec.eval_step, 1);
   WriteSeries(out, "/train/analogy_accuracy", rec.analogy, 1);

@@ -186,7 +186,14 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--lr-schedule", lr_schedule, "constant, or linear decay to 1e-4 eta (word2vec)")
       ->capture_default_str();
-  app.add_option("--init-scale", o.train.init_scale, "Standard deviation of the entries of W0")->capture_default_str();
+  app.add_option("--init-scale", o.train.init_scale,
+                 "Standard deviation of the entries of W0 (--theory-convention reference: times 1/sqrt(d))")
+      ->capture_default_str();
+  std::string convention = Name(o.train.convention);
+  app.add_option("--theory-convention", convention,
+                 "qwem (W0 entries of std --init-scale, a_0 of each mode its own projection) or reference (the "
+                 "paper's code: entries of std init-scale/sqrt(d), a_0 = init-scale^2 for every mode)")
+      ->capture_default_str();
   global_int_t seed = static_cast<global_int_t>(o.train.seed);
   app.add_option("--seed", seed, "Seed of the counter-based random streams")->capture_default_str();
   app.add_option("--sync-every", o.train.sync_every,
@@ -249,6 +256,7 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   ParseName("--sampling", sampling, &o.train.sampling);
   ParseName("--lr-schedule", lr_schedule, &o.train.lr_schedule);
   ParseName("--embeddings", embeddings, &o.output.embeddings);
+  ParseName("--theory-convention", convention, &o.train.convention);
   o.train.theory = !no_theory;
   for (CLI::Option* option : app.get_options())
     if (option->count() > 0)

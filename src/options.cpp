@@ -25,6 +25,8 @@ constexpr Named<OutputVectors> kOutputVectors[] = {{OutputVectors::kTied, "tied"
                                                    {OutputVectors::kSeparate, "separate"}};
 constexpr Named<LrSchedule> kSchedules[] = {{LrSchedule::kConstant, "constant"}, {LrSchedule::kLinear, "linear"}};
 constexpr Named<EmbeddingSum> kEmbeddingSums[] = {{EmbeddingSum::kW, "w"}, {EmbeddingSum::kWPlusC, "w+c"}};
+constexpr Named<TheoryConvention> kConventions[] = {{TheoryConvention::kQwem, "qwem"},
+                                                    {TheoryConvention::kReference, "reference"}};
 
 template <class Enum, std::size_t N>
 const char* NameIn(const Named<Enum> (&table)[N], Enum v) {
@@ -59,6 +61,7 @@ const char* Name(Sampling v) { return NameIn(kSamplings, v); }
 const char* Name(OutputVectors v) { return NameIn(kOutputVectors, v); }
 const char* Name(LrSchedule v) { return NameIn(kSchedules, v); }
 const char* Name(EmbeddingSum v) { return NameIn(kEmbeddingSums, v); }
+const char* Name(TheoryConvention v) { return NameIn(kConventions, v); }
 
 void ParseName(const std::string& option, const std::string& text, Mode* value) {
   *value = ParseIn(kModes, option, text);
@@ -83,6 +86,13 @@ void ParseName(const std::string& option, const std::string& text, LrSchedule* v
 }
 void ParseName(const std::string& option, const std::string& text, EmbeddingSum* value) {
   *value = ParseIn(kEmbeddingSums, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, TheoryConvention* value) {
+  *value = ParseIn(kConventions, option, text);
+}
+
+double TrainOptions::EntryStd(int d) const {
+  return convention == TheoryConvention::kReference ? init_scale / std::sqrt(static_cast<double>(d)) : init_scale;
 }
 
 std::string DefaultCheckpointPath(const std::string& out) {
@@ -141,6 +151,8 @@ void Options::Check() const {
       output.embeddings == EmbeddingSum::kW || (mode == Mode::kSgd && train.output_vectors == OutputVectors::kSeparate),
       "--embeddings w+c needs separate output vectors (--mode sgd --sampling windows)");
   Require(train.theory || training(), "--no-theory applies to training (--mode sgd or gd)");
+  Require(train.convention == TheoryConvention::kQwem || training(),
+          "--theory-convention applies to training (--mode sgd or gd)");
   Require(train.theory || eigen.from.empty(), "--no-theory solves no eigenpairs: --eigen-from is not used");
   if (training()) {
     Require(target.cds == 1 && target.shift == 1,

@@ -10,6 +10,7 @@
 #include "qwem/h5io.hpp"
 #include "qwem/memory.hpp"
 #include "qwem/provenance.hpp"
+#include "qwem/theory.hpp"
 
 namespace qwem {
 
@@ -159,12 +160,33 @@ void Report::EndEigensolve(const EigenResult& eig, const std::string& loaded_fro
              static_cast<long long>(eig.n_restarts), eig.solver.c_str()));
 }
 
+namespace {
+
+// "; theory max error (top 10, lower is better) 0.012 (discrete curve 0.004); 10 of the top 10
+// modes switched on, switch-on tau within 3.1% of the theory (discrete 0.4%)"
+std::string TheoryLine(const TrainRecord& r) {
+  const int n = std::min(10, r.n_modes);
+  int on = 0;
+  for (int k = 0; k < n && k < static_cast<int>(r.switch_on_measured.size()); ++k)
+    on += std::isfinite(r.switch_on_measured[k]);
+  std::string line = Format(
+      "; theory max error (top %d, lower is better) %.4f (discrete curve %.4f); %d of the top %d "
+      "modes switched on",
+      n, r.MaxError(n), r.DiscreteMaxError(n), on, n);
+  const double e = SwitchOnError(r.switch_on_measured, r.switch_on_theory, n),
+               ed = SwitchOnError(r.switch_on_measured, r.switch_on_discrete, n);
+  if (on > 0 && std::isfinite(e))
+    line += Format(", switch-on tau within %.1f%% of the theory (discrete %.1f%%)", 100 * e, 100 * ed);
+  return line;
+}
+
+}  // namespace
+
 void Report::EndTrain(const TrainRecord& record, global_int_t steps) {
   End(Format("%lld steps this run (%lld of %lld done)%s", static_cast<long long>(record.steps_this_run),
              static_cast<long long>(record.completed_steps), static_cast<long long>(steps),
              record.interrupted ? (", interrupted by signal " + std::to_string(record.stop_signal)).c_str() : "") +
-      (record.n_modes > 0 ? Format("; theory agreement (top 10) %.4f", record.Agreement(10))
-                          : std::string("; no theory curves (--no-theory)")));
+      (record.n_modes > 0 ? TheoryLine(record) : std::string("; no theory curves (--no-theory)")));
 }
 
 void Report::EndEvaluate(const Evaluation& ev, const Vocabulary& vocab, const EigenResult* eig) {
@@ -214,8 +236,8 @@ void Report::Summary(const std::string& path, const Vocabulary& vocab, int windo
                       record->singular_values[record->singular_values.size() - record->dim]);
     if (record->n_overlap > 0) {
       const int k = std::min(5, record->n_overlap);
-      summary += Format(", top-%d overlap %.3f, theory agreement %.3f", k,
-                        record->overlap[record->overlap.size() - record->n_overlap + k - 1], record->Agreement(10));
+      summary += Format(", top-%d overlap %.3f, theory max error %.3f", k,
+                        record->overlap[record->overlap.size() - record->n_overlap + k - 1], record->MaxError(10));
     }
   }
   if (ev && ev->analogies)

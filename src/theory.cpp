@@ -24,8 +24,8 @@ double SwitchOnTime(double lambda, double a0) {
   return std::log(lambda / a0) / lambda;
 }
 
-double TheoryAgreement(const std::vector<double>& measured, int measured_stride, const std::vector<double>& theory,
-                       int theory_stride, const std::vector<double>& eigenvalues, int n_modes) {
+double TheoryMaxError(const std::vector<double>& measured, int measured_stride, const std::vector<double>& theory,
+                      int theory_stride, const std::vector<double>& eigenvalues, int n_modes) {
   if (measured_stride <= 0 || theory_stride <= 0) return 0;
   const std::size_t n = std::min(measured.size() / measured_stride, theory.size() / theory_stride);
   const int k_max = std::min({n_modes, measured_stride, theory_stride, static_cast<int>(eigenvalues.size())});
@@ -42,6 +42,74 @@ double TheoryAgreement(const std::vector<double>& measured, int measured_stride,
       if (eigenvalues[k] <= 0) continue;
       worst = std::max(worst, std::abs(m[k] - t[k]) / std::sqrt(eigenvalues[k]));
     }
+  }
+  return worst;
+}
+
+double HalfwayTime(double lambda, double a0) {
+  if (lambda <= 0 || a0 <= 0) return std::numeric_limits<double>::infinity();
+  if (a0 >= lambda / 2) return 0;
+  return std::log(lambda / a0 - 1) / lambda;
+}
+
+std::vector<double> DiscreteTheory(const std::vector<double>& lambda, const std::vector<double>& a0,
+                                   const std::function<double(global_int_t)>& tau,
+                                   const std::vector<global_int_t>& record_steps, std::vector<double>* halfway) {
+  const std::size_t n = std::min(lambda.size(), a0.size());
+  std::vector<double> a(a0.begin(), a0.begin() + n), out;
+  halfway->assign(n, std::numeric_limits<double>::infinity());
+  for (std::size_t k = 0; k < n; ++k)
+    if (lambda[k] > 0 && a[k] >= lambda[k] / 2) (*halfway)[k] = tau(0);
+  global_int_t u = 0;
+  double tau_prev = tau(0);
+  for (const global_int_t step : record_steps) {
+    for (; u < step; ++u) {
+      const double tau_next = tau(u + 1), eta = (tau_next - tau_prev) / 2;
+      tau_prev = tau_next;
+      for (std::size_t k = 0; k < n; ++k) {
+        const double before = a[k], g = 1 + eta * (lambda[k] - a[k]);
+        a[k] *= g * g;
+        // The crossing, interpolated linearly in tau within the step (as measured ones are).
+        if (lambda[k] > 0 && a[k] >= lambda[k] / 2 && std::isinf((*halfway)[k]))
+          (*halfway)[k] = tau_next - 2 * eta * (a[k] - lambda[k] / 2) / (a[k] - before);
+      }
+    }
+    for (std::size_t k = 0; k < n; ++k) out.push_back(std::sqrt(a[k]));
+  }
+  return out;
+}
+
+std::vector<double> MeasuredHalfwayTimes(const std::vector<double>& measured, int stride,
+                                         const std::vector<double>& tau, const std::vector<double>& eigenvalues,
+                                         int n_modes) {
+  const int n = std::min({n_modes, stride, static_cast<int>(eigenvalues.size())});
+  const std::size_t records = std::min(tau.size(), stride > 0 ? measured.size() / stride : 0);
+  std::vector<double> out(std::max(n, 0), std::numeric_limits<double>::infinity());
+  std::vector<double> prev, cur(stride);
+  for (std::size_t r = 0; r < records; ++r) {
+    cur.assign(measured.begin() + r * stride, measured.begin() + (r + 1) * stride);
+    std::sort(cur.rbegin(), cur.rend());
+    for (int k = 0; k < n; ++k) {
+      const double target = eigenvalues[k] / 2, now = cur[k] * cur[k];
+      if (eigenvalues[k] <= 0 || !std::isinf(out[k]) || now < target) continue;
+      if (prev.empty()) {
+        out[k] = tau[r];
+      } else {
+        const double before = prev[k] * prev[k];
+        out[k] = tau[r - 1] + (tau[r] - tau[r - 1]) * (target - before) / (now - before);
+      }
+    }
+    prev = cur;
+  }
+  return out;
+}
+
+double SwitchOnError(const std::vector<double>& measured, const std::vector<double>& theory, int n) {
+  double worst = std::numeric_limits<double>::quiet_NaN();
+  for (int k = 0; k < n && k < static_cast<int>(std::min(measured.size(), theory.size())); ++k) {
+    if (!std::isfinite(measured[k]) || !std::isfinite(theory[k]) || theory[k] <= 0) continue;
+    const double e = std::abs(measured[k] - theory[k]) / theory[k];
+    worst = std::isnan(worst) ? e : std::max(worst, e);
   }
   return worst;
 }

@@ -14,9 +14,28 @@
 
 namespace qwem {
 
-double TrainRecord::Agreement(int n) const {
-  return TheoryAgreement(singular_values, dim, theory, n_modes, eigenvalues, n);
+double TrainRecord::MaxError(int n) const {
+  return TheoryMaxError(singular_values, dim, theory, n_modes, eigenvalues, n);
 }
+
+double TrainRecord::DiscreteMaxError(int n) const {
+  return TheoryMaxError(singular_values, dim, theory_discrete, n_modes, eigenvalues, n);
+}
+
+namespace {
+
+// The discrete curves and the switch-on times of every record so far (recomputed whole, so a
+// resumed run needs nothing more from its checkpoint than a_0).
+void FinishTheory(const Trainer& trainer, TrainRecord& rec) {
+  if (rec.n_modes == 0 || rec.step.empty()) return;
+  rec.theory_discrete = DiscreteTheory(
+      rec.eigenvalues, rec.a0, [&](global_int_t u) { return trainer.Tau(u); }, rec.step, &rec.switch_on_discrete);
+  rec.switch_on_measured = MeasuredHalfwayTimes(rec.singular_values, rec.dim, rec.tau, rec.eigenvalues, rec.n_modes);
+  rec.switch_on_theory.clear();
+  for (int k = 0; k < rec.n_modes; ++k) rec.switch_on_theory.push_back(HalfwayTime(rec.eigenvalues[k], rec.a0[k]));
+}
+
+}  // namespace
 
 std::vector<global_int_t> RecordSteps(global_int_t steps, global_int_t every, int n) {
   std::vector<global_int_t> out{0};
@@ -55,7 +74,11 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
   if (eig) rec.eigenvalues.assign(eig->eigenvalues.begin(), eig->eigenvalues.begin() + n_eig);
   if (rec.a0.empty() && n_eig > 0) {
     if (trainer.step() != 0) throw Error("cannot draw theory curves: the resumed file has no initial projections");
-    rec.a0 = ProjectedSquares(comm, trainer.Rows(), vectors, stride, n_eig);
+    // The reference convention's a_0 is the expected squared projection, the same for every mode.
+    const TrainOptions& t = trainer.setup().train;
+    rec.a0 = t.convention == TheoryConvention::kReference
+                 ? std::vector<double>(n_eig, t.init_scale * t.init_scale)
+                 : ProjectedSquares(comm, trainer.Rows(), vectors, stride, n_eig);
   }
   const std::vector<global_int_t> records = RecordSteps(steps, schedule.log_every, 200);
   const std::vector<global_int_t> checkpoints = RecordSteps(steps, 0, schedule.checkpoints + 1);
@@ -177,6 +200,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
     }
   }
   rec.completed_steps = trainer.step();
+  FinishTheory(trainer, rec);
   rec.train_seconds = AllreduceMax(comm, MPI_Wtime() - t0);
   rec.steps_this_run = trainer.step() - first_step;
   if (sgd && rec.train_seconds > 0)

@@ -23,7 +23,7 @@ class GdTrainer final : public Trainer {
   }
 
   void Initialize() override {
-    W_ = InitialRows(setup_.train.seed, setup_.train.init_scale, row_begin_, row_end_, d_);
+    W_ = InitialRows(setup_.train.seed, setup_.train.EntryStd(d_), row_begin_, row_end_, d_);
     step_ = 0;
   }
 

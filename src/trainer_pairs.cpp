@@ -67,7 +67,7 @@ class PairTrainer final : public Trainer {
   PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const CooccurrenceRows& counts, const Vocabulary& vocab);
 
   void Initialize() override {
-    W_ = InitialRows(setup_.train.seed, setup_.train.init_scale, 0, n_words_, d_);
+    W_ = InitialRows(setup_.train.seed, setup_.train.EntryStd(d_), 0, n_words_, d_);
     step_ = 0;
   }
   void Restore(global_int_t step, const std::vector<double>& local_rows, const std::vector<double>&) override;

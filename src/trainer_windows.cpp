@@ -21,7 +21,7 @@ class WindowTrainer final : public Trainer {
   }
 
   void Initialize() override {
-    const std::vector<double> W0 = InitialRows(setup_.train.seed, setup_.train.init_scale, 0, n_words_, d_);
+    const std::vector<double> W0 = InitialRows(setup_.train.seed, setup_.train.EntryStd(d_), 0, n_words_, d_);
     engine_.SetW(W0.data());
     step_ = 0;
   }

@@ -153,7 +153,7 @@ else ok "pipeline.sh: closed form, then SGD after it (afterok) with its eigenpai
 log=qwem-sgd-$interrupted.out
 if ! completed "$interrupted"; then bad requeue "state $(state "$interrupted"), exit $(field "$interrupted" ExitCode)"
 elif [ "$(field "$interrupted" Restarts)" != 1 ]; then bad requeue "Restarts=$(field "$interrupted" Restarts), expected 1"
-elif ! grep -q "interrupted by signal 10; theory agreement" "$log"; then bad requeue "no interruption in the log"
+elif ! grep -q "interrupted by signal 10; theory max error" "$log"; then bad requeue "no interruption in the log"
 elif ! grep -q "requeued to continue from it" "$log" || ! grep -q "resuming from $WORK/sgd.ckpt.h5 at step [1-9]" "$log"; then
   bad requeue "no requeue and resume in the log"
 elif ! tail -n 1 "$log" | grep -q "done: wrote $WORK/sgd.h5 .* sgd qwem pairs: 3000 steps, .* top-5 overlap"; then

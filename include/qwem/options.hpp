@@ -25,6 +25,10 @@ enum class Sampling { kPairs, kWindows };
 // tied: one W (scores w_i . w_j, the theory's model); separate: word2vec's output vectors C.
 enum class OutputVectors { kTied, kSeparate };
 enum class LrSchedule { kConstant, kLinear };
+// The theory's conventions (--theory-convention): qwem: W0 entries of std --init-scale and a_0 of
+// each mode its own squared projection (Gram-Schmidt); reference (the paper's code): entries of
+// std --init-scale / sqrt(d) and a_0 = init-scale^2 for every mode, its expected value.
+enum class TheoryConvention { kQwem, kReference };
 // What /embeddings holds when training kept separate output vectors C: W, or W + C (hyperwords' w+c).
 enum class EmbeddingSum { kW, kWPlusC };
 
@@ -37,6 +41,7 @@ const char* Name(Sampling v);
 const char* Name(OutputVectors v);
 const char* Name(LrSchedule v);
 const char* Name(EmbeddingSum v);
+const char* Name(TheoryConvention v);
 // Sets *value from its name, the value of `option`: throws UsageError "unknown --target 'svd'
 // (expected mstar, ppmi or pmi)".
 void ParseName(const std::string& option, const std::string& text, Mode* value);
@@ -47,6 +52,7 @@ void ParseName(const std::string& option, const std::string& text, Sampling* val
 void ParseName(const std::string& option, const std::string& text, OutputVectors* value);
 void ParseName(const std::string& option, const std::string& text, LrSchedule* value);
 void ParseName(const std::string& option, const std::string& text, EmbeddingSum* value);
+void ParseName(const std::string& option, const std::string& text, TheoryConvention* value);
 
 struct CorpusOptions {
   std::string path;                     // --corpus: a file, or a directory walked recursively
@@ -102,6 +108,10 @@ struct TrainOptions {
   global_int_t eval_every = 0;  // analogy accuracy every this many steps (0: at the checkpoints)
   std::string resume;           // continue from this file's /train/state
   bool theory = true;           // solve M* for the theory curves and overlaps (--no-theory: not)
+  TheoryConvention convention = TheoryConvention::kQwem;
+
+  // The standard deviation of W0's entries at embedding dimension d.
+  double EntryStd(int d) const;
 };
 
 // An evaluation file: a path the user named, or one of the copies bundled in share/ (which may

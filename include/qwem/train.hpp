@@ -29,7 +29,10 @@ struct TrainRecord {
   std::vector<double> tau, lr, loss, seconds;
   std::vector<double> singular_values;  // records x dim
   std::vector<double> theory;           // records x n_modes: sqrt(a_k(tau))
-  std::vector<double> overlap;          // records x n_overlap
+  std::vector<double> theory_discrete;  // records x n_modes: sqrt(a_k) of the discrete recurrence
+  // Per mode (n_modes): tau at which s_k^2 reaches lambda_k / 2, measured and by both theories.
+  std::vector<double> switch_on_measured, switch_on_theory, switch_on_discrete;
+  std::vector<double> overlap;  // records x n_overlap
   std::vector<global_int_t> eval_step;
   std::vector<double> analogy, analogy_pair;  // accuracy (standard, pair protocol)
   std::vector<global_int_t> checkpoint_step;
@@ -40,8 +43,10 @@ struct TrainRecord {
   double train_seconds = 0;  // this run's training wall time (not counting earlier runs)
   global_int_t steps_this_run = 0;
   double updates_per_second_per_rank = 0;  // sgd: pair updates (positives + negatives)
-  // max over records of |s_k - s_theory_k| / sqrt(lambda_k), top 10 modes
-  double Agreement(int n_modes = 10) const;
+  // max over records of |s_k - s_theory_k| / sqrt(lambda_k), top n modes (lower is better), against
+  // the continuous curves or the discrete ones
+  double MaxError(int n_modes = 10) const;
+  double DiscreteMaxError(int n_modes = 10) const;
 };
 
 // The state a run ends with (and a checkpoint stores): this rank's rows of W, and of the output
