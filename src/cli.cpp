@@ -162,7 +162,11 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--loss", loss, "sgd loss: qwem (reweighted, expectation = factorization of M*) or sgns (word2vec)")
       ->capture_default_str();
-  app.add_option("--steps", o.train.steps, "Training steps")->capture_default_str();
+  std::string steps = std::to_string(o.train.steps);
+  app.add_option("--steps", steps,
+                 "Training steps, or auto: until the theory has every one of the top --dim modes at 0.9 of its "
+                 "eigenvalue (x1.25; gd and pair sampling)")
+      ->capture_default_str();
   app.add_option("--sampling", sampling,
                  "sgd samples: pairs (drawn from P_ij; W independent of the rank count) or windows (sgns only: "
                  "word2vec's shrunk windows streamed from each rank's shard, negatives shared per window)")
@@ -257,6 +261,14 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   ParseName("--lr-schedule", lr_schedule, &o.train.lr_schedule);
   ParseName("--embeddings", embeddings, &o.output.embeddings);
   ParseName("--theory-convention", convention, &o.train.convention);
+  if (steps == "auto") {
+    o.train.steps_auto = true;
+  } else {
+    const std::string bad = CheckInteger(steps);
+    if (!bad.empty() || steps.empty() || steps.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("--steps: " + (bad.empty() ? "'" + steps + "' is not a number of steps or auto" : bad));
+    o.train.steps = std::stoll(steps);
+  }
   o.train.theory = !no_theory;
   for (CLI::Option* option : app.get_options())
     if (option->count() > 0)

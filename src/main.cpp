@@ -178,7 +178,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     opt.CheckForVocabulary(V);
     if (!opt.counts_only) RequireCooccurringPairs(counts);
     if (!opt.output.save_vocab.empty()) SaveVocabulary(comm, opt.output.save_vocab, vocab);
-    const TrainingSetup setup{opt.mode, opt.eigen.dim, opt.count.window, opt.target.nu, opt.train};
+    TrainingSetup setup{opt.mode, opt.eigen.dim, opt.count.window, opt.target.nu, opt.train};  // steps: below
     if (opt.training()) CheckTrainingMemory(comm, setup, V);
 
     std::optional<EigenResult> eig;
@@ -218,16 +218,21 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     /* ---- 8. Train (--mode sgd|gd): W from small initialization, beside the theory's curves ---- */
     std::optional<TrainingResult> trained;
     if (opt.training()) {
+      if (setup.train.steps_auto) {
+        setup.train.steps = AutoSteps(setup, eig->eigenvalues, V);
+        report.Say("train: --steps auto = " + std::to_string(setup.train.steps) + " (the theory's top " +
+                   std::to_string(setup.dim) + " modes at 0.9 lambda_k, x1.25)");
+      }
       report.Begin("train");
       trained = Train(comm, setup, {counts, vocab, &target, std::move(counted.tokens)}, eig ? &*eig : nullptr,
                       eval_data.analogies ? &*eval_data.analogies : nullptr, report.Lines());
       target = {};
-      report.EndTrain(trained->record, opt.train.steps);
+      report.EndTrain(trained->record, setup.train.steps);
       if (trained->record.interrupted) {
         // The checkpoint: everything so far, then a distinct exit status.
         const std::string where = WriteCheckpoint(comm, opt, placement, vocab, setup, *trained, report);
         throw Interrupted("interrupted by signal " + std::to_string(trained->record.stop_signal) + " at step " +
-                          std::to_string(trained->record.completed_steps) + " of " + std::to_string(opt.train.steps) +
+                          std::to_string(trained->record.completed_steps) + " of " + std::to_string(setup.train.steps) +
                           "; checkpoint written to " + where + "; continue with --resume " + where);
       }
     }

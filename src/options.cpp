@@ -154,6 +154,9 @@ void Options::Check() const {
   Require(train.convention == TheoryConvention::kQwem || training(),
           "--theory-convention applies to training (--mode sgd or gd)");
   Require(train.theory || eigen.from.empty(), "--no-theory solves no eigenpairs: --eigen-from is not used");
+  Require(!train.steps_auto || (train.theory && !(mode == Mode::kSgd && train.sampling == Sampling::kWindows)),
+          "--steps auto derives the horizon from M*'s eigenvalues: it needs the theory (not --no-theory) and gd or "
+          "pair sampling");
   if (training()) {
     Require(target.cds == 1 && target.shift == 1,
             std::string("--mode ") + Name(mode) + " trains on M* itself: --cds and --shift are closed-form options");

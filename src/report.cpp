@@ -187,6 +187,19 @@ void Report::EndTrain(const TrainRecord& record, global_int_t steps) {
              static_cast<long long>(record.completed_steps), static_cast<long long>(steps),
              record.interrupted ? (", interrupted by signal " + std::to_string(record.stop_signal)).c_str() : "") +
       (record.n_modes > 0 ? TheoryLine(record) : std::string("; no theory curves (--no-theory)")));
+  // A run that ends before its first mode switched on shows nothing of the dynamics: say how far
+  // it got and how far mode 1 is, at this run's rate of tau per step.
+  const bool none_on = std::none_of(record.switch_on_measured.begin(), record.switch_on_measured.end(),
+                                    [](double t) { return std::isfinite(t); });
+  if (record.n_modes > 0 && !record.interrupted && none_on && !record.tau.empty() && record.completed_steps > 0) {
+    const double tau = record.tau.back(), tau_1 = HalfwayTime(record.eigenvalues[0], record.a0[0]);
+    std::string line = Format("no mode switched on in %lld steps: tau reached %.3g, mode 1 switches on near tau %.3g",
+                              static_cast<long long>(record.completed_steps), tau, tau_1);
+    if (tau > 0 && std::isfinite(tau_1))
+      line += Format(" (about %.3g steps at this run's rate); raise --steps or --lr",
+                     tau_1 / tau * static_cast<double>(record.completed_steps));
+    Warn(line);
+  }
 }
 
 void Report::EndEvaluate(const Evaluation& ev, const Vocabulary& vocab, const EigenResult* eig) {

@@ -53,25 +53,25 @@ double HalfwayTime(double lambda, double a0) {
 }
 
 std::vector<double> DiscreteTheory(const std::vector<double>& lambda, const std::vector<double>& a0,
-                                   const std::function<double(global_int_t)>& tau,
+                                   const std::function<double(global_int_t)>& dtau,
                                    const std::vector<global_int_t>& record_steps, std::vector<double>* halfway) {
   const std::size_t n = std::min(lambda.size(), a0.size());
   std::vector<double> a(a0.begin(), a0.begin() + n), out;
   halfway->assign(n, std::numeric_limits<double>::infinity());
   for (std::size_t k = 0; k < n; ++k)
-    if (lambda[k] > 0 && a[k] >= lambda[k] / 2) (*halfway)[k] = tau(0);
+    if (lambda[k] > 0 && a[k] >= lambda[k] / 2) (*halfway)[k] = 0;
   global_int_t u = 0;
-  double tau_prev = tau(0);
+  double tau = 0;
   for (const global_int_t step : record_steps) {
     for (; u < step; ++u) {
-      const double tau_next = tau(u + 1), eta = (tau_next - tau_prev) / 2;
-      tau_prev = tau_next;
+      const double step_tau = dtau(u), eta = step_tau / 2;
+      tau += step_tau;
       for (std::size_t k = 0; k < n; ++k) {
         const double before = a[k], g = 1 + eta * (lambda[k] - a[k]);
         a[k] *= g * g;
         // The crossing, interpolated linearly in tau within the step (as measured ones are).
         if (lambda[k] > 0 && a[k] >= lambda[k] / 2 && std::isinf((*halfway)[k]))
-          (*halfway)[k] = tau_next - 2 * eta * (a[k] - lambda[k] / 2) / (a[k] - before);
+          (*halfway)[k] = tau - step_tau * (a[k] - lambda[k] / 2) / (a[k] - before);
       }
     }
     for (std::size_t k = 0; k < n; ++k) out.push_back(std::sqrt(a[k]));

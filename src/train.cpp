@@ -29,7 +29,8 @@ namespace {
 void FinishTheory(const Trainer& trainer, TrainRecord& rec) {
   if (rec.n_modes == 0 || rec.step.empty()) return;
   rec.theory_discrete = DiscreteTheory(
-      rec.eigenvalues, rec.a0, [&](global_int_t u) { return trainer.Tau(u); }, rec.step, &rec.switch_on_discrete);
+      rec.eigenvalues, rec.a0, [&](global_int_t u) { return trainer.TauIncrement(u); }, rec.step,
+      &rec.switch_on_discrete);
   rec.switch_on_measured = MeasuredHalfwayTimes(rec.singular_values, rec.dim, rec.tau, rec.eigenvalues, rec.n_modes);
   rec.switch_on_theory.clear();
   for (int k = 0; k < rec.n_modes; ++k) rec.switch_on_theory.push_back(HalfwayTime(rec.eigenvalues[k], rec.a0[k]));

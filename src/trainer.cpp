@@ -37,6 +37,30 @@ double Trainer::SumOfRates(global_int_t t) const {
   return sum;
 }
 
+double TauPerRate(const TrainingSetup& setup, global_int_t V) {
+  if (setup.mode == Mode::kGd) return 8.0 / (static_cast<double>(V) * static_cast<double>(V));
+  return (setup.train.loss == LossKind::kQwem ? 2.0 : 1.0) * ReweightConstant(setup.nu, V);
+}
+
+global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V) {
+  const TrainOptions& t = setup.train;
+  const double s2 = t.init_scale * t.init_scale;
+  const double a0 = t.convention == TheoryConvention::kReference ? s2 : setup.dim * s2;
+  double tau_end = 0;
+  for (int k = 0; k < setup.dim && k < static_cast<int>(eigenvalues.size()); ++k) {
+    const double lambda = eigenvalues[k];
+    if (lambda > a0 * 10 / 9) tau_end = std::max(tau_end, std::log(9 * (lambda / a0 - 1)) / lambda);
+  }
+  if (tau_end <= 0)
+    throw Error("--steps auto: no mode of the top --dim " + std::to_string(setup.dim) +
+                " has a positive eigenvalue to switch on");
+  tau_end *= 1.25;
+  const double rate_sum = tau_end / TauPerRate(setup, V);  // the sum of the rates needed
+  const double steps = t.lr_schedule == LrSchedule::kLinear ? 2 * rate_sum / t.lr - 1 : rate_sum / t.lr;
+  if (!(steps < 1e15)) throw Error("--steps auto: the horizon is out of range (raise --lr)");
+  return std::max<global_int_t>(1, static_cast<global_int_t>(std::ceil(steps)));
+}
+
 double TrainingBytesPerRank(const TrainingSetup& setup, global_int_t n_words, int n_ranks) {
   const double V = static_cast<double>(n_words), d = setup.dim, P = n_ranks;
   const TrainOptions& t = setup.train;

@@ -44,9 +44,7 @@ class GdTrainer final : public Trainer {
   }
 
   // tau = 8 sum eta / V^2.
-  double Tau(global_int_t t) const override {
-    return 8.0 * SumOfRates(t) / (static_cast<double>(n_words_) * static_cast<double>(n_words_));
-  }
+  double Tau(global_int_t t) const override { return TauPerRate(setup_, n_words_) * SumOfRates(t); }
 
   LocalRows Rows() const override { return LocalRows{W_.data(), row_begin_, row_end_, n_words_, d_}; }
 

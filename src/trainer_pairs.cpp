@@ -78,9 +78,7 @@ class PairTrainer final : public Trainer {
   double TakeLoss() override;
   // sgd-qwem: tau = 2 c sum eta (the batch-mean loss); sgd-sgns the same times 1/2 (the
   // quadratic term of SGNS's loss is half QWEM's: a qualitative guide only).
-  double Tau(global_int_t t) const override {
-    return (setup_.train.loss == LossKind::kQwem ? 2.0 : 1.0) * c_ * SumOfRates(t);
-  }
+  double Tau(global_int_t t) const override { return TauPerRate(setup_, n_words_) * SumOfRates(t); }
   double LocalUpdates() const override { return total_updates_; }
   LocalRows Rows() const override {
     return LocalRows{W_.data() + static_cast<std::size_t>(row_begin_) * d_, row_begin_, row_end_, n_words_, d_};

@@ -392,3 +392,40 @@ TEST(Dynamics, ReferenceConventionInitAndA0) {
   EXPECT_LT(SwitchOnError(rec.switch_on_measured, rec.switch_on_theory, 1), 0.1);
   EXPECT_GT(rec.switch_on_measured[d - 1], rec.switch_on_theory[d - 1]);
 }
+
+// --steps auto: the horizon from the theory, for both schedules, and a gd run of that length on
+// the synthetic spectrum ends with every mode at (about) 0.9 of its eigenvalue or more.
+TEST(Dynamics, AutoStepsReachesEveryMode) {
+  const int V = 48, d = 4;
+  const std::vector<double> top = {12.0, 8.0, 5.0, 3.0};
+  TrainingSetup o;
+  o.mode = Mode::kGd;
+  o.dim = d;
+  o.train.init_scale = 1e-3;
+  o.train.lr = 4e-3 * V * V / 8.0;                                                  // dtau = 4e-3 per step
+  const double a0 = d * 1e-6, tau_end = 1.25 * std::log(9 * (3.0 / a0 - 1)) / 3.0;  // the slowest mode
+  EXPECT_EQ(AutoSteps(o, top, V), static_cast<global_int_t>(std::ceil(tau_end / 4e-3 - 1e-9)));
+  TrainingSetup linear = o;
+  linear.train.lr_schedule = LrSchedule::kLinear;
+  EXPECT_EQ(AutoSteps(linear, top, V), static_cast<global_int_t>(std::ceil(2 * tau_end / 4e-3 - 1 - 1e-9)));
+
+  Synthetic s = MakeSynthetic(kWorld, V, top);
+  o.train.steps = AutoSteps(o, top, V);
+  o.train.log_every = 0;
+  o.train.checkpoints = 1;
+  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target});
+  trainer->Initialize();
+  EXPECT_NEAR(trainer->Tau(o.train.steps), tau_end, 4e-3);
+  EigenResult eig;
+  eig.row_begin = s.rows.row_begin;
+  eig.row_end = s.rows.row_end;
+  eig.eigenvalues = top;
+  for (global_int_t r = s.rows.row_begin; r < s.rows.row_end; ++r)
+    for (int k = 0; k < d; ++k) eig.vectors.push_back(s.Q[r + static_cast<std::size_t>(k) * V]);
+  TrainRecord rec;
+  RunTraining(kWorld, *trainer, &eig, nullptr, {}, rec);
+  for (int k = 0; k < d; ++k) {
+    const double s_k = rec.singular_values[rec.singular_values.size() - d + k];
+    EXPECT_GT(s_k * s_k, 0.85 * top[k]) << "mode " << k;
+  }
+}

@@ -292,6 +292,18 @@ def main():
     p = run(small + ["--mode", "gd", "--steps", "20", "--out", "gd.h5"])
     summary = p.stdout.strip().splitlines()[-1]
     check("gd on M*: 20 steps" in summary and "gd qwem" not in summary, "gd's summary says 'gd on M*'")
+    # --steps auto (the theory's horizon) and the warning of a run too short to show anything.
+    p = run(small + ["--mode", "gd", "--steps", "auto", "--lr", "1.5", "--init-scale", "1e-3", "--dim", "4",
+                     "--out", "auto.h5"])
+    auto_steps = re.search(r"train: --steps auto = (\d+) ", p.stdout)
+    check(auto_steps is not None and "4 of the top 4 modes switched on" in p.stdout
+          and qwem.load("auto.h5").settings.steps == int(auto_steps.group(1)),
+          f"--steps auto: {auto_steps.group(1) if auto_steps else '?'} steps, every mode switched on, recorded")
+    p = run(small + ["--mode", "gd", "--steps", "20", "--out", "short.h5"])
+    check("warning: no mode switched on in 20 steps" in p.stderr and "raise --steps or --lr" in p.stderr,
+          "a run too short for any mode: one warning with the distance to mode 1")
+    run(small + ["--mode", "sgd", "--loss", "sgns", "--sampling", "windows", "--steps", "auto", "--out", "x.h5"],
+        expect=2)
     p = run(small + ["--mode", "sgd", "--loss", "sgns", "--sampling", "windows", "--steps", "4", "--batch", "50000",
                      "--no-theory", "--embeddings", "w+c", "--out", "w.h5", "--export-w2v", "w.txt"])
     with h5py.File("w.h5", "r") as f:

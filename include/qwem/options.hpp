@@ -94,9 +94,10 @@ struct TrainOptions {
   OutputVectors output_vectors = OutputVectors::kTied;  // the CLI's default: separate with windows
   int context_group = 4;  // windows: contexts sharing one draw of negatives (0: the whole window)
   global_int_t steps = 2000;
-  global_int_t batch = 4096;                       // positive pairs per step, global (windows: corpus positions)
-  int negatives = 1;                               // per positive (sgns: word2vec uses 5)
-  double lr = 0.05;                                // eta of the batch-mean gradient (windows: alpha per pair)
+  bool steps_auto = false;    // --steps auto: from the theory's horizon (AutoSteps), set after the eigensolve
+  global_int_t batch = 4096;  // positive pairs per step, global (windows: corpus positions)
+  int negatives = 1;          // per positive (sgns: word2vec uses 5)
+  double lr = 0.05;           // eta of the batch-mean gradient (windows: alpha per pair)
   LrSchedule lr_schedule = LrSchedule::kConstant;  // linear: decay to 1e-4 eta (word2vec's)
   double init_scale = 1e-4;                        // per-entry std of W0
   std::uint64_t seed = 1;                          // of the counter-based random streams

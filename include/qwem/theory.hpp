@@ -33,11 +33,11 @@ double SwitchOnTime(double lambda, double a0);
 double HalfwayTime(double lambda, double a0);
 
 // The discrete theory, mode by mode: a_k stepped by the recurrence above from a0[k] at step 0,
-// with dtau = tau(u) - tau(u - 1) at step u. Returns sqrt(a_k) at each of `record_steps`
+// with dtau(u) the increment of tau over step u -> u + 1 (tau(0) = 0). Returns sqrt(a_k) at each of `record_steps`
 // (ascending; records x n_modes, row-major), and in *halfway the tau at which a_k first reaches
 // lambda_k / 2, interpolated linearly within that step (infinity if not by the last record step).
 std::vector<double> DiscreteTheory(const std::vector<double>& lambda, const std::vector<double>& a0,
-                                   const std::function<double(global_int_t)>& tau,
+                                   const std::function<double(global_int_t)>& dtau,
                                    const std::vector<global_int_t>& record_steps, std::vector<double>* halfway);
 
 // Measured switch-on times: for the k-th largest singular value of each record (records x

@@ -54,6 +54,17 @@ inline double ReweightConstant(double nu, global_int_t V) {
   return (1.0 + nu) / (static_cast<double>(V) * static_cast<double>(V));
 }
 
+// tau per unit of summed learning rate (Tau(t) = this times the sum of the first t rates): gd
+// 8 / V^2, QWEM pairs 2 c, SGNS pairs c (windows: also times its expected positives per step,
+// which its engine knows).
+double TauPerRate(const TrainingSetup& setup, global_int_t V);
+
+// Not collective. --steps auto: the steps after which, by the theory, each of the top d modes
+// (lambda_k > 0) has reached 0.9 lambda_k, tau_0.9 = ln(9 (lambda_k / a_0 - 1)) / lambda_k, with a
+// margin of 1.25, from the expected a_0 (d s^2, or s^2 with --theory-convention reference), under
+// the learning-rate schedule (linear: the rates sum to lr (T + 1) / 2). gd and pair sampling.
+global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V);
+
 class Trainer {
  public:
   virtual ~Trainer() = default;
@@ -71,7 +82,8 @@ class Trainer {
   virtual void Step() = 0;
   // Collective. The loss since the last call, and resets (see each strategy).
   virtual double TakeLoss() = 0;
-  // Not collective. tau(t) of the theory (SCIENCE.md section 4) for this strategy's loss.
+  // Not collective. tau(t) of the theory (SCIENCE.md section 4) for this strategy's loss: a constant of
+  // the strategy times the sum of the first t learning rates (TauIncrement relies on it).
   virtual double Tau(global_int_t t) const = 0;
   // Not collective. Pair updates so far of the pairs whose row i this rank owns (summed over
   // ranks: every pair once); 0 for gd.
@@ -86,6 +98,9 @@ class Trainer {
   std::vector<double> CopyRows() const;
   global_int_t step() const { return step_; }
   double LearningRate(global_int_t t) const { return ScheduledRate(setup_.train, static_cast<double>(t)); }
+  // The increment of Tau over step t -> t + 1 (Tau is proportional to the sum of the rates):
+  // O(1), where Tau(t) itself sums t rates under the linear schedule.
+  double TauIncrement(global_int_t t) const { return Tau(1) / LearningRate(0) * LearningRate(t); }
   const TrainingSetup& setup() const { return setup_; }
   global_int_t row_begin() const { return row_begin_; }
   global_int_t row_end() const { return row_end_; }
