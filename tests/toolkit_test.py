@@ -321,6 +321,40 @@ def main():
     check("--no-theory" in error_line(p), "a --no-theory checkpoint resumed with theory is refused")
     run(small + ["--mode", "sgd", "--embeddings", "w+c", "--out", "x.h5"], expect=2)
 
+    # ---- Linear representations: a hand-built spiked model, and the run's own pair protocol ----
+    from qwem import linear
+    rng = np.random.default_rng(7)
+    n_pairs, dim, sigma = 200, 100, 0.1
+    u = np.zeros(dim)
+    u[3] = 1.0
+    R = u[None, :] + sigma * rng.standard_normal((n_pairs, dim))
+    st = linear.spiked_statistics(R)
+    sv = np.linalg.svd(R, compute_uv=False)
+    check(abs(st["snr"] - sv[0] ** 2 / ((sv ** 2).sum() / min(n_pairs, dim))) < 1e-9,
+          f"SNR = s_1^2 / (sum s_i^2 / rank) of R (numpy's SVD): {st['snr']:.2f}")
+    check(abs(st["mp_sigma2"] - sigma ** 2) < 0.05 * sigma ** 2 and st["outlier"] > st["mp_edge"],
+          f"Marchenko-Pastur fit: sigma^2 {st['mp_sigma2']:.4f} (true {sigma ** 2}), outlier above the edge")
+    check(st["alignment"][3] > 0.9 and st["participation"] < 1.5, "the mean difference is localized on its dimension")
+    for ratio in (0.3, 2.5):
+        x = np.linspace(0, 5, 200001)
+        mass = float(np.trapz(linear.marchenko_pastur_density(x, ratio, 0.7), x))
+        check(abs(mass - 1) < 1e-3, f"Marchenko-Pastur density integrates to 1 (gamma {ratio}): {mass:.5f}")
+    lin = linear.linear_representations(a, QUESTIONS)
+    sections = a.eval["sections"]
+    same = True
+    for name, rec in lin["families"].items():
+        k = sections["name"].index(rec["section"])
+        want = sections["pairs_correct"][k] / sections["pairs_total"][k]
+        same = same and lin["points"][-1] == d and abs(rec["accuracy"][-1] - want) < 1e-12
+    check(same and len(lin["families"]) >= 4, f"family accuracy at d = {d} equals the run's pair protocol per section "
+          f"({len(lin['families'])} families)")
+    p = py(["linear", "a.h5", "--dims", "4,16,40", "--out", "lin.h5", "--plots", "linplots"])
+    with h5py.File("lin.h5", "r") as f:
+        check(list(f["analysis/points"][()]) == [4, 16, 40] and f["analysis/country-nationality/snr"].shape == (3,)
+              and os.path.exists("linplots/mp_country-nationality.png"), "python3 -m qwem linear: HDF5 and plots")
+    p = py(["linear", "gd.h5", "--checkpoints", "--families", "country-nationality"])
+    check("against step" in p.stdout, "linear representations along training time (checkpoints)")
+
     # ---- Progress lines (rate, time left) while reading, counting and solving; PETSc stages ----
     os.mkdir("big")
     with open(os.path.join(CORPUS, "text8-sample.txt"), "rb") as f:

@@ -6,6 +6,8 @@
   neighbors FILE WORD [...]     nearest neighbours (gensim's most_similar: --negative for analogies)
   compare A B [options]         two runs side by side: eigenvalues, subspace and neighbour
                                 overlap, Procrustes distance, analogy deltas
+  linear FILE [options]         linear representations of analogy families (SNR, Marchenko-
+                                Pastur fit, localization, accuracy) against d or training step
 
 FILE is a qwem-dist .h5 file or a word2vec file (text or binary). Run COMMAND --help for options.
 """
@@ -118,6 +120,31 @@ def compare_command(args):
     print(format_table(rows, os.path.basename(args.a), os.path.basename(args.b)))
 
 
+def linear_command(args):
+    from .linear import FAMILIES, linear_representations, plot_analysis, write_analysis
+    run = open_run(args.file)
+    families = {k: v for k, v in FAMILIES.items() if not args.families or k in args.families}
+    dims = [int(x) for x in args.dims.split(",")] if args.dims else None
+    try:
+        result = linear_representations(run, args.analogies, families, dims, checkpoints=args.checkpoints)
+    except (OSError, ValueError) as e:
+        fail(str(e))
+    axis = "d" if result["axis"] == "dim" else "step"
+    print(f"{args.file}: linear representations against {axis} = {', '.join(map(str, result['points']))}")
+    for name, rec in result["families"].items():
+        snr = ", ".join(f"{x:.2f}" for x in rec["snr"])
+        acc = ", ".join("nan" if math.isnan(x) else f"{100 * x:.0f}%" for x in rec["accuracy"])
+        print(f"  {name:<22} {rec['n_pairs']:>3} pairs  SNR {snr}")
+        print(f"  {'':<22}            accuracy {acc}; last: outlier {rec['outlier'][-1]:.3g} vs MP edge "
+              f"{rec['mp_edge'][-1]:.3g}, mean difference over {rec['participation'][-1]:.1f} dimensions")
+    if args.out:
+        write_analysis(result, args.out, args.file)
+        print(f"wrote {args.out}")
+    if args.plots:
+        for path in plot_analysis(result, args.plots):
+            print(path)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m qwem", description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -151,6 +178,15 @@ def main(argv=None):
     p.add_argument("--words", type=int, default=1000, help="most frequent shared words queried for neighbours")
     p.add_argument("--analogies", default=DEFAULT_ANALOGIES, help="questions-words.txt format, or none")
     p.set_defaults(fn=compare_command)
+    p = sub.add_parser("linear", help="linear representations of analogy families")
+    p.add_argument("file")
+    p.add_argument("--analogies", default=DEFAULT_ANALOGIES, help="questions-words.txt format")
+    p.add_argument("--families", nargs="+", help="a subset of: " + ", ".join(__import__("qwem.linear").linear.FAMILIES))
+    p.add_argument("--dims", help="comma-separated embedding sizes (default 4, 8, ..., all eigenpairs)")
+    p.add_argument("--checkpoints", action="store_true", help="along training time: the run's SGD checkpoints")
+    p.add_argument("--out", help="write the series to this new HDF5 file (/analysis/FAMILY/...)")
+    p.add_argument("--plots", help="write snr.png, accuracy.png and mp_FAMILY.png into this folder")
+    p.set_defaults(fn=linear_command)
     args = ap.parse_args(argv)
     try:
         args.fn(args)
