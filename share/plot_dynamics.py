@@ -1,15 +1,18 @@
 #!/usr/bin/python3
-"""Plots of a qwem-dist training run (--mode sgd|gd) from its HDF5 output.
+"""Plots of a qwem-dist result (closed form or training run) from its HDF5 output.
 
     /usr/bin/python3 share/plot_dynamics.py qwem.h5 [--out-dir plots] [--modes 10] [--time tau|tau1]
 
-Writes PNG files into --out-dir (default: next to the input, FILE_plots/):
-  singular_values.png  measured singular values of W (solid) and the theory's sqrt(a_k(tau))
-                       (dashed; dotted: the discrete-step theory) against rescaled time tau, or
-                       t / tau_1 with --time tau1, log axis: the paper's Fig. 2
-  loss.png             loss against step
-  accuracy.png         analogy accuracy (standard and pair protocols) against step, if recorded
-  concepts.png         the top concepts (eigenvectors of M*) and their extreme words, if present
+Writes PNG files into --out-dir (default: next to the input, FILE_plots/), those the file has data for:
+  singular_values.png  measured singular values of W (solid), the theory's sqrt(a_k(tau)) (dashed)
+                       and the discrete-step theory (dotted) against rescaled time tau, or
+                       t / tau_1 with --time tau1, log axis: the paper's Fig. 2 (training runs)
+  loss.png             loss against step (training runs)
+  overlap.png          overlap of W's top-k singular subspace with M*'s top-k eigenvectors over time
+  accuracy.png         analogy accuracy (standard and pair protocols) against step, labelled with
+                       the number of questions it rests on
+  spectrum.png         the target's top-d eigenvalues by rank, and its full spectrum (--full-spectrum)
+  concepts.png         the top concepts (eigenvectors of M*) and their extreme words, as a table
 and prints one line per file. Needs Debian's python3-h5py, numpy, matplotlib (/usr/bin/python3).
 """
 import argparse
@@ -41,11 +44,68 @@ def main():
         f = h5py.File(args.file, "r")
     except OSError as e:
         sys.exit(f"plot_dynamics: cannot open {args.file}: {e}")
-    if "train" not in f:
-        sys.exit(f"plot_dynamics: {args.file} has no /train group (run qwem-dist with --mode sgd or gd)")
-    t = f["train"]
     out_dir = args.out_dir or os.path.splitext(args.file)[0] + "_plots"
     os.makedirs(out_dir, exist_ok=True)
+    written = []
+
+    def save(fig, name):
+        fig.tight_layout()
+        path = os.path.join(out_dir, name + ".png")
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path)
+
+    if "train" in f:
+        plot_training(f, args, save)
+    elif "spectrum" not in f:
+        sys.exit(f"plot_dynamics: {args.file} has neither /train nor /spectrum: nothing to plot")
+    plot_spectrum(f, args, save)
+    for p in written:
+        print(p)
+
+
+def plot_spectrum(f, args, save):
+    title = os.path.basename(args.file)
+    if "spectrum" in f:
+        s = f["spectrum"]
+        lam = s["eigenvalues"][:]
+        target = text(s.attrs.get("target", "?"))
+        full = s["full_eigenvalues"][:] if "full_eigenvalues" in s else None
+        fig, axes = plt.subplots(1, 2 if full is not None else 1, figsize=(10 if full is not None else 6, 4))
+        axes = np.atleast_1d(axes)
+        positive = lam > 0
+        axes[0].loglog(np.arange(1, len(lam) + 1)[positive], lam[positive], ".-")
+        axes[0].set_xlabel("rank k")
+        axes[0].set_ylabel("eigenvalue lambda_k")
+        axes[0].set_title(f"{title}: top {len(lam)} eigenvalues of {target}", fontsize=9)
+        if full is not None:
+            axes[1].hist(full, bins=100, color="gray")
+            axes[1].set_yscale("log")
+            axes[1].set_xlabel("eigenvalue")
+            axes[1].set_ylabel("count")
+            axes[1].set_title(f"full spectrum ({len(full)} eigenvalues; min {full.min():.3g}, max {full.max():.3g})",
+                              fontsize=9)
+        save(fig, "spectrum")
+
+    # Concepts: the extreme words of the top eigenvectors.
+    if "concepts" in f:
+        c = f["concepts"]
+        lam = c["eigenvalues"][:]
+        top = [text(w) for w in c["top_words"][:]]
+        bottom = [text(w) for w in c["bottom_words"][:]]
+        m = len(top) // max(1, len(lam))
+        fig, ax = plt.subplots(figsize=(9, 0.45 * len(lam) + 0.8))
+        ax.axis("off")
+        for i in range(len(lam)):
+            line = f"{i + 1:2d} (lambda {lam[i]:.1f})  + {' '.join(top[i * m:(i + 1) * m][:6])}   |   - " \
+                   f"{' '.join(bottom[i * m:(i + 1) * m][:6])}"
+            ax.text(0, 1 - (i + 0.5) / len(lam), line, family="monospace", fontsize=8, va="center")
+        ax.set_title("top concepts of M* (largest / smallest eigenvector entries)", fontsize=9)
+        save(fig, "concepts")
+
+
+def plot_training(f, args, save):
+    t = f["train"]
     mode, loss_name = text(t.attrs["mode"]), text(t.attrs["loss"])
     title = f"{os.path.basename(args.file)}: --mode {mode}" + (f" --loss {loss_name}" if mode == "sgd" else "")
     step, tau = t["step"][:], t["tau"][:]
@@ -56,15 +116,6 @@ def main():
         tau = tau / t.attrs["tau_1"]
         time_label = "t / tau_1, tau_1 = ln(lambda_1 / a_0) / lambda_1"
     sv = t["singular_values"][:]
-    written = []
-
-    def save(fig, name):
-        fig.tight_layout()
-        path = os.path.join(out_dir, name + ".png")
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
-
     # 1. Singular values against rescaled time, measured and theory (Fig. 2 of the paper).
     k = min(args.modes, sv.shape[1])
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -94,6 +145,20 @@ def main():
     ax.legend(fontsize=8)
     save(fig, "singular_values")
 
+    # Overlap of the top-k subspaces over time.
+    if "overlap" in t:
+        ov = t["overlap"][:]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for k in sorted({1, min(5, ov.shape[1]), ov.shape[1]}):
+            ax.plot(tau[positive], ov[positive, k - 1], label=f"top-{k}")
+        ax.set_xscale("log")
+        ax.set_xlabel(time_label)
+        ax.set_ylabel("subspace overlap with M*'s eigenvectors")
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=8)
+        ax.set_title(title, fontsize=9)
+        save(fig, "overlap")
+
     # 2. Loss.
     loss = t["loss"][:]
     ok = np.isfinite(loss) & (step > 0)
@@ -109,8 +174,10 @@ def main():
     if "eval_step" in t:
         es = t["eval_step"][:]
         fig, ax = plt.subplots(figsize=(6, 4))
-        ax.plot(np.maximum(es, 1), 100 * t["analogy_accuracy"][:], "o-", label="standard 3CosAdd")
-        ax.plot(np.maximum(es, 1), 100 * t["analogy_pair_accuracy"][:], "s--", label="pair protocol")
+        n_std = f["eval/analogy_standard"].attrs.get("overall_total", "?") if "eval/analogy_standard" in f else "?"
+        n_pair = f["eval/analogy_pairs"].attrs.get("overall_total", "?") if "eval/analogy_pairs" in f else "?"
+        ax.plot(np.maximum(es, 1), 100 * t["analogy_accuracy"][:], "o-", label=f"standard 3CosAdd ({n_std} questions)")
+        ax.plot(np.maximum(es, 1), 100 * t["analogy_pair_accuracy"][:], "s--", label=f"pair protocol ({n_pair} analogies)")
         ax.set_xscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("analogy accuracy (%)")
@@ -118,24 +185,6 @@ def main():
         ax.set_title(title, fontsize=9)
         save(fig, "accuracy")
 
-    # 4. Concepts: the extreme words of the top eigenvectors.
-    if "concepts" in f:
-        c = f["concepts"]
-        lam = c["eigenvalues"][:]
-        top = [text(w) for w in c["top_words"][:]]
-        bottom = [text(w) for w in c["bottom_words"][:]]
-        m = len(top) // max(1, len(lam))
-        fig, ax = plt.subplots(figsize=(9, 0.45 * len(lam) + 0.8))
-        ax.axis("off")
-        for i in range(len(lam)):
-            line = f"{i + 1:2d} (lambda {lam[i]:.1f})  + {' '.join(top[i * m:(i + 1) * m][:6])}   |   - " \
-                   f"{' '.join(bottom[i * m:(i + 1) * m][:6])}"
-            ax.text(0, 1 - (i + 0.5) / len(lam), line, family="monospace", fontsize=8, va="center")
-        ax.set_title("top concepts of M* (largest / smallest eigenvector entries)", fontsize=9)
-        save(fig, "concepts")
-
-    for p in written:
-        print(p)
 
 
 if __name__ == "__main__":

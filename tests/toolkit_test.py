@@ -355,6 +355,17 @@ def main():
     p = py(["linear", "gd.h5", "--checkpoints", "--families", "country-nationality"])
     check("against step" in p.stdout, "linear representations along training time (checkpoints)")
 
+    # ---- Plots of a closed-form result: the spectrum (top d and full) and the concepts table ----
+    run(["--counts-from", "a.h5", "--dim", "20", "--full-spectrum", "--out", "full.h5"])
+    p = subprocess.run(["/usr/bin/python3", os.path.join(SHARE, "plot_dynamics.py"), "full.h5", "--out-dir", "fplots"],
+                       capture_output=True, text=True, timeout=LIMIT)
+    check(p.returncode == 0 and os.path.getsize("fplots/spectrum.png") > 0 and os.path.getsize("fplots/concepts.png") > 0
+          and not os.path.exists("fplots/singular_values.png"), "plot_dynamics.py on a closed-form file: spectrum, concepts")
+    run(base + ["--counts-only", "--out", "counts.h5"])
+    p = subprocess.run(["/usr/bin/python3", os.path.join(SHARE, "plot_dynamics.py"), "counts.h5", "--out-dir", "cplots"],
+                       capture_output=True, text=True, timeout=LIMIT)
+    check(p.returncode != 0 and "nothing to plot" in p.stderr, "plot_dynamics.py on a counts-only file: says so")
+
     # ---- Progress lines (rate, time left) while reading, counting and solving; PETSc stages ----
     os.mkdir("big")
     with open(os.path.join(CORPUS, "text8-sample.txt"), "rb") as f:
