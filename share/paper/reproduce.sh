@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The paper's experiments (Karkada et al., NeurIPS 2025) in one command, at a chosen size:
+#
+#   bash share/paper/reproduce.sh [CORPUS [OUT [PRESET]]]
+#
+# CORPUS  a file or folder (default: the bundled sample, share/corpus)
+# OUT     a new folder for the results (default: ./paper-PRESET); an existing one is refused
+# PRESET  tiny    the bundled sample at V = 400, d = 10, short training (about a minute; CI runs it)
+#         sample  the bundled sample at V = 400, d = 10, the README's training settings
+#         full    V = 10000, d = 200 (the paper's size), SGNS for 5 epochs, QWEM by SGD for
+#                 --steps auto (the theory's horizon: at this size hundreds of thousands of steps,
+#                 many hours; QWEM_SGD_STEPS=N caps it, and the table says how far it got)
+# Environment: NP ranks (default 2), BUILD (default build), MPIRUN (default mpirun; add
+# --allow-run-as-root --oversubscribe as needed), QWEM_SGD_STEPS.
+#
+# What it runs, each into OUT/NAME.h5 with its log OUT/NAME.log:
+#   mstar     the closed form of M* (QWEM), with the counts saved (the others reuse them)
+#   ppmi, pmi the baselines on the same counts (--counts-from)
+#   sgns      word2vec (SGNS, word2vec's own stream, --no-theory)
+#   qwem_sgd  QWEM trained by SGD from small init, pair sampling, theory curves from mstar.h5
+# then plots of mstar and qwem_sgd (OUT/plots_*), the linear representations of the analogy
+# families against d (OUT/linear.h5, OUT/plots_linear), and OUT/table.md: analogy accuracy
+# (the paper's pair protocol and the standard one) and word similarity for every method beside
+# the paper's pair-protocol numbers (its Wikipedia corpus is about 100x larger than Gutenberg).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
+CORPUS=${1:-$HERE/share/corpus}
+PRESET=${3:-sample}
+OUT=${2:-paper-$PRESET}
+NP=${NP:-2}
+BUILD=${BUILD:-$HERE/build}
+read -r -a MPI <<<"${MPIRUN:-mpirun}"
+BIN=$BUILD/qwem-dist
+PY=/usr/bin/python3
+export PYTHONPATH=$HERE/share/python${PYTHONPATH:+:$PYTHONPATH}
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+
+fail() { echo "reproduce: error: $*" >&2; exit 1; }
+[ -x "$BIN" ] || fail "no qwem-dist at $BIN (build it first, or set BUILD)"
+[ -e "$CORPUS" ] || fail "no corpus at $CORPUS"
+[ -e "$OUT" ] && fail "$OUT exists: name a new folder (nothing is overwritten)"
+case "$PRESET" in
+  tiny)   COMMON=(--vocab-size 400 --window 16 --dim 10)
+          SGD=(--negatives 2 --steps 300 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2)
+          EPOCHS=1 ;;
+  sample) COMMON=(--vocab-size 400 --window 16 --dim 10)
+          SGD=(--negatives 2 --steps 3000 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2)
+          EPOCHS=5 ;;
+  full)   COMMON=(--vocab-size 10000 --window 16 --dim 200)
+          SGD=(--negatives 1 --steps "${QWEM_SGD_STEPS:-auto}" --batch 16384 --lr 4 --init-scale 1e-3)
+          EPOCHS=5 ;;
+  *) fail "unknown preset '$PRESET' (tiny, sample or full)" ;;
+esac
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+echo "reproduce: preset $PRESET, corpus $CORPUS, $NP ranks, into $OUT"
+
+run() {  # run NAME qwem-dist-options...: OUT/NAME.h5 and OUT/NAME.log; its summary line
+  local name=$1
+  shift
+  local t0=$SECONDS
+  "${MPI[@]}" -n "$NP" "$BIN" "$@" --out "$OUT/$name.h5" >"$OUT/$name.log" 2>&1 ||
+    fail "$name failed (status $?): see $OUT/$name.log"
+  echo "reproduce: $name ($((SECONDS - t0)) s): $(tail -n 1 "$OUT/$name.log" | sed 's/^\[[^]]*\] //')"
+}
+
+run mstar --corpus "$CORPUS" "${COMMON[@]}" --save-cooccurrence
+run ppmi --counts-from "$OUT/mstar.h5" --dim "${COMMON[5]}" --target ppmi
+run pmi --counts-from "$OUT/mstar.h5" --dim "${COMMON[5]}" --target pmi
+# word2vec: EPOCHS passes over the in-vocabulary tokens, 65536 positions per step.
+TOKENS=$($PY -c "import h5py,sys; print(h5py.File(sys.argv[1])['/corpus'].attrs['n_in_vocab_tokens'])" "$OUT/mstar.h5")
+run sgns --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss sgns --sampling windows --no-theory --negatives 5 \
+  --subsample 1e-4 --batch 65536 --lr 0.025 --lr-schedule linear --steps $(( (EPOCHS * TOKENS + 65535) / 65536 )) \
+  --init-scale 1e-3 --checkpoints 1
+run qwem_sgd --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss qwem "${SGD[@]}" --eigen-from "$OUT/mstar.h5"
+
+$PY "$HERE/share/plot_dynamics.py" "$OUT/mstar.h5" --out-dir "$OUT/plots_mstar" >/dev/null
+$PY "$HERE/share/plot_dynamics.py" "$OUT/qwem_sgd.h5" --out-dir "$OUT/plots_qwem_sgd" --time tau1 >/dev/null
+$PY -m qwem linear "$OUT/mstar.h5" --out "$OUT/linear.h5" --plots "$OUT/plots_linear" >"$OUT/linear.log"
+echo "reproduce: plots in $OUT/plots_*, linear representations in $OUT/linear.h5"
+
+$PY - "$OUT" "$PRESET" "$CORPUS" <<'EOF' >"$OUT/table.md"
+import math, os, sys
+import qwem
+out, preset, corpus = sys.argv[1:]
+paper = {"sgns": 68.0, "qwem_sgd": 65.1, "mstar": 66.3, "ppmi": 50.6, "pmi": 8.4}
+names = {"sgns": "SGNS (word2vec)", "qwem_sgd": "QWEM by SGD", "mstar": "QWEM closed form (M*)",
+         "ppmi": "PPMI", "pmi": "PMI"}
+def pct(x):
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
+print(f"Preset {preset}, corpus {corpus}.\n")
+print("| method | analogy, pair protocol (%) | paper, Wikipedia (%) | analogy, standard (%) | WordSim-353 | SimLex-999 | notes |")
+print("|---|---|---|---|---|---|---|")
+for key in ("sgns", "qwem_sgd", "mstar", "ppmi", "pmi"):
+    run = qwem.load(os.path.join(out, key + ".h5"))
+    ev = run.eval
+    sims = ev.get("similarity", {})
+    ws = sims.get("EN-WS-353-ALL.txt", {}).get("spearman")
+    sl = sims.get("EN-SIMLEX-999.txt", {}).get("spearman")
+    note = ""
+    if run.training is not None and key == "qwem_sgd":
+        s = run.settings
+        note = f"{s.completed_steps} steps, theory max error {s.theory_max_error_top10:.3f}"
+    elif key == "sgns":
+        note = f"{run.settings.completed_steps} steps of 65536 positions"
+    print(f"| {names[key]} | {pct(ev['analogy_pairs']['overall_accuracy'])} of {ev['analogy_pairs']['overall_total']} "
+          f"| {paper[key]} | {pct(ev['analogy_standard']['overall_accuracy'])} of {ev['analogy_standard']['overall_total']} "
+          f"| {'-' if ws is None else f'{ws:.3f}'} | {'-' if sl is None else f'{sl:.3f}'} | {note} |")
+EOF
+cat "$OUT/table.md"
+echo "reproduce: done; the table is $OUT/table.md"
