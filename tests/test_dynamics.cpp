@@ -90,6 +90,18 @@ Synthetic MakeSynthetic(MPI_Comm comm, int V, const std::vector<double>& top) {
   return s;
 }
 
+// The synthetic target's top eigenpairs (this rank's rows), as the eigensolve would give them.
+EigenResult SyntheticEigenpairs(const Synthetic& s, const std::vector<double>& top, int V) {
+  const int d = static_cast<int>(top.size());
+  EigenResult eig;
+  eig.row_begin = s.rows.row_begin;
+  eig.row_end = s.rows.row_end;
+  eig.eigenvalues = top;
+  for (global_int_t r = s.rows.row_begin; r < s.rows.row_end; ++r)
+    for (int k = 0; k < d; ++k) eig.vectors.push_back(s.Q[r + static_cast<std::size_t>(k) * V]);
+  return eig;
+}
+
 TEST(Dynamics, GradientDescentFollowsTheClosedFormCurves) {
   const int V = 48, d = 4;
   const std::vector<double> top = {12.0, 8.0, 5.0, 3.0};
@@ -313,12 +325,7 @@ TEST(Dynamics, DiscreteTheoryFollowsLargeSteps) {
   o.train.checkpoints = 1;
   const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target});
   trainer->Initialize();
-  EigenResult eig;
-  eig.row_begin = s.rows.row_begin;
-  eig.row_end = s.rows.row_end;
-  eig.eigenvalues = top;
-  for (global_int_t r = s.rows.row_begin; r < s.rows.row_end; ++r)
-    for (int k = 0; k < d; ++k) eig.vectors.push_back(s.Q[r + static_cast<std::size_t>(k) * V]);
+  const EigenResult eig = SyntheticEigenpairs(s, top, V);
   TrainRecord rec;
   RunTraining(kWorld, *trainer, &eig, nullptr, {}, rec);
 
@@ -375,12 +382,7 @@ TEST(Dynamics, ReferenceConventionInitAndA0) {
   MPI_Allreduce(&sum2, &total2, 1, MPI_DOUBLE, MPI_SUM, kWorld);
   const double entry_std = std::sqrt(total2 / (V * d));
   EXPECT_NEAR(entry_std, o.train.init_scale / std::sqrt(d), 0.15 * o.train.init_scale / std::sqrt(d));
-  EigenResult eig;
-  eig.row_begin = s.rows.row_begin;
-  eig.row_end = s.rows.row_end;
-  eig.eigenvalues = top;
-  for (global_int_t r = s.rows.row_begin; r < s.rows.row_end; ++r)
-    for (int k = 0; k < d; ++k) eig.vectors.push_back(s.Q[r + static_cast<std::size_t>(k) * V]);
+  const EigenResult eig = SyntheticEigenpairs(s, top, V);
   TrainRecord rec;
   RunTraining(kWorld, *trainer, &eig, nullptr, {}, rec);
   for (int k = 0; k < d; ++k) EXPECT_DOUBLE_EQ(rec.a0[k], o.train.init_scale * o.train.init_scale);
@@ -416,12 +418,7 @@ TEST(Dynamics, AutoStepsReachesEveryMode) {
   const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target});
   trainer->Initialize();
   EXPECT_NEAR(trainer->Tau(o.train.steps), tau_end, 4e-3);
-  EigenResult eig;
-  eig.row_begin = s.rows.row_begin;
-  eig.row_end = s.rows.row_end;
-  eig.eigenvalues = top;
-  for (global_int_t r = s.rows.row_begin; r < s.rows.row_end; ++r)
-    for (int k = 0; k < d; ++k) eig.vectors.push_back(s.Q[r + static_cast<std::size_t>(k) * V]);
+  const EigenResult eig = SyntheticEigenpairs(s, top, V);
   TrainRecord rec;
   RunTraining(kWorld, *trainer, &eig, nullptr, {}, rec);
   for (int k = 0; k < d; ++k) {
