@@ -124,6 +124,7 @@ void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainingSetup& setu
   WriteSeries(out, "/train/a0", rec.a0, 1);
   WriteSeries(out, "/train/theory_singular_values", rec.theory, rec.n_modes);
   WriteSeries(out, "/train/theory_discrete_singular_values", rec.theory_discrete, rec.n_modes);
+  WriteSeries(out, "/train/mode_squares", rec.mode_squares, rec.n_modes);
   WriteSeries(out, "/train/switch_on_tau", rec.switch_on_measured, 1);
   WriteSeries(out, "/train/switch_on_tau_theory", rec.switch_on_theory, 1);
   WriteSeries(out, "/train/switch_on_tau_discrete", rec.switch_on_discrete, 1);
@@ -170,6 +171,10 @@ TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const TrainingS
     }
     rec.n_modes = static_cast<int>(rec.eigenvalues.size());
     if (rec.n_modes > 0) rec.theory = in.Read<double>("/train/theory_singular_values");
+    // Each mode's own size per record (files written before it existed: NaN, skipped).
+    if (rec.n_modes > 0)
+      rec.mode_squares = in.Exists("/train/mode_squares") ? in.Read<double>("/train/mode_squares")
+                                                          : std::vector<double>(rec.theory.size(), std::nan(""));
     if (in.Exists("/train/overlap")) {
       rec.overlap = in.Read<double>("/train/overlap");
       rec.n_overlap = static_cast<int>(in.Shape("/train/overlap").at(1));

@@ -64,6 +64,16 @@ SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double
   return snap;
 }
 
+std::vector<double> ModeSquares(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
+                                int n) {
+  const int d = W.dim, m = std::min(n, n_eigenvectors);
+  const std::vector<double> b = ProjectOnEigenvectors(comm, W, eigenvectors, n_eigenvectors, m);
+  std::vector<double> a(m, 0.0);
+  for (int k = 0; k < m; ++k)
+    for (int r = 0; r < d; ++r) a[k] += b[static_cast<std::size_t>(k) * d + r] * b[static_cast<std::size_t>(k) * d + r];
+  return a;
+}
+
 std::vector<double> ProjectedSquares(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
                                      int n) {
   const int d = W.dim, m = std::min(n, n_eigenvectors);

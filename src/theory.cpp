@@ -79,27 +79,25 @@ std::vector<double> DiscreteTheory(const std::vector<double>& lambda, const std:
   return out;
 }
 
-std::vector<double> MeasuredHalfwayTimes(const std::vector<double>& measured, int stride,
-                                         const std::vector<double>& tau, const std::vector<double>& eigenvalues,
-                                         int n_modes) {
-  const int n = std::min({n_modes, stride, static_cast<int>(eigenvalues.size())});
-  const std::size_t records = std::min(tau.size(), stride > 0 ? measured.size() / stride : 0);
+std::vector<double> MeasuredHalfwayTimes(const std::vector<double>& mode_squares, int n, const std::vector<double>& tau,
+                                         const std::vector<double>& eigenvalues) {
+  n = std::min(n, static_cast<int>(eigenvalues.size()));
+  const std::size_t records = std::min(tau.size(), n > 0 ? mode_squares.size() / n : 0);
   std::vector<double> out(std::max(n, 0), std::numeric_limits<double>::infinity());
-  std::vector<double> prev, cur(stride);
-  for (std::size_t r = 0; r < records; ++r) {
-    cur.assign(measured.begin() + r * stride, measured.begin() + (r + 1) * stride);
-    std::sort(cur.rbegin(), cur.rend());
-    for (int k = 0; k < n; ++k) {
-      const double target = eigenvalues[k] / 2, now = cur[k] * cur[k];
-      if (eigenvalues[k] <= 0 || !std::isinf(out[k]) || now < target) continue;
-      if (prev.empty()) {
-        out[k] = tau[r];
-      } else {
-        const double before = prev[k] * prev[k];
-        out[k] = tau[r - 1] + (tau[r] - tau[r - 1]) * (target - before) / (now - before);
+  for (int k = 0; k < n; ++k) {
+    const double target = eigenvalues[k] / 2;
+    if (eigenvalues[k] <= 0) continue;
+    double prev_tau = std::nan(""), prev = std::nan("");
+    for (std::size_t r = 0; r < records; ++r) {
+      const double now = mode_squares[r * n + k];
+      if (std::isnan(now)) continue;
+      if (now >= target) {
+        out[k] = std::isnan(prev) ? tau[r] : prev_tau + (tau[r] - prev_tau) * (target - prev) / (now - prev);
+        break;
       }
+      prev_tau = tau[r];
+      prev = now;
     }
-    prev = cur;
   }
   return out;
 }

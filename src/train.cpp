@@ -31,7 +31,7 @@ void FinishTheory(const Trainer& trainer, TrainRecord& rec) {
   rec.theory_discrete = DiscreteTheory(
       rec.eigenvalues, rec.a0, [&](global_int_t u) { return trainer.TauIncrement(u); }, rec.step,
       &rec.switch_on_discrete);
-  rec.switch_on_measured = MeasuredHalfwayTimes(rec.singular_values, rec.dim, rec.tau, rec.eigenvalues, rec.n_modes);
+  rec.switch_on_measured = MeasuredHalfwayTimes(rec.mode_squares, rec.n_modes, rec.tau, rec.eigenvalues);
   rec.switch_on_theory.clear();
   for (int k = 0; k < rec.n_modes; ++k) rec.switch_on_theory.push_back(HalfwayTime(rec.eigenvalues[k], rec.a0[k]));
 }
@@ -126,6 +126,10 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
     rec.singular_values.insert(rec.singular_values.end(), snap.singular_values.begin(), snap.singular_values.end());
     for (int k = 0; k < n_eig; ++k)
       rec.theory.push_back(std::sqrt(TheorySquaredSingularValue(rec.eigenvalues[k], rec.a0[k], tau)));
+    if (n_eig > 0) {
+      const std::vector<double> a = ModeSquares(comm, W, vectors, stride, n_eig);
+      rec.mode_squares.insert(rec.mode_squares.end(), a.begin(), a.end());
+    }
     rec.overlap.insert(rec.overlap.end(), snap.overlap.begin(), snap.overlap.end());
     std::string acc;
     if (is_eval(s)) {

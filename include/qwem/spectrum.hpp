@@ -23,6 +23,12 @@ struct SpectrumSnapshot {
 SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
                                  int overlap_k);
 
+// Collective. ||W^T v_k||^2 for the first n eigenvectors: mode k's own squared size, labelled by
+// its eigenvector (sorted singular values carry no mode labels); it tends to lambda_k once the mode
+// is learned.
+std::vector<double> ModeSquares(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
+                                int n);
+
 // Collective. a_0 per mode, the initial condition of mode k in the theory, for the first n modes:
 // the squared norm of u_k = W^T v_k after removing its components along u_1 .. u_{k-1}. Modes
 // are learned in eigenvalue order and each claims its direction of R^d, so mode k grows from

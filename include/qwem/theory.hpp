@@ -40,12 +40,11 @@ std::vector<double> DiscreteTheory(const std::vector<double>& lambda, const std:
                                    const std::function<double(global_int_t)>& dtau,
                                    const std::vector<global_int_t>& record_steps, std::vector<double>* halfway);
 
-// Measured switch-on times: for the k-th largest singular value of each record (records x
-// stride), the tau at which s^2 first reaches lambda_k / 2 (sorted eigenvalues, top n_modes),
-// interpolated linearly in tau between the two records around the crossing; infinity if never.
-std::vector<double> MeasuredHalfwayTimes(const std::vector<double>& measured, int stride,
-                                         const std::vector<double>& tau, const std::vector<double>& eigenvalues,
-                                         int n_modes);
+// Measured switch-on times: from each mode's own squared size a_k at each record (records x n,
+// row-major; ModeSquares), the tau at which a_k first reaches lambda_k / 2, interpolated linearly
+// in tau between the two records around the crossing; infinity if never (NaN records skipped).
+std::vector<double> MeasuredHalfwayTimes(const std::vector<double>& mode_squares, int n, const std::vector<double>& tau,
+                                         const std::vector<double>& eigenvalues);
 
 // The largest relative error |measured - theory| / theory over the modes of the top n that
 // switched on in both (NaN if none did).

@@ -30,6 +30,7 @@ struct TrainRecord {
   std::vector<double> singular_values;  // records x dim
   std::vector<double> theory;           // records x n_modes: sqrt(a_k(tau))
   std::vector<double> theory_discrete;  // records x n_modes: sqrt(a_k) of the discrete recurrence
+  std::vector<double> mode_squares;     // records x n_modes: ||W^T v_k||^2, each mode's measured a_k
   // Per mode (n_modes): tau at which s_k^2 reaches lambda_k / 2, measured and by both theories.
   std::vector<double> switch_on_measured, switch_on_theory, switch_on_discrete;
   std::vector<double> overlap;  // records x n_overlap
