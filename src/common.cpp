@@ -76,10 +76,7 @@ void ProgressMeter::Update(double done, const std::function<std::string(double)>
                      (bytes ? FormatBytes(total_) : FormatCount(total_) + " " + unit_) + ", " +
                      (bytes ? FormatBytes(rate) : FormatCount(rate) + " " + unit_) + "/s";
   if (extra) line += ", " + extra(elapsed);
-  if (rate > 0 && done < total_) {
-    const double left = (total_ - done) / rate;
-    line += Format(left < 10 ? ", about %.1f s left" : ", about %.0f s left", left);
-  }
+  if (rate > 0 && done < total_) line += FormatTimeLeft((total_ - done) / rate);
   lines_.say(line);
 }
 

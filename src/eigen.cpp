@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "qwem/format.hpp"
 #include "qwem/petsc_handle.hpp"
 #include "qwem/signals.hpp"
 #include "qwem/target.hpp"
@@ -50,18 +51,15 @@ PetscErrorCode ReportProgress(EPS, PetscInt its, PetscInt nconv, PetscScalar*, P
   const double elapsed = now - m->t_start;
   // Time left, extrapolated from the pairs converged so far (Krylov-Schur locks them in bursts,
   // so this is a rough guide).
-  char eta[64] = "";
-  if (nconv > 0 && nconv < m->dim) {
-    const double left = elapsed * (m->dim - nconv) / static_cast<double>(nconv);
-    std::snprintf(eta, sizeof eta, left < 10 ? ", about %.1f s left" : ", about %.0f s left", left);
-  }
+  const std::string eta =
+      nconv > 0 && nconv < m->dim ? FormatTimeLeft(elapsed * (m->dim - nconv) / static_cast<double>(nconv)) : "";
   if (products >= 0)
     std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged, %d products (%.1f/s), %.1f s%s",
                   static_cast<int>(its), static_cast<int>(nconv), m->dim, static_cast<int>(products),
-                  products / std::max(elapsed, 1e-9), elapsed, eta);
+                  products / std::max(elapsed, 1e-9), elapsed, eta.c_str());
   else
     std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged (explicit matrix), %.1f s%s",
-                  static_cast<int>(its), static_cast<int>(nconv), m->dim, elapsed, eta);
+                  static_cast<int>(its), static_cast<int>(nconv), m->dim, elapsed, eta.c_str());
   m->progress->say(line);
   PetscFunctionReturn(0);
 }

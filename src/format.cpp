@@ -21,6 +21,10 @@ std::string FormatCount(double n) {
   return Format("%.0f", n);
 }
 
+std::string FormatTimeLeft(double seconds) {
+  return Format(seconds < 10 ? ", about %.1f s left" : ", about %.0f s left", seconds);
+}
+
 std::string FormatBytes(double bytes) {
   const double gib = 1024.0 * 1024 * 1024;
   if (bytes >= gib) return Format("%.2f GiB", bytes / gib);

@@ -23,7 +23,7 @@ std::vector<double> ProjectOnEigenvectors(MPI_Comm comm, const LocalRows& W, con
 }  // namespace
 
 SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
-                                 int overlap_k) {
+                                 int overlap_k, int mode_k) {
   const int d = W.dim, n = static_cast<int>(W.row_end - W.row_begin);
   std::vector<double> gram(static_cast<std::size_t>(d) * d, 0.0);
   const double one = 1, zero = 0;
@@ -43,10 +43,16 @@ SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double
   SpectrumSnapshot snap;
   snap.singular_values.resize(d);
   for (int a = 0; a < d; ++a) snap.singular_values[a] = std::sqrt(std::max(0.0, w[d - 1 - a]));
-  const int m = std::min({overlap_k, n_eigenvectors, d});
-  if (!eigenvectors || m <= 0) return snap;
-  // U_k^T V_k = S_k^-1 Q_k^T (W^T V_k), with Q the Gram eigenvectors (descending).
-  const std::vector<double> b = ProjectOnEigenvectors(comm, W, eigenvectors, n_eigenvectors, m);
+  const int m = std::min({overlap_k, n_eigenvectors, d}), modes = std::min(mode_k, n_eigenvectors);
+  if (!eigenvectors || std::max(m, modes) <= 0) return snap;
+  const std::vector<double> b = ProjectOnEigenvectors(comm, W, eigenvectors, n_eigenvectors, std::max(m, modes));
+  snap.mode_squares.assign(std::max(modes, 0), 0.0);
+  for (int k = 0; k < modes; ++k)
+    for (int r = 0; r < d; ++r)
+      snap.mode_squares[k] += b[static_cast<std::size_t>(k) * d + r] * b[static_cast<std::size_t>(k) * d + r];
+  if (m <= 0) return snap;
+  // U_k^T V_k = S_k^-1 Q_k^T (W^T V_k), with Q the Gram eigenvectors (descending); b's first m
+  // columns.
   std::vector<double> c(static_cast<std::size_t>(d) * m);
   dgemm_("T", "N", &d, &m, &d, &one, gram.data(), &d, b.data(), &d, &zero, c.data(), &d);
   for (int k = 1; k <= m; ++k) {
@@ -62,16 +68,6 @@ SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double
     snap.overlap.push_back(sum / k);
   }
   return snap;
-}
-
-std::vector<double> ModeSquares(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
-                                int n) {
-  const int d = W.dim, m = std::min(n, n_eigenvectors);
-  const std::vector<double> b = ProjectOnEigenvectors(comm, W, eigenvectors, n_eigenvectors, m);
-  std::vector<double> a(m, 0.0);
-  for (int k = 0; k < m; ++k)
-    for (int r = 0; r < d; ++r) a[k] += b[static_cast<std::size_t>(k) * d + r] * b[static_cast<std::size_t>(k) * d + r];
-  return a;
 }
 
 std::vector<double> ProjectedSquares(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,

@@ -64,6 +64,7 @@ PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const 
   const std::vector<double> r = ContextMarginals(stats.unigram, vocab.counts, options.cds);
   auto q_of = [&](global_int_t i, global_int_t j) { return r[i] * r[j]; };
   const double log_shift = std::log(options.shift);
+  auto shifted_pmi = [&](double p, double q) { return std::log(p / q) - log_shift; };  // PMI - log k
 
   // The value on each nonzero; PMI's floor needs the global minimum first.
   double pmi_floor = 0;
@@ -72,8 +73,7 @@ PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const 
     for (global_int_t row = 0; row < counts.n_local_rows(); ++row)
       for (global_int_t k = counts.row_ptr[row]; k < counts.row_ptr[row + 1]; ++k)
         local_min =
-            std::min(local_min,
-                     std::log(stats.Pij(counts.values[k]) / q_of(counts.row_begin + row, counts.cols[k])) - log_shift);
+            std::min(local_min, shifted_pmi(stats.Pij(counts.values[k]), q_of(counts.row_begin + row, counts.cols[k])));
     PetscCallMPI(MPI_Allreduce(&local_min, &pmi_floor, 1, MPI_DOUBLE, MPI_MIN, comm));
   }
   target->rank_one = options.kind == TargetKind::kMStar ? kMStarRankOne
@@ -87,9 +87,9 @@ PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const 
           case TargetKind::kMStar:
             return MStarSparseEntry(p, q, options.nu);
           case TargetKind::kPPMI:
-            return std::max(std::log(p / q) - log_shift, 0.0);
+            return std::max(shifted_pmi(p, q), 0.0);
           case TargetKind::kPMI:
-            return std::log(p / q) - log_shift - pmi_floor;
+            return shifted_pmi(p, q) - pmi_floor;
         }
         return 0.0;
       },

@@ -115,7 +115,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
     AgreeOrThrow(comm, finite,
                  "training diverged before step " + std::to_string(s) + " (W is not finite): lower --lr" +
                      (sgd ? " or raise --batch" : ""));
-    const SpectrumSnapshot snap = MeasureSpectrum(comm, W, vectors, stride, rec.n_overlap);
+    const SpectrumSnapshot snap = MeasureSpectrum(comm, W, vectors, stride, rec.n_overlap, n_eig);
     const double tau = trainer.Tau(s);
     const double loss = trainer.TakeLoss();
     rec.step.push_back(s);
@@ -126,10 +126,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
     rec.singular_values.insert(rec.singular_values.end(), snap.singular_values.begin(), snap.singular_values.end());
     for (int k = 0; k < n_eig; ++k)
       rec.theory.push_back(std::sqrt(TheorySquaredSingularValue(rec.eigenvalues[k], rec.a0[k], tau)));
-    if (n_eig > 0) {
-      const std::vector<double> a = ModeSquares(comm, W, vectors, stride, n_eig);
-      rec.mode_squares.insert(rec.mode_squares.end(), a.begin(), a.end());
-    }
+    rec.mode_squares.insert(rec.mode_squares.end(), snap.mode_squares.begin(), snap.mode_squares.end());
     rec.overlap.insert(rec.overlap.end(), snap.overlap.begin(), snap.overlap.end());
     std::string acc;
     if (is_eval(s)) {

@@ -102,18 +102,25 @@ EigenResult SyntheticEigenpairs(const Synthetic& s, const std::vector<double>& t
   return eig;
 }
 
+// Gradient descent on the synthetic target: d modes, W0 entries of std init_scale, and the
+// learning rate that advances tau by dtau per step (gd: tau = 8 eta t / V^2).
+TrainingSetup SyntheticGd(int V, int d, double init_scale, double dtau) {
+  TrainingSetup o;
+  o.mode = Mode::kGd;
+  o.dim = d;
+  o.train.init_scale = init_scale;
+  o.train.lr = dtau * V * V / 8.0;
+  return o;
+}
+
 TEST(Dynamics, GradientDescentFollowsTheClosedFormCurves) {
   const int V = 48, d = 4;
   const std::vector<double> top = {12.0, 8.0, 5.0, 3.0};
   Synthetic s = MakeSynthetic(kWorld, V, top);
-  TrainingSetup o;
-  o.mode = Mode::kGd;
-  o.dim = d;
-  o.train.init_scale = 1e-3;
-  o.train.steps = 30000;
   // tau per step = 8 eta / V^2 = 4e-4: lambda_1 dtau = 4.8e-3, close to gradient flow; mode 4
   // switches on near tau = ln(3 / a0) / 3, about 4.5, of 12.
-  o.train.lr = 4e-4 * V * V / 8.0;
+  TrainingSetup o = SyntheticGd(V, d, 1e-3, 4e-4);
+  o.train.steps = 30000;
   const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target});
   Trainer& t = *trainer;
   t.Initialize();
@@ -314,12 +321,8 @@ TEST(Dynamics, DiscreteTheoryFollowsLargeSteps) {
   const int V = 48, d = 4;
   const std::vector<double> top = {12.0, 8.0, 5.0, 3.0};
   Synthetic s = MakeSynthetic(kWorld, V, top);
-  TrainingSetup o;
-  o.mode = Mode::kGd;
-  o.dim = d;
-  o.train.init_scale = 1e-3;
   const double dtau = 2 * 0.15 / top[0];  // eta' = dtau / 2
-  o.train.lr = dtau * V * V / 8.0;
+  TrainingSetup o = SyntheticGd(V, d, 1e-3, dtau);
   o.train.steps = static_cast<global_int_t>(9.0 / dtau);
   o.train.log_every = 1;
   o.train.checkpoints = 1;
@@ -362,13 +365,9 @@ TEST(Dynamics, ReferenceConventionInitAndA0) {
   const int V = 48, d = 4;
   const std::vector<double> top = {12.0, 8.0, 5.0, 3.0};
   Synthetic s = MakeSynthetic(kWorld, V, top);
-  TrainingSetup o;
-  o.mode = Mode::kGd;
-  o.dim = d;
-  o.train.init_scale = 2e-3;
-  o.train.convention = TheoryConvention::kReference;
   const double dtau = 4e-3;
-  o.train.lr = dtau * V * V / 8.0;
+  TrainingSetup o = SyntheticGd(V, d, 2e-3, dtau);
+  o.train.convention = TheoryConvention::kReference;
   o.train.steps = static_cast<global_int_t>(9.0 / dtau);
   o.train.log_every = 10;
   o.train.checkpoints = 1;
@@ -400,11 +399,7 @@ TEST(Dynamics, ReferenceConventionInitAndA0) {
 TEST(Dynamics, AutoStepsReachesEveryMode) {
   const int V = 48, d = 4;
   const std::vector<double> top = {12.0, 8.0, 5.0, 3.0};
-  TrainingSetup o;
-  o.mode = Mode::kGd;
-  o.dim = d;
-  o.train.init_scale = 1e-3;
-  o.train.lr = 4e-3 * V * V / 8.0;                                                  // dtau = 4e-3 per step
+  TrainingSetup o = SyntheticGd(V, d, 1e-3, 4e-3);                                  // dtau = 4e-3 per step
   const double a0 = d * 1e-6, tau_end = 1.25 * std::log(9 * (3.0 / a0 - 1)) / 3.0;  // the slowest mode
   EXPECT_EQ(AutoSteps(o, top, V), static_cast<global_int_t>(std::ceil(tau_end / 4e-3 - 1e-9)));
   TrainingSetup linear = o;

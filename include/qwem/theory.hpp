@@ -41,7 +41,7 @@ std::vector<double> DiscreteTheory(const std::vector<double>& lambda, const std:
                                    const std::vector<global_int_t>& record_steps, std::vector<double>* halfway);
 
 // Measured switch-on times: from each mode's own squared size a_k at each record (records x n,
-// row-major; ModeSquares), the tau at which a_k first reaches lambda_k / 2, interpolated linearly
+// row-major; SpectrumSnapshot::mode_squares), the tau at which a_k first reaches lambda_k / 2, interpolated linearly
 // in tau between the two records around the crossing; infinity if never (NaN records skipped).
 std::vector<double> MeasuredHalfwayTimes(const std::vector<double>& mode_squares, int n, const std::vector<double>& tau,
                                          const std::vector<double>& eigenvalues);

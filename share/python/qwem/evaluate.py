@@ -82,6 +82,27 @@ def _answers(U, queries, method, batch=512):
     return out
 
 
+def section_pairs(index, items):
+    """The distinct in-vocabulary (a, b) id pairs of a section's questions (a, b, c, d), in
+    first-seen order: the pairs of the paper's pair protocol."""
+    pairs, seen = [], set()
+    for w in items:
+        for a, b in ((w[0], w[1]), (w[2], w[3])):
+            p = (index.get(a, -1), index.get(b, -1))
+            if min(p) >= 0 and p not in seen:
+                seen.add(p)
+                pairs.append(p)
+    return pairs
+
+
+def pair_queries(pairs):
+    """The pair protocol's analogies: every ordered pair of two distinct pairs, b - a + c -> d.
+    Returns (queries [(a, b, c)], expected [d])."""
+    queries = [(p[0], p[1], r[0]) for p in pairs for r in pairs if p != r]
+    expected = [r[1] for p in pairs for r in pairs if p != r]
+    return queries, expected
+
+
 def analogy(run, questions, method="3cosadd", protocol="standard", kind="w"):
     """Analogy accuracy, as qwem-dist's /eval computes it for 3CosAdd.
 
@@ -97,25 +118,18 @@ def analogy(run, questions, method="3cosadd", protocol="standard", kind="w"):
     U = unit_rows(_embeddings(run, kind))
     index = run.index
     sections = []
+    if protocol not in ("standard", "pairs"):
+        raise ValueError(f"unknown protocol {protocol!r} (expected standard or pairs)")
     for name, items in questions:
-        queries, expected, pairs, seen = [], [], [], set()
-        for w in items:
-            ids = [index.get(x, -1) for x in w]
-            for p in ((ids[0], ids[1]), (ids[2], ids[3])):
-                if p[0] >= 0 and p[1] >= 0 and p not in seen:
-                    seen.add(p)
-                    pairs.append(p)
-            if protocol == "standard" and min(ids) >= 0:
-                queries.append(ids[:3])
-                expected.append(ids[3])
         if protocol == "pairs":
-            for p in pairs:
-                for r in pairs:
-                    if p != r:
-                        queries.append((p[0], p[1], r[0]))
-                        expected.append(r[1])
-        elif protocol != "standard":
-            raise ValueError(f"unknown protocol {protocol!r} (expected standard or pairs)")
+            queries, expected = pair_queries(section_pairs(index, items))
+        else:
+            queries, expected = [], []
+            for w in items:
+                ids = [index.get(x, -1) for x in w]
+                if min(ids) >= 0:
+                    queries.append(ids[:3])
+                    expected.append(ids[3])
         correct = int((_answers(U, queries, method) == np.asarray(expected)).sum()) if queries else 0
         sections.append({"name": name, "semantic": not name.startswith("gram"), "correct": correct,
                          "total": len(queries), "n_questions": len(items),

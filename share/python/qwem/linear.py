@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .evaluate import _answers, read_analogies, unit_rows
+from .evaluate import _answers, pair_queries, read_analogies, section_pairs, unit_rows
 
 # The families of questions-words.txt sections (the paper's Fig. 4 families).
 FAMILIES = {
@@ -41,17 +41,7 @@ def family_pairs(run, questions, section):
     """The distinct in-vocabulary (a, b) id pairs of a questions-words section, first-seen order."""
     if isinstance(questions, str):
         questions = read_analogies(questions)
-    pairs, seen = [], set()
-    for name, items in questions:
-        if name != section:
-            continue
-        for w in items:
-            for a, b in ((w[0], w[1]), (w[2], w[3])):
-                p = (run.index.get(a, -1), run.index.get(b, -1))
-                if min(p) >= 0 and p not in seen:
-                    seen.add(p)
-                    pairs.append(p)
-    return pairs
+    return section_pairs(run.index, [w for name, items in questions if name == section for w in items])
 
 
 def marchenko_pastur_density(x, ratio, sigma2):
@@ -91,12 +81,7 @@ def spiked_statistics(R):
 def family_accuracy(W, pairs):
     """3CosAdd over every ordered pair of the family's pairs (b - a + c -> d), the whole vocabulary
     as candidates."""
-    queries, expected = [], []
-    for p in pairs:
-        for r in pairs:
-            if p != r:
-                queries.append((p[0], p[1], r[0]))
-                expected.append(r[1])
+    queries, expected = pair_queries(pairs)
     if not queries:
         return float("nan")
     return float(np.mean(_answers(unit_rows(W), queries, "3cosadd") == np.asarray(expected)))
