@@ -78,14 +78,19 @@ double AllreduceMax(MPI_Comm comm, double local);
 // Collective. Every rank's n items (trivially copyable), concatenated in rank order on every
 // rank: one MPI_Allgather of the byte counts, one MPI_Allgatherv of the bytes.
 template <class T>
-std::vector<T> AllgatherConcat(MPI_Comm comm, const T* local, std::size_t n) {
+void AllgatherConcat(MPI_Comm comm, const T* local, std::size_t n, std::vector<T>* all) {
   const int size = CommSize(comm);
   int bytes = static_cast<int>(n * sizeof(T));
   std::vector<int> sizes(size), displs(size, 0);
   QWEM_MPI(MPI_Allgather(&bytes, 1, MPI_INT, sizes.data(), 1, MPI_INT, comm));
   for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + sizes[r - 1];
-  std::vector<T> all((displs.back() + sizes.back()) / sizeof(T));
-  QWEM_MPI(MPI_Allgatherv(local, bytes, MPI_BYTE, all.data(), sizes.data(), displs.data(), MPI_BYTE, comm));
+  all->resize((displs.back() + sizes.back()) / sizeof(T));
+  QWEM_MPI(MPI_Allgatherv(local, bytes, MPI_BYTE, all->data(), sizes.data(), displs.data(), MPI_BYTE, comm));
+}
+template <class T>
+std::vector<T> AllgatherConcat(MPI_Comm comm, const T* local, std::size_t n) {
+  std::vector<T> all;
+  AllgatherConcat(comm, local, n, &all);
   return all;
 }
 

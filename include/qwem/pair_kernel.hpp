@@ -1,0 +1,72 @@
+// The gradient of one batch of weighted word pairs on a tied W (pair-sampling SGD's inner loop).
+//
+// A batch is a list of pairs p = (i, j, weight q_p, positive or negative), in a canonical order
+// that every rank shares. With x_p = w_i . w_j and l(x) the pair loss (QWEM: -x + x^2 / 4 for a
+// positive, x + x^2 / 4 for a negative; SGNS: softplus(-x) and softplus(x)), the gradient of
+// sum_p q_p l(x_p) is, for each row r,
+//   g_r = scale * sum over the pairs with i = r of q_p l'(x_p) w_j  +  ... with j = r of ... w_i,
+// summed in pair order (a pair's i-side term before its j-side one, which matters only for
+// i = j). A rank computes g_r only for the rows it owns (a range of rows): it takes every
+// pair's two directed entries (r, other), keeps those of its rows, groups them by row (a stable
+// counting sort, so each row's entries stay in pair order) and, row by row, scores each entry
+// against w_r (held in cache) and accumulates l' q w_other: one pass over the other rows and no
+// scattered writes. The sum of each row is in the same order whichever rank owns it, so the
+// gradient does not depend on the number of ranks, bit for bit; the vector code fixes its own
+// order of the d products (8 partial sums), the same on every rank of one build.
+#pragma once
+
+#include <vector>
+
+#include "qwem/common.hpp"
+#include "qwem/options.hpp"
+
+namespace qwem {
+
+struct WeightedPair {
+  word_id_t i = -1, j = -1;  // i < 0: an empty slot (skipped)
+  double weight = 0;
+  bool positive = false;
+};
+
+// Pair loss l(x) and its derivative l'(x).
+void PairLoss(LossKind loss, bool positive, double x, double* l, double* dl);
+
+// The rows owned here: [begin, end).
+struct RowOwnership {
+  word_id_t begin = 0, end = 0;
+  bool Owns(word_id_t r) const { return r >= begin && r < end; }
+  global_int_t Slot(word_id_t r) const { return r - begin; }
+};
+
+// What one batch contributed on this rank: sum q l over the pairs whose row i is owned here, and
+// how many of those pairs there were (positives, and all).
+struct PairBatchTotals {
+  double loss = 0, positives = 0, pairs = 0;
+};
+
+class PairGradients {
+ public:
+  // Rows of W of length d.
+  PairGradients(int d, RowOwnership own);
+
+  // g_r (as above) of the owned rows that the batch touches, into Gradient(k) for k <
+  // Touched().size(), Touched() in ascending row order. W is the full replica (row-major).
+  PairBatchTotals Compute(const double* W, const std::vector<WeightedPair>& pairs, LossKind loss, double scale);
+
+  const std::vector<word_id_t>& Touched() const { return touched_; }
+  const double* Gradient(std::size_t k) const { return G_.data() + k * static_cast<std::size_t>(d_); }
+
+ private:
+  struct Entry {
+    word_id_t other;
+    std::int32_t pair;  // index into the batch; the sign bit marks the j-side entry
+  };
+  int d_;
+  RowOwnership own_;
+  std::vector<std::int32_t> start_;  // per slot: first entry (counting sort), then its count
+  std::vector<Entry> entries_;
+  std::vector<word_id_t> touched_;
+  std::vector<double> G_;  // touched_.size() rows
+};
+
+}  // namespace qwem

@@ -1,0 +1,92 @@
+// Random access to the co-occurrence counts for pair-sampling SGD: drawing positive pairs from
+// P_ij in O(1), and looking up C_ij of a drawn negative.
+//
+// A positive is drawn in two stages, each an exact integer alias table (Walker's method on
+// integer weights: index k with probability exactly w_k / sum w):
+//  1. its row i from the row totals T_i = sum_j C_ij (a table replicated on every rank);
+//  2. its column j from row i's counts, by the rank that owns row i (a table per row).
+// Both tables depend only on C, not on how its rows are split over ranks, so a sample keyed by
+// (seed, step, index) is the same pair on any number of ranks.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "qwem/common.hpp"
+#include "qwem/cooccurrence.hpp"
+#include "qwem/random.hpp"
+
+namespace qwem {
+
+// Walker's alias tables over integer weights, one per segment [offsets[s], offsets[s+1]) of a
+// flat array (one segment: a single table).
+class IntegerAlias {
+ public:
+  IntegerAlias() = default;
+  // weights: nonnegative; offsets: size n_segments + 1, nondecreasing from 0.
+  IntegerAlias(const global_int_t* weights, const std::vector<global_int_t>& offsets);
+  // An index into the flat array (in segment s), from two 64-bit random numbers; -1 for an
+  // empty or all-zero segment.
+  global_int_t Draw(std::size_t s, std::uint64_t r1, std::uint64_t r2) const;
+  global_int_t Total(std::size_t s) const { return totals_[s]; }
+  // Starts loading the bucket Draw(s, r1, .) reads (to overlap many draws' cache misses).
+  void Prefetch(std::size_t s, std::uint64_t r1) const {
+    const global_int_t n = offsets_[s + 1] - offsets_[s];
+    if (n > 0) __builtin_prefetch(buckets_.data() + offsets_[s] + Scale(r1, n));
+  }
+
+ private:
+  struct Bucket {
+    global_int_t threshold;  // in [0, total]: below it the bucket's own index, else its alias
+    global_int_t alias;      // within the segment
+  };
+  std::vector<global_int_t> offsets_, totals_;
+  std::vector<Bucket> buckets_;
+};
+
+// Collective (builds the replicated row table). Draws from P_ij of the counts.
+class PositiveSampler {
+ public:
+  PositiveSampler(MPI_Comm comm, const CooccurrenceRows& counts);
+  // Not collective: the row of a sample (the same on every rank).
+  word_id_t Row(std::uint64_t r1, std::uint64_t r2) const { return static_cast<word_id_t>(rows_.Draw(0, r1, r2)); }
+  // Not collective, on the rank owning row i: the index of the sample's entry in counts.cols /
+  // counts.values.
+  global_int_t Entry(word_id_t i, std::uint64_t r1, std::uint64_t r2) const {
+    return entries_.Draw(static_cast<std::size_t>(i - row_begin_), r1, r2);
+  }
+  void PrefetchEntry(word_id_t i, std::uint64_t r1) const { entries_.Prefetch(static_cast<std::size_t>(i - row_begin_), r1); }
+  // The global sum of C (the denominator of P_ij's sampling weights), and its row sums.
+  global_int_t Total() const { return rows_.Total(0); }
+  const std::vector<global_int_t>& RowTotals() const { return row_totals_; }
+
+ private:
+  global_int_t row_begin_;
+  std::vector<global_int_t> row_totals_;
+  IntegerAlias rows_, entries_;
+};
+
+// C_ij of this rank's rows in O(1) for dense rows (a bitmap of the row's columns with a running
+// count every 64 columns), by binary search for the others. Rows are dense when they hold at
+// least V / 8 nonzeros, so the bitmaps take at most half the space of those rows' column indices.
+class CountLookup {
+ public:
+  explicit CountLookup(const CooccurrenceRows& counts);
+  // 0 if absent or if row i is not this rank's.
+  global_int_t operator()(word_id_t i, word_id_t j) const;
+  // Starts loading what operator()(i, j) reads first.
+  void Prefetch(word_id_t i, word_id_t j) const;
+
+ private:
+  struct Block {
+    std::uint64_t bits;
+    std::int64_t before;  // nonzeros of the row before this block
+  };
+  const CooccurrenceRows& c_;
+  std::vector<global_int_t> block_offset_;  // per local row: first block, or -1 (sparse row)
+  std::vector<Block> blocks_;
+};
+
+}  // namespace qwem

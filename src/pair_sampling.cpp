@@ -1,0 +1,121 @@
+#include "qwem/pair_sampling.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include "qwem/random.hpp"
+
+namespace qwem {
+
+IntegerAlias::IntegerAlias(const global_int_t* weights, const std::vector<global_int_t>& offsets)
+    : offsets_(offsets), totals_(offsets.empty() ? 0 : offsets.size() - 1, 0) {
+  const global_int_t n_all = offsets.empty() ? 0 : offsets.back();
+  buckets_.assign(n_all, Bucket{0, 0});
+  std::vector<std::int32_t> small, large;
+  std::vector<unsigned __int128> scaled;
+  for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
+    const global_int_t first = offsets[s], n = offsets[s + 1] - first;
+    const global_int_t* w = weights + first;
+    const global_int_t total = std::accumulate(w, w + n, global_int_t{0});
+    totals_[s] = total;
+    if (n == 0 || total <= 0) continue;
+    // Bucket k holds n w_k / total of the mass in units of total: scaled_k = n w_k against a
+    // capacity of total per bucket, all in integers.
+    scaled.assign(n, 0);
+    small.clear();
+    large.clear();
+    for (global_int_t k = 0; k < n; ++k) {
+      scaled[k] = static_cast<unsigned __int128>(w[k]) * static_cast<unsigned __int128>(n);
+      buckets_[first + k].alias = k;
+      (scaled[k] < static_cast<unsigned __int128>(total) ? small : large).push_back(static_cast<std::int32_t>(k));
+    }
+    const auto cap = static_cast<unsigned __int128>(total);
+    while (!small.empty() && !large.empty()) {
+      const std::int32_t a = small.back(), b = large.back();
+      small.pop_back();
+      buckets_[first + a].threshold = static_cast<global_int_t>(scaled[a]);
+      buckets_[first + a].alias = b;
+      scaled[b] -= cap - scaled[a];
+      if (scaled[b] < cap) {
+        large.pop_back();
+        small.push_back(b);
+      }
+    }
+    // What remains is exactly full (the sums are exact).
+    for (std::int32_t k : small) buckets_[first + k].threshold = total;
+    for (std::int32_t k : large) buckets_[first + k].threshold = total;
+  }
+}
+
+global_int_t IntegerAlias::Draw(std::size_t s, std::uint64_t r1, std::uint64_t r2) const {
+  const global_int_t first = offsets_[s], n = offsets_[s + 1] - first, total = totals_[s];
+  if (n == 0 || total <= 0) return -1;
+  const global_int_t k = Scale(r1, n);
+  const Bucket& b = buckets_[first + k];
+  return first + (Scale(r2, total) < b.threshold ? k : b.alias);
+}
+
+PositiveSampler::PositiveSampler(MPI_Comm comm, const CooccurrenceRows& counts) : row_begin_(counts.row_begin) {
+  const global_int_t n_local = counts.n_local_rows();
+  std::vector<global_int_t> local(n_local);
+  for (global_int_t r = 0; r < n_local; ++r)
+    local[r] = std::accumulate(counts.values.begin() + counts.row_ptr[r], counts.values.begin() + counts.row_ptr[r + 1],
+                               global_int_t{0});
+  std::vector<global_int_t> row_ptr(counts.row_ptr.begin(), counts.row_ptr.end());
+  entries_ = IntegerAlias(counts.values.data(), row_ptr);
+  // Every row's total on every rank, in row order.
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  std::vector<int> sizes(size), displs(size);
+  for (int r = 0; r < size; ++r) {
+    sizes[r] = static_cast<int>(counts.row_ranges[r + 1] - counts.row_ranges[r]);
+    displs[r] = static_cast<int>(counts.row_ranges[r]);
+  }
+  row_totals_.resize(counts.n_words);
+  QWEM_MPI(MPI_Allgatherv(local.data(), static_cast<int>(n_local), MPI_INT64_T, row_totals_.data(), sizes.data(),
+                          displs.data(), MPI_INT64_T, comm));
+  rows_ = IntegerAlias(row_totals_.data(), {0, counts.n_words});
+}
+
+CountLookup::CountLookup(const CooccurrenceRows& counts) : c_(counts) {
+  const global_int_t n_local = counts.n_local_rows(), V = counts.n_words;
+  const global_int_t n_blocks = (V + 63) / 64;
+  block_offset_.assign(n_local, -1);
+  for (global_int_t r = 0; r < n_local; ++r) {
+    const global_int_t b = counts.row_ptr[r], e = counts.row_ptr[r + 1];
+    if ((e - b) * 8 < V) continue;
+    block_offset_[r] = static_cast<global_int_t>(blocks_.size());
+    blocks_.resize(blocks_.size() + n_blocks, Block{0, 0});
+    Block* row = blocks_.data() + block_offset_[r];
+    for (global_int_t k = b; k < e; ++k) row[counts.cols[k] / 64].bits |= std::uint64_t{1} << (counts.cols[k] % 64);
+    std::int64_t run = 0;
+    for (global_int_t q = 0; q < n_blocks; ++q) {
+      row[q].before = run;
+      run += __builtin_popcountll(row[q].bits);
+    }
+  }
+}
+
+void CountLookup::Prefetch(word_id_t i, word_id_t j) const {
+  if (i < c_.row_begin || i >= c_.row_end) return;
+  const global_int_t r = i - c_.row_begin;
+  if (block_offset_[r] >= 0) __builtin_prefetch(blocks_.data() + block_offset_[r] + j / 64);
+}
+
+global_int_t CountLookup::operator()(word_id_t i, word_id_t j) const {
+  if (i < c_.row_begin || i >= c_.row_end) return 0;
+  const global_int_t r = i - c_.row_begin;
+  const global_int_t first = c_.row_ptr[r];
+  if (block_offset_[r] >= 0) {
+    const Block& b = blocks_[block_offset_[r] + j / 64];
+    const std::uint64_t bit = std::uint64_t{1} << (j % 64);
+    if (!(b.bits & bit)) return 0;
+    return c_.values[first + b.before + __builtin_popcountll(b.bits & (bit - 1))];
+  }
+  const auto* lo = c_.cols.data() + first;
+  const auto* hi = c_.cols.data() + c_.row_ptr[r + 1];
+  const auto* it = std::lower_bound(lo, hi, j);
+  return it != hi && *it == j ? c_.values[it - c_.cols.data()] : 0;
+}
+
+}  // namespace qwem

@@ -1,0 +1,214 @@
+// Pair-sampling SGD's building blocks against small independent oracles, on every rank count:
+//  * IntegerAlias: over the full grid of its two uniform draws, each index comes out exactly
+//    n w_k times per n T outcomes (the exact distribution w_k / T, counted, not sampled);
+//  * PositiveSampler: the pair drawn for a key is the same on 1..P ranks, every drawn pair is a
+//    nonzero of C, and the row table's total is sum C;
+//  * CountLookup: C_ij of every (i, j) of a small vocabulary (dense and sparse rows) equals the
+//    gathered counts;
+//  * PairGradients: the gradient of a batch (QWEM and SGNS, repeated pairs, i = j, d with and
+//    without a vector tail) equals a serial double-precision loop written from the
+//    specification in pair_kernel.hpp (one pair at a time, scalar dot products), each row
+//    computed by exactly one rank, the rows of all ranks together bit-identical to one rank's.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "qwem/pair_kernel.hpp"
+#include "qwem/pair_sampling.hpp"
+#include "qwem/random.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using namespace qwem;
+const MPI_Comm kWorld = MPI_COMM_WORLD;
+
+// The smallest r with Scale(r, n) = k.
+std::uint64_t RandomFor(global_int_t k, global_int_t n) {
+  const unsigned __int128 x = (static_cast<unsigned __int128>(k) << 64) + static_cast<unsigned __int128>(n) - 1;
+  return static_cast<std::uint64_t>(x / static_cast<unsigned __int128>(n));
+}
+
+TEST(Pairs, IntegerAliasIsExact) {
+  // Two segments and an empty one: weights with zeros, one dominant weight, and unequal sums.
+  const std::vector<global_int_t> w = {3, 0, 7, 1, 1, 5, 9, 0, 2, 4};
+  const std::vector<global_int_t> offsets = {0, 4, 4, 10};
+  const IntegerAlias alias(w.data(), offsets);
+  EXPECT_EQ(alias.Draw(1, 123, 456), -1);
+  for (std::size_t s : {std::size_t{0}, std::size_t{2}}) {
+    const global_int_t first = offsets[s], n = offsets[s + 1] - first, T = alias.Total(s);
+    ASSERT_EQ(T, std::accumulate(w.begin() + first, w.begin() + offsets[s + 1], global_int_t{0}));
+    std::vector<global_int_t> hits(n, 0);
+    for (global_int_t k = 0; k < n; ++k)
+      for (global_int_t u = 0; u < T; ++u) {
+        ASSERT_EQ(Scale(RandomFor(k, n), n), k);
+        ASSERT_EQ(Scale(RandomFor(u, T), T), u);
+        const global_int_t x = alias.Draw(s, RandomFor(k, n), RandomFor(u, T));
+        ASSERT_GE(x, first);
+        ASSERT_LT(x, first + n);
+        ++hits[x - first];
+      }
+    for (global_int_t k = 0; k < n; ++k) EXPECT_EQ(hits[k], n * w[first + k]) << "segment " << s << " index " << k;
+  }
+}
+
+TEST(Pairs, PositiveSamplerDrawsTheSamePairsOnEveryRankCount) {
+  const int world = CommSize(kWorld), rank = CommRank(kWorld);
+  constexpr int kSamples = 2000;
+  std::vector<std::int64_t> reference;  // rank 0: (i, j, C_ij) per sample
+  for (int k = 1; k <= world; ++k) {
+    MPI_Comm sub;
+    MPI_Comm_split(kWorld, rank < k ? 0 : MPI_UNDEFINED, rank, &sub);
+    std::vector<std::int64_t> drawn(3 * kSamples, 0);
+    if (sub != MPI_COMM_NULL) {
+      const test::PipelineResult p = test::RunPipeline(sub, test::ShareDir() + "/corpus", 300, 1, {});
+      const PositiveSampler sampler(sub, p.rows);
+      global_int_t sum = 0;
+      for (const auto v : p.rows.values) sum += v;
+      EXPECT_EQ(sampler.Total(), AllreduceSum(sub, sum));
+      for (int s = 0; s < kSamples; ++s) {
+        const word_id_t i = sampler.Row(CounterRandom(7, 1, s, 0), CounterRandom(7, 1, s, 1));
+        ASSERT_GE(i, 0);
+        ASSERT_LT(i, p.rows.n_words);
+        if (i < p.rows.row_begin || i >= p.rows.row_end) continue;
+        const global_int_t e = sampler.Entry(i, CounterRandom(7, 1, s, 2), CounterRandom(7, 1, s, 3));
+        ASSERT_GE(e, p.rows.row_ptr[i - p.rows.row_begin]);
+        ASSERT_LT(e, p.rows.row_ptr[i - p.rows.row_begin + 1]);
+        ASSERT_GT(p.rows.values[e], 0);
+        drawn[3 * s] += i + 1;  // exactly one rank owns row i: the sums are that rank's values
+        drawn[3 * s + 1] += p.rows.cols[e];
+        drawn[3 * s + 2] += p.rows.values[e];
+      }
+      QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, drawn.data(), 3 * kSamples, MPI_INT64_T, MPI_SUM, sub));
+      MPI_Comm_free(&sub);
+    }
+    if (rank == 0) {
+      for (int s = 0; s < kSamples; ++s) ASSERT_GT(drawn[3 * s], 0) << "sample " << s << " drawn by no rank";
+      if (k == 1)
+        reference = drawn;
+      else
+        EXPECT_EQ(drawn, reference) << "on " << k << " ranks";
+    }
+  }
+}
+
+TEST(Pairs, CountLookupEqualsTheCounts) {
+  const test::PipelineResult p = test::RunPipeline(kWorld, test::ShareDir() + "/corpus", 2000, 1, {});
+  const CountLookup lookup(p.rows);
+  const auto all = test::GatherCounts(kWorld, p.rows);  // rank 0
+  const auto V = static_cast<word_id_t>(p.rows.n_words);
+  std::vector<std::int64_t> got(static_cast<std::size_t>(V) * V, 0);
+  int dense_rows = 0;
+  for (word_id_t i = 0; i < V; ++i) {
+    for (word_id_t j = 0; j < V; ++j) got[static_cast<std::size_t>(i) * V + j] = lookup(i, j);
+    if (i >= p.rows.row_begin && i < p.rows.row_end) {
+      const global_int_t r = i - p.rows.row_begin;
+      dense_rows += (p.rows.row_ptr[r + 1] - p.rows.row_ptr[r]) * 8 >= V;
+    }
+  }
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, got.data(), static_cast<int>(got.size()), MPI_INT64_T, MPI_SUM, kWorld));
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, &dense_rows, 1, MPI_INT, MPI_SUM, kWorld));
+  EXPECT_GT(dense_rows, 0);
+  EXPECT_LT(dense_rows, V) << "the test needs sparse rows too";
+  if (CommRank(kWorld) != 0) return;
+  std::size_t wrong = 0;
+  for (word_id_t i = 0; i < V; ++i)
+    for (word_id_t j = 0; j < V; ++j) {
+      const auto it = all.find({i, j});
+      wrong += got[static_cast<std::size_t>(i) * V + j] != (it == all.end() ? 0 : it->second);
+    }
+  EXPECT_EQ(wrong, 0u);
+}
+
+// The serial oracle: one pair at a time, scalar dot products, both sides.
+std::vector<double> ReferenceGradient(const std::vector<double>& W, int V, int d, const std::vector<WeightedPair>& pairs,
+                                      LossKind loss, double scale) {
+  std::vector<double> G(static_cast<std::size_t>(V) * d, 0.0);
+  for (const WeightedPair& p : pairs) {
+    if (p.i < 0) continue;
+    double x = 0;
+    for (int k = 0; k < d; ++k) x += W[p.i * d + k] * W[p.j * d + k];
+    double dl;
+    if (loss == LossKind::kQwem)
+      dl = (p.positive ? -1.0 : 1.0) + 0.5 * x;
+    else
+      dl = p.positive ? -1.0 / (1.0 + std::exp(x)) : 1.0 / (1.0 + std::exp(-x));
+    const double g = scale * p.weight * dl;
+    const std::vector<double> wi(W.begin() + p.i * d, W.begin() + (p.i + 1) * d);
+    const std::vector<double> wj(W.begin() + p.j * d, W.begin() + (p.j + 1) * d);
+    for (int k = 0; k < d; ++k) G[p.i * d + k] += g * wj[k];
+    for (int k = 0; k < d; ++k) G[p.j * d + k] += g * wi[k];
+  }
+  return G;
+}
+
+TEST(Pairs, GradientsEqualTheSerialReference) {
+  const int P = CommSize(kWorld), rank = CommRank(kWorld);
+  constexpr int V = 37;
+  for (const int d : {200, 29}) {
+    std::vector<double> W(static_cast<std::size_t>(V) * d);
+    for (std::size_t k = 0; k < W.size(); ++k) W[k] = 0.3 * (ToUnit(CounterRandom(3, d, k, 0)) - 0.5);
+    std::vector<WeightedPair> pairs;
+    for (int s = 0; s < 500; ++s) {
+      // Frequent words (small ids) more often, so rows repeat; every 7th pair has i = j; some empty slots.
+      const auto i = static_cast<word_id_t>(Scale(CounterRandom(5, d, s, 0), Scale(CounterRandom(5, d, s, 1), V) + 1));
+      const auto j = s % 7 == 0 ? i : static_cast<word_id_t>(Scale(CounterRandom(5, d, s, 2), V));
+      if (s % 50 == 3)
+        pairs.push_back(WeightedPair{});
+      else
+        pairs.push_back({i, j, 0.5 + ToUnit(CounterRandom(5, d, s, 3)), s % 3 == 0});
+    }
+    for (LossKind loss : {LossKind::kQwem, LossKind::kSgns}) {
+      const double scale = 1.0 / 500;
+      const std::vector<double> ref = ReferenceGradient(W, V, d, pairs, loss, scale);
+      // This rank's rows, and one rank's (all rows) for the bitwise comparison.
+      // Unequal ranges, one of them empty when P > 2.
+      const auto bound = [&](int r) { return static_cast<word_id_t>(r == P ? V : r * r * V / (P * P)); };
+      PairGradients mine(d, RowOwnership{bound(rank), bound(rank + 1)}), all(d, RowOwnership{0, V});
+      const PairBatchTotals t = mine.Compute(W.data(), pairs, loss, scale);
+      all.Compute(W.data(), pairs, loss, scale);
+      std::vector<double> got(static_cast<std::size_t>(V) * d, 0.0), one(got.size(), 0.0);
+      std::vector<int> owner(V, 0);
+      for (std::size_t k = 0; k < mine.Touched().size(); ++k) {
+        const word_id_t r = mine.Touched()[k];
+        ASSERT_TRUE(r >= bound(rank) && r < bound(rank + 1));
+        if (k > 0) {
+          ASSERT_LT(mine.Touched()[k - 1], r);
+        }
+        std::copy_n(mine.Gradient(k), d, got.begin() + r * d);
+        owner[r] = 1;
+      }
+      for (std::size_t k = 0; k < all.Touched().size(); ++k)
+        std::copy_n(all.Gradient(k), d, one.begin() + all.Touched()[k] * d);
+      QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, got.data(), static_cast<int>(got.size()), MPI_DOUBLE, MPI_SUM, kWorld));
+      QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, owner.data(), V, MPI_INT, MPI_SUM, kWorld));
+      double err = 0, norm = 0;
+      for (std::size_t k = 0; k < ref.size(); ++k) {
+        err = std::max(err, std::abs(got[k] - ref[k]));
+        norm = std::max(norm, std::abs(ref[k]));
+      }
+      EXPECT_GT(norm, 1e-6);
+      EXPECT_LE(err, 1e-13 * norm) << Name(loss) << " d = " << d;
+      EXPECT_EQ(got, one) << Name(loss) << " d = " << d << ": rows of " << P << " ranks differ from one rank's";
+      // Every touched row is computed once; untouched rows are zero in the reference.
+      for (int r = 0; r < V; ++r) {
+        bool touched = false;
+        for (int k = 0; k < d; ++k) touched |= ref[r * d + k] != 0;
+        if (touched) {
+          EXPECT_EQ(owner[r], 1) << "row " << r;
+        }
+      }
+      // Totals: the pairs (and positives) whose row i is owned here, summed over the ranks.
+      double counts[2] = {t.pairs, t.positives};
+      QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_DOUBLE, MPI_SUM, kWorld));
+      double n_pairs = 0, n_pos = 0;
+      for (const WeightedPair& p : pairs) n_pairs += p.i >= 0, n_pos += p.i >= 0 && p.positive;
+      EXPECT_EQ(counts[0], n_pairs);
+      EXPECT_EQ(counts[1], n_pos);
+    }
+  }
+}
+
+}  // namespace
