@@ -29,7 +29,7 @@ SGNS=(--loss sgns --negatives 5 --subsample 1e-4 --lr 100)
 rate() {  # rate BINARY NP NAME OPTIONS...: pair updates/s per rank of one run
   local bin=$1 np=$2 name=$3
   shift 3
-  mpirun -n "$np" "$bin" "${COMMON[@]}" "$@" --out "$WORK/$name.h5" >"$WORK/$name.log"
+  mpirun -n "$np" "$bin" "${COMMON[@]}" "$@" --out "$WORK/$name.h5" >"$WORK/$name.log" 2>&1
   /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1])['/train'].attrs['updates_per_second_per_rank'])" \
     "$WORK/$name.h5"
 }
