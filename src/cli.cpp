@@ -93,7 +93,8 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
 
   // Named values are read as text here and parsed into their enums below, once.
-  std::string mode = Name(o.mode), target = Name(o.target.kind), op = Name(o.target.op), loss = Name(o.train.loss),
+  std::string mode = Name(o.mode), target = Name(o.target.kind), op = Name(o.target.op),
+              solver = Name(o.eigen.solver), loss = Name(o.train.loss),
               sampling = Name(o.train.sampling), output_vectors, lr_schedule = Name(o.train.lr_schedule);
   std::string analogies = o.eval.analogies->path;
   std::vector<std::string> similarity;
@@ -137,6 +138,17 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--operator", op, "auto, sparse (sparse + rank one, never dense) or dense")->capture_default_str();
   app.add_option("--dim", o.eigen.dim, "d: number of top eigenpairs / embedding dimensions")->capture_default_str();
+  app.add_option("--eigensolver", solver,
+                 "block (block Lanczos on block products; single-precision products for --eig-tol >= 1e-5, checked "
+                 "in double) or slepc (SLEPc's EPS, Krylov-Schur unless -eps_type says otherwise)")
+      ->capture_default_str();
+  app.add_option("--eig-tol", o.eigen.tol, "Relative residual ||A v - lambda v|| / |lambda| of every eigenpair")
+      ->capture_default_str();
+  app.add_option("--eig-block", o.eigen.block, "Block solver: columns per block product (16, 32, 48 or 64)")
+      ->capture_default_str();
+  app.add_option("--eig-ncv", o.eigen.ncv,
+                 "Largest basis of the eigensolver, converged pairs included (0: automatic; SLEPc: -eps_ncv)")
+      ->capture_default_str();
   app.add_option("--eig-power", o.eigen.power, "p: embeddings W = V diag(max(lambda,0)^p)")->capture_default_str();
   CLI::Option* analogies_option =
       app.add_option("--analogies", analogies, "Analogy questions (questions-words.txt format), or none")
@@ -256,6 +268,7 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   ParseName("--mode", mode, &o.mode);
   ParseName("--target", target, &o.target.kind);
   ParseName("--operator", op, &o.target.op);
+  ParseName("--eigensolver", solver, &o.eigen.solver);
   ParseName("--loss", loss, &o.train.loss);
   ParseName("--sampling", sampling, &o.train.sampling);
   ParseName("--lr-schedule", lr_schedule, &o.train.lr_schedule);

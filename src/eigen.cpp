@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "qwem/block_lanczos.hpp"
 #include "qwem/format.hpp"
 #include "qwem/petsc_handle.hpp"
 #include "qwem/signals.hpp"
-#include "qwem/target.hpp"
 
 namespace qwem {
 
@@ -28,39 +28,48 @@ PetscErrorCode CreateSymmetricEps(Mat A, EPSType type, PetscInt nev, PetscInt nc
   PetscFunctionReturn(0);
 }
 
-struct MonitorContext {
-  const ProgressLines* progress;
-  int dim;
-  Mat op;
-  double t_start, t_last;
+// "eigensolve: restart 3, 88 of 200 converged, 534 products (49.0/s), 10.9 s, about 14 s left",
+// at most every progress.seconds. The time left is extrapolated from the pairs converged so far
+// (pairs converge in bursts, so it is a rough guide).
+class EigenProgress {
+ public:
+  EigenProgress(const ProgressLines& progress, int dim) : progress_(progress), dim_(dim) {}
+  void Line(long long restart, long long converged, long long products) {
+    const double now = MPI_Wtime();
+    if (!progress_.say || progress_.seconds <= 0 || now - t_last_ < progress_.seconds) return;
+    t_last_ = now;
+    const double elapsed = now - t_start_;
+    const std::string eta = converged > 0 && converged < dim_
+                                ? FormatTimeLeft(elapsed * static_cast<double>(dim_ - converged) / converged)
+                                : "";
+    const std::string rate =
+        products >= 0 ? Format("%lld products (%.1f/s)", products, products / std::max(elapsed, 1e-9))
+                      : std::string("(explicit matrix)");
+    progress_.say(Format("eigensolve: restart %lld, %lld of %d converged, %s, %.1f s%s", restart, converged, dim_,
+                         rate.c_str(), elapsed, eta.c_str()));
+  }
+
+ private:
+  ProgressLines progress_;
+  int dim_;
+  double t_start_ = MPI_Wtime(), t_last_ = MPI_Wtime();
 };
 
-// EPS monitor: a plain progress line at most every report_seconds (long solves in batch logs).
+struct MonitorContext {
+  EigenProgress* progress;
+  Mat op;
+};
+
+// EPS monitor: the progress line.
 PetscErrorCode ReportProgress(EPS, PetscInt its, PetscInt nconv, PetscScalar*, PetscScalar*, PetscReal*, PetscInt,
                               void* ctx) {
   PetscFunctionBeginUser;
   auto* m = static_cast<MonitorContext*>(ctx);
-  const double now = MPI_Wtime();
-  if (now - m->t_last < m->progress->seconds) PetscFunctionReturn(0);
-  m->t_last = now;
   PetscInt products = -1;
   PetscBool is_shell;
   PetscCall(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(m->op), MATSHELL, &is_shell));
   if (is_shell) PetscCall(GetOperatorApplications(m->op, &products));
-  char line[256];
-  const double elapsed = now - m->t_start;
-  // Time left, extrapolated from the pairs converged so far (Krylov-Schur locks them in bursts,
-  // so this is a rough guide).
-  const std::string eta =
-      nconv > 0 && nconv < m->dim ? FormatTimeLeft(elapsed * (m->dim - nconv) / static_cast<double>(nconv)) : "";
-  if (products >= 0)
-    std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged, %d products (%.1f/s), %.1f s%s",
-                  static_cast<int>(its), static_cast<int>(nconv), m->dim, static_cast<int>(products),
-                  products / std::max(elapsed, 1e-9), elapsed, eta.c_str());
-  else
-    std::snprintf(line, sizeof line, "eigensolve: restart %d, %d of %d converged (explicit matrix), %.1f s%s",
-                  static_cast<int>(its), static_cast<int>(nconv), m->dim, elapsed, eta.c_str());
-  m->progress->say(line);
+  m->progress->Line(its, nconv, products);
   PetscFunctionReturn(0);
 }
 
@@ -78,6 +87,67 @@ PetscErrorCode StopOnSignal(EPS eps, PetscInt its, PetscInt max_it, PetscInt nco
   PetscFunctionReturn(0);
 }
 
+// The block solver: block Lanczos on the block operator the cost model picks.
+EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& options, OperatorKind op,
+                       const ProgressLines& progress, bool interruptible) {
+  EigenResult result;
+  const Precision precision = options.tol >= kSinglePrecisionTol ? Precision::kSingle : Precision::kDouble;
+  result.op = ChooseOperator(comm, *target.pattern, op,
+                             precision == Precision::kSingle ? kBlockSingleCosts : kBlockDoubleCosts);
+  BlockOperator A(comm, target, result.op.chosen, options.block, precision == Precision::kSingle, true);
+  BlockLanczosOptions lanczos;
+  lanczos.nev = options.dim;
+  lanczos.ncv = options.ncv;
+  lanczos.tol = options.tol;
+  lanczos.precision = precision;
+  EigenProgress lines(progress, options.dim);
+  const BlockLanczosResult r = SolveBlockLanczos(
+      comm, A, lanczos, [&](int restart, int converged, global_int_t products) { lines.Line(restart, converged, products); },
+      interruptible ? StopTest([comm] { return AgreedStopSignal(comm); }) : StopTest());
+  const int n = static_cast<int>(A.n_local()), d = r.n_converged;
+  result.eigenvalues = r.eigenvalues;
+  result.residuals = r.residuals;
+  result.residual_kind = "||A v - lambda v|| / |lambda| with double-precision products";
+  result.row_begin = target.pattern->row_begin;
+  result.row_end = target.pattern->row_end;
+  result.vectors.resize(static_cast<std::size_t>(n) * d);
+  for (int k = 0; k < d; ++k)
+    for (int i = 0; i < n; ++i)
+      result.vectors[static_cast<std::size_t>(i) * d + k] = r.vectors[static_cast<std::size_t>(k) * n + i];
+  result.n_converged = d;
+  result.n_restarts = r.restarts;
+  result.n_matvecs = r.products;
+  result.n_double_products = r.double_products;
+  result.refined = r.refined;
+  result.solver = "block-lanczos";
+  result.precision = precision == Precision::kSingle && result.op.chosen == OperatorKind::kSparse
+                         ? "single (checked in double)"
+                         : "double";
+  result.tol = options.tol;
+  result.ncv = r.ncv;
+  result.block = options.block;
+  result.stop_signal = r.stop_signal;
+  result.times = r.times;
+  return result;
+}
+
+// SLEPc: EPS on a PETSc operator (the counting shell of S + c 1 1^T, or the explicit matrix).
+EigenResult SolveSlepc(MPI_Comm comm, const Target& target, const EigenOptions& options, OperatorKind op,
+                       const ProgressLines& progress, bool interruptible) {
+  EigenResult result;
+  result.op = ChooseOperator(comm, *target.pattern, op, kSpmvCosts);
+  OwnedMat A;
+  if (result.op.chosen == OperatorKind::kDense) {
+    PetscThrow(CreateDenseTarget(comm, target, &A), "CreateDenseTarget");
+  } else {
+    OwnedMat S;
+    PetscThrow(AssembleTargetMatrix(comm, target, &S), "AssembleTargetMatrix");
+    PetscThrow(CreateTargetOperator(S, target.rank_one, &A), "CreateTargetOperator");
+  }
+  PetscThrow(SolveTopEigenpairs(A, options, progress, &result, interruptible), "SolveTopEigenpairs");
+  return result;
+}
+
 }  // namespace
 
 PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress,
@@ -87,10 +157,12 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const Pro
   PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(op), &comm));
   OwnedEps eps;
   // ncv = 1.5 d: on Gutenberg (V = 10k, d = 200) 37 s against 46 s for SLEPc's default 2 d.
-  PetscCall(CreateSymmetricEps(op, EPSKRYLOVSCHUR, options.dim, std::max(options.dim + 16, 3 * options.dim / 2), &eps));
+  const PetscInt ncv = options.ncv > 0 ? options.ncv : std::max(options.dim + 16, 3 * options.dim / 2);
+  PetscCall(CreateSymmetricEps(op, EPSKRYLOVSCHUR, options.dim, ncv, &eps));
   PetscCall(EPSSetTolerances(eps, options.tol, PETSC_DEFAULT));
   PetscCall(EPSSetFromOptions(eps));  // last, so -eps_nev, -eps_type, -eps_tol, ... override the defaults
-  MonitorContext monitor{&progress, options.dim, op, MPI_Wtime(), MPI_Wtime()};
+  EigenProgress lines(progress, options.dim);
+  MonitorContext monitor{&lines, op};
   if (interruptible) PetscCall(EPSSetStoppingTestFunction(eps, StopOnSignal, &result->stop_signal, nullptr));
   if (progress.say && progress.seconds > 0) PetscCall(EPSMonitorSet(eps, ReportProgress, &monitor, nullptr));
   PetscCall(EPSSolve(eps));
@@ -100,6 +172,7 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const Pro
   EPSType type;
   PetscCall(EPSGetType(eps, &type));
   result->solver = type;
+  result->precision = "double";
   PetscReal tol;
   PetscInt maxit, nev, mpd;
   PetscCall(EPSGetTolerances(eps, &tol, &maxit));
@@ -107,7 +180,13 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const Pro
   result->tol = tol;
   PetscBool is_shell;
   PetscCall(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(op), MATSHELL, &is_shell));
-  if (is_shell) PetscCall(GetOperatorApplications(op, &result->n_matvecs));
+  if (is_shell) {
+    PetscInt products;
+    PetscCall(GetOperatorApplications(op, &products));
+    result->n_matvecs = products;
+    result->n_double_products = products;
+  }
+  result->residual_kind = "SLEPc's error estimate (EPSGetErrorEstimate), relative to |lambda|";
 
   const PetscInt d = std::min<PetscInt>(nev, result->n_converged);
   PetscInt lo, hi;
@@ -118,42 +197,64 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const Pro
   result->eigenvalues.assign(d, 0);
   result->residuals.assign(d, 0);
   result->vectors.assign(static_cast<std::size_t>(m) * d, 0);
-  OwnedVec v, absv;
+  OwnedVec v;
   PetscCall(MatCreateVecs(op, v.out(), nullptr));
-  PetscCall(VecDuplicate(v, absv.out()));
   for (PetscInt k = 0; k < d; ++k) {
     PetscScalar lambda;
     PetscCall(EPSGetEigenpair(eps, k, &lambda, nullptr, v, nullptr));
     PetscReal err;
-    PetscCall(EPSComputeError(eps, k, EPS_ERROR_RELATIVE, &err));
+    PetscCall(EPSGetErrorEstimate(eps, k, &err));
     result->eigenvalues[k] = PetscRealPart(lambda);
     result->residuals[k] = err;
-    // Sign: the largest-magnitude entry positive (VecMax picks the first index on ties).
-    PetscCall(VecCopy(v, absv));
-    PetscCall(VecAbs(absv));
-    PetscInt where;
-    PetscReal biggest;
-    PetscCall(VecMax(absv, &where, &biggest));
-    PetscScalar at = 0;
     const PetscScalar* x;
     PetscCall(VecGetArrayRead(v, &x));
-    if (where >= lo && where < hi) at = x[where - lo];
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &at, 1, MPIU_SCALAR, MPIU_SUM, comm));
-    const double sign = PetscRealPart(at) < 0 ? -1.0 : 1.0;
-    for (PetscInt i = 0; i < m; ++i) result->vectors[static_cast<std::size_t>(i) * d + k] = sign * PetscRealPart(x[i]);
+    for (PetscInt i = 0; i < m; ++i) result->vectors[static_cast<std::size_t>(i) * d + k] = PetscRealPart(x[i]);
     PetscCall(VecRestoreArrayRead(v, &x));
   }
+  NormalizeSigns(comm, lo, m, static_cast<int>(d), result->vectors.data());
   PetscFunctionReturn(0);
 }
 
-EigenResult ComputeEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress, bool interruptible) {
-  EigenResult eig;
-  PetscThrow(SolveTopEigenpairs(op, options, progress, &eig, interruptible), "SolveTopEigenpairs");
-  if (eig.stop_signal == 0 && eig.n_converged < options.dim)
+EigenResult ComputeEigenpairs(MPI_Comm comm, const Target& target, const EigenOptions& options, OperatorKind op,
+                              const ProgressLines& progress, bool interruptible) {
+  EigenResult eig = options.solver == EigenSolverKind::kBlock
+                        ? SolveBlock(comm, target, options, op, progress, interruptible)
+                        : SolveSlepc(comm, target, options, op, progress, interruptible);
+  if (options.solver == EigenSolverKind::kBlock)
+    NormalizeSigns(comm, eig.row_begin, eig.row_end - eig.row_begin, eig.dim(), eig.vectors.data());
+  if (eig.stop_signal == 0 && eig.n_converged < options.dim) {
+    const std::string what = options.solver == EigenSolverKind::kBlock
+                                 ? "raise --eig-ncv, or lower --dim, or try --eigensolver slepc"
+                                 : "raise -eps_max_it or -eps_ncv, or lower --dim";
     throw Error("only " + std::to_string(eig.n_converged) + " of " + std::to_string(options.dim) +
-                " eigenpairs converged (" + eig.solver + ", " + std::to_string(eig.n_restarts) +
-                " restarts); raise -eps_max_it or -eps_ncv, or lower --dim");
+                " eigenpairs converged (" + eig.solver + ", " + std::to_string(eig.n_restarts) + " restarts); " +
+                what);
+  }
   return eig;
+}
+
+void NormalizeSigns(MPI_Comm comm, global_int_t row_begin, global_int_t n_rows, int d, double* rows) {
+  struct Extreme {
+    double magnitude;
+    global_int_t row;  // global
+    double value;
+  };
+  std::vector<Extreme> local(d, Extreme{-1.0, 0, 0.0});
+  for (global_int_t i = 0; i < n_rows; ++i)
+    for (int k = 0; k < d; ++k) {
+      const double v = rows[i * d + k];
+      if (std::abs(v) > local[k].magnitude) local[k] = {std::abs(v), row_begin + i, v};  // first of equals kept
+    }
+  const std::vector<Extreme> all = AllgatherConcat(comm, local.data(), local.size());
+  for (int k = 0; k < d; ++k) {
+    Extreme best{-1.0, 0, 0.0};
+    for (std::size_t r = k; r < all.size(); r += d) {
+      const Extreme& e = all[r];
+      if (e.magnitude > best.magnitude || (e.magnitude == best.magnitude && e.row < best.row)) best = e;
+    }
+    if (best.value < 0)
+      for (global_int_t i = 0; i < n_rows; ++i) rows[i * d + k] = -rows[i * d + k];
+  }
 }
 
 PetscErrorCode SolveFullSpectrum(Mat A, std::vector<double>* eigenvalues) {
@@ -176,6 +277,14 @@ PetscErrorCode SolveFullSpectrum(Mat A, std::vector<double>* eigenvalues) {
   PetscFunctionReturn(0);
 }
 
+std::vector<double> ComputeFullSpectrum(MPI_Comm comm, const Target& target) {
+  OwnedMat dense;
+  PetscThrow(CreateDenseTarget(comm, target, &dense), "CreateDenseTarget");
+  std::vector<double> eigenvalues;
+  PetscThrow(SolveFullSpectrum(dense, &eigenvalues), "SolveFullSpectrum");
+  return eigenvalues;
+}
+
 std::vector<double> ComputeEmbeddings(const EigenResult& eig, double power) {
   const int d = eig.dim();
   std::vector<double> scale(d);
@@ -183,14 +292,6 @@ std::vector<double> ComputeEmbeddings(const EigenResult& eig, double power) {
   std::vector<double> w(eig.vectors.size());
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = eig.vectors[i] * scale[i % d];
   return w;
-}
-
-std::vector<double> ComputeFullSpectrum(const Target& target) {
-  OwnedMat dense;
-  PetscThrow(CreateDenseTarget(target, &dense), "CreateDenseTarget");
-  std::vector<double> eigenvalues;
-  PetscThrow(SolveFullSpectrum(dense, &eigenvalues), "SolveFullSpectrum");
-  return eigenvalues;
 }
 
 Embeddings ClosedFormEmbeddings(const EigenResult& eig, double power, global_int_t n_words) {

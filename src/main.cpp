@@ -182,30 +182,27 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     if (opt.training()) CheckTrainingMemory(comm, setup, V);
 
     std::optional<EigenResult> eig;
-    std::optional<OperatorChoice> op_choice;  // how the eigenpairs were solved (none: loaded)
     std::vector<double> full_spectrum;
     Target target;  // kept for gd, which trains on it
     const bool solve = opt.eigenpairs() && opt.eigen.from.empty();
     if (solve || opt.mode == Mode::kGd || (opt.target.full_spectrum && !opt.counts_only)) {
-      /* ---- 6. Target: M* (or PPMI, PMI) as sparse + rank one, and the operator SLEPc sees ---- */
+      /* ---- 6. Target: M* (or PPMI, PMI) as its sparse entries plus a rank-one constant ---- */
       report.Begin("target");
-      OwnedMat op;
-      PetscThrow(BuildTarget(comm, counts, vocab, opt.target, &target), "BuildTarget");
-      if (opt.target.full_spectrum) full_spectrum = ComputeFullSpectrum(target);
-      if (solve) PetscThrow(CreateOperator(target, opt.target.op, &op, &op_choice.emplace()), "CreateOperator");
-      report.EndTarget(target, opt.target, counts.nnz, op_choice ? &*op_choice : nullptr, full_spectrum);
-      if (opt.mode != Mode::kGd) target = {};  // the operator holds its own reference
+      target = BuildTarget(comm, counts, vocab, opt.target);
+      if (opt.target.full_spectrum) full_spectrum = ComputeFullSpectrum(comm, target);
+      report.EndTarget(target, opt.target, full_spectrum);
 
-      /* ---- 7. Eigensolve: the top-d eigenpairs (Krylov-Schur unless -eps_type says otherwise) ---- */
+      /* ---- 7. Eigensolve: the top-d eigenpairs (block Lanczos, or SLEPc with --eigensolver slepc) ---- */
       if (solve) {
         report.Begin("eigensolve");
-        eig = ComputeEigenpairs(op, opt.eigen, report.Lines(), opt.training());
+        eig = ComputeEigenpairs(comm, target, opt.eigen, opt.target.op, report.Lines(), opt.training());
         if (eig->stop_signal)  // a training run stopped before its first step: nothing to checkpoint
           throw Interrupted("interrupted by signal " + std::to_string(eig->stop_signal) +
                             " during the eigensolve, before training; run again (a closed-form run's eigenpairs "
                             "can be reused with --eigen-from)");
         report.EndEigensolve(*eig, "");
       }
+      if (opt.mode != Mode::kGd) target = {};
     }
     if (opt.eigenpairs() && !solve) {
       /* ---- 7. (or) The eigenpairs of an earlier output (--eigen-from) ---- */
@@ -259,7 +256,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       WriteCorpus(out, counted.plan, counted.read, vocab, counts);
       WriteVocabulary(out, vocab);
       if (opt.output.save_cooccurrence) WriteCooccurrence(out, comm, counts);
-      if (eig) WriteSpectrum(out, *eig, V, opt.target, op_choice ? &*op_choice : nullptr);
+      if (eig) WriteSpectrum(out, *eig, V, opt.target, solve);
       if (!full_spectrum.empty()) WriteFullSpectrum(out, full_spectrum);
       if (embeddings) {
         WriteEmbeddings(out, *embeddings);

@@ -19,6 +19,8 @@ constexpr Named<TargetKind> kTargets[] = {
     {TargetKind::kMStar, "mstar"}, {TargetKind::kPPMI, "ppmi"}, {TargetKind::kPMI, "pmi"}};
 constexpr Named<OperatorKind> kOperators[] = {
     {OperatorKind::kAuto, "auto"}, {OperatorKind::kSparse, "sparse"}, {OperatorKind::kDense, "dense"}};
+constexpr Named<EigenSolverKind> kSolvers[] = {{EigenSolverKind::kBlock, "block"},
+                                                {EigenSolverKind::kSlepc, "slepc"}};
 constexpr Named<LossKind> kLosses[] = {{LossKind::kQwem, "qwem"}, {LossKind::kSgns, "sgns"}};
 constexpr Named<Sampling> kSamplings[] = {{Sampling::kPairs, "pairs"}, {Sampling::kWindows, "windows"}};
 constexpr Named<OutputVectors> kOutputVectors[] = {{OutputVectors::kTied, "tied"},
@@ -56,6 +58,7 @@ bool Finite(double x) { return std::isfinite(x); }
 const char* Name(Mode v) { return NameIn(kModes, v); }
 const char* Name(TargetKind v) { return NameIn(kTargets, v); }
 const char* Name(OperatorKind v) { return NameIn(kOperators, v); }
+const char* Name(EigenSolverKind v) { return NameIn(kSolvers, v); }
 const char* Name(LossKind v) { return NameIn(kLosses, v); }
 const char* Name(Sampling v) { return NameIn(kSamplings, v); }
 const char* Name(OutputVectors v) { return NameIn(kOutputVectors, v); }
@@ -71,6 +74,9 @@ void ParseName(const std::string& option, const std::string& text, TargetKind* v
 }
 void ParseName(const std::string& option, const std::string& text, OperatorKind* value) {
   *value = ParseIn(kOperators, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, EigenSolverKind* value) {
+  *value = ParseIn(kSolvers, option, text);
 }
 void ParseName(const std::string& option, const std::string& text, LossKind* value) {
   *value = ParseIn(kLosses, option, text);
@@ -114,6 +120,10 @@ void Options::Check() const {
   Require(corpus.max_token_bytes >= 1, "--max-token-bytes must be at least 1");
   Require(!output.path.empty(), "--out must name a file");
   Require(eigen.dim >= 1, "--dim must be at least 1");
+  Require(eigen.tol > 0 && eigen.tol < 1, "--eig-tol must be in (0, 1)");
+  Require(eigen.block == 16 || eigen.block == 32 || eigen.block == 48 || eigen.block == 64,
+          "--eig-block must be 16, 32, 48 or 64");
+  Require(eigen.ncv >= 0, "--eig-ncv must be non-negative (0: automatic)");
   Require(eval.concepts >= 0 && eval.concept_words >= 1, "--concepts must be >= 0 and --concept-words >= 1");
   Require(target.nu > 0 && Finite(target.nu), "--ns-weight must be a positive number");
   Require(Finite(eigen.power), "--eig-power must be a number");

@@ -131,16 +131,11 @@ void Report::EndReduce(const CooccurrenceRows& counts, const Vocabulary& vocab) 
   Say(Format("count + reduce: %s in-vocab tokens/s/rank", FormatCount(per_rank / (count_seconds_ + seconds)).c_str()));
 }
 
-void Report::EndTarget(const Target& target, const TargetOptions& options, global_int_t nnz, const OperatorChoice* op,
-                       const std::vector<double>& full_spectrum) {
+void Report::EndTarget(const Target& target, const TargetOptions& options, const std::vector<double>& full_spectrum) {
   std::string how = Format("%s = sparse part (%s nonzeros) %+g 11^T", Name(options.kind),
-                           FormatCount(static_cast<double>(nnz)).c_str(), target.rank_one);
-  if (op && op->requested == OperatorKind::kAuto && op->dense_seconds > 0)
-    how +=
-        Format("; auto: sparse %.1f ms, dense %.1f ms per product", 1e3 * op->sparse_seconds, 1e3 * op->dense_seconds);
+                           FormatCount(static_cast<double>(target.nnz())).c_str(), target.rank_one);
   if (!full_spectrum.empty())
     how += "; full spectrum (" + std::to_string(full_spectrum.size()) + " eigenvalues, LAPACK)";
-  if (op) how += std::string("; operator ") + Name(op->chosen);
   End(how);
 }
 
@@ -154,10 +149,22 @@ void Report::EndEigensolve(const EigenResult& eig, const std::string& loaded_fro
   std::string top;
   for (int k = 0; k < std::min(5, eig.dim()); ++k) top += Format("%s%.1f", k ? ", " : "", eig.eigenvalues[k]);
   const std::string products = eig.n_matvecs >= 0 ? std::to_string(eig.n_matvecs) : "uncounted (explicit matrix)";
+  std::string how = eig.solver;
+  if (eig.block > 0) how += Format(", blocks of %d, %s products", eig.block, eig.precision.c_str());
+  if (eig.refined > 0) how += Format(", %d pairs refined in double", eig.refined);
+  how += std::string(", operator ") + Name(eig.op.chosen);
+  if (eig.op.requested == OperatorKind::kAuto) how += " (" + eig.op.reason + ")";
   End("top eigenvalues " + top +
-      Format("; lambda_%d = %.1f; %lld converged, max rel. residual %.1e, %s products, %lld restarts (%s)", eig.dim(),
-             eig.eigenvalues.back(), static_cast<long long>(eig.n_converged), worst, products.c_str(),
-             static_cast<long long>(eig.n_restarts), eig.solver.c_str()));
+      Format("; lambda_%d = %.1f; %lld converged, max rel. residual %.1e (tol %.0e), %s products, %lld restarts (%s)",
+             eig.dim(), eig.eigenvalues.back(), static_cast<long long>(eig.n_converged), worst, eig.tol,
+             products.c_str(), static_cast<long long>(eig.n_restarts), how.c_str()));
+  if (eig.block > 0) {
+    const BlockLanczosTimes& t = eig.times;
+    Say(Format("eigensolve time (rank 0): products %.2f s (%.3f ms per column), orthogonalization %.2f s, "
+               "normalization %.2f s, Rayleigh-Ritz %.2f s, rotation %.2f s, double-precision check %.2f s",
+               t.products, 1e3 * t.products / std::max<double>(1, static_cast<double>(eig.n_matvecs)), t.orthogonalize,
+               t.normalize, t.rayleigh_ritz, t.rotate, t.verify));
+  }
 }
 
 namespace {

@@ -61,7 +61,7 @@ void WriteEmbeddings(h5::OutputFile& out, const Embeddings& e) {
 }
 
 void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, global_int_t n_words, const TargetOptions& target,
-                   const OperatorChoice* op) {
+                   bool solved) {
   const global_int_t d = eig.dim(), rows = eig.row_end - eig.row_begin;
   out.WriteDistributed("/spectrum/eigenvectors", eig.vectors.data(), rows, eig.row_begin, n_words, d);
   out.WriteReplicated("/spectrum/eigenvalues", eig.eigenvalues);
@@ -70,11 +70,15 @@ void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, global_int_t n_w
   out.Attribute("/spectrum", "ns_weight", target.nu);
   out.Attribute("/spectrum", "cds", target.cds);
   out.Attribute("/spectrum", "shift", target.shift);
-  if (op) {
-    out.Attribute("/spectrum", "operator_requested", std::string(Name(op->requested)));
-    out.Attribute("/spectrum", "operator", std::string(Name(op->chosen)));
-    out.Attribute("/spectrum", "operator_sparse_seconds", op->sparse_seconds);
-    out.Attribute("/spectrum", "operator_dense_seconds", op->dense_seconds);
+  if (solved) {
+    out.Attribute("/spectrum", "operator_requested", std::string(Name(eig.op.requested)));
+    out.Attribute("/spectrum", "operator", std::string(Name(eig.op.chosen)));
+    out.Attribute("/spectrum", "operator_reason", eig.op.reason);
+    out.Attribute("/spectrum", "residual_kind", eig.residual_kind);
+    out.Attribute("/spectrum", "precision", eig.precision);
+    out.Attribute("/spectrum", "block", static_cast<global_int_t>(eig.block));
+    out.Attribute("/spectrum", "n_double_products", eig.n_double_products);
+    out.Attribute("/spectrum", "n_refined", static_cast<global_int_t>(eig.refined));
   }
   out.Attribute("/spectrum", "solver", eig.solver);
   out.Attribute("/spectrum", "tol", eig.tol);

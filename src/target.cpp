@@ -7,6 +7,58 @@
 
 namespace qwem {
 
+std::vector<double> ContextMarginals(const std::vector<double>& unigram, const std::vector<global_int_t>& counts,
+                                     double alpha) {
+  if (alpha == 1.0) return unigram;
+  double total = 0;
+  for (global_int_t n : counts) total += std::pow(static_cast<double>(n), alpha);
+  std::vector<double> r(unigram.size());
+  for (std::size_t i = 0; i < r.size(); ++i)
+    r[i] = std::sqrt(unigram[i] * std::pow(static_cast<double>(counts[i]), alpha) / total);
+  return r;
+}
+
+Target BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const Vocabulary& vocab,
+                   const TargetOptions& options) {
+  if (counts.n_words != vocab.size()) throw std::logic_error("BuildTarget: counts and vocabulary sizes differ");
+  RequireCooccurringPairs(counts);
+  const PairStatistics stats(counts, vocab);
+  const std::vector<double> r = ContextMarginals(stats.unigram, vocab.counts, options.cds);
+  const double log_shift = std::log(options.shift);
+  Target target;
+  target.pattern = &counts;
+  target.values.resize(counts.values.size());
+  // Each stored entry's value; PMI then subtracts its floor, the global minimum.
+  for (global_int_t row = 0; row < counts.n_local_rows(); ++row)
+    for (global_int_t k = counts.row_ptr[row]; k < counts.row_ptr[row + 1]; ++k) {
+      const double p = stats.Pij(counts.values[k]), q = r[counts.row_begin + row] * r[counts.cols[k]];
+      switch (options.kind) {
+        case TargetKind::kMStar:
+          target.values[k] = MStarSparseEntry(p, q, options.nu);
+          break;
+        case TargetKind::kPPMI:
+          target.values[k] = std::max(std::log(p / q) - log_shift, 0.0);  // shifted PPMI
+          break;
+        case TargetKind::kPMI:
+          target.values[k] = std::log(p / q) - log_shift;
+          break;
+      }
+    }
+  if (options.kind == TargetKind::kMStar) target.rank_one = kMStarRankOne;
+  if (options.kind == TargetKind::kPMI) {
+    double local_min = std::numeric_limits<double>::infinity();
+    for (double v : target.values) local_min = std::min(local_min, v);
+    QWEM_MPI(MPI_Allreduce(&local_min, &target.rank_one, 1, MPI_DOUBLE, MPI_MIN, comm));
+    for (double& v : target.values) v -= target.rank_one;
+  }
+  return target;
+}
+
+double TargetNormSquared(MPI_Comm comm, const Target& target) {
+  return SparsePlusRankOneNormSquared(comm, target.values.data(), target.values.size(), target.rank_one,
+                                      target.pattern->n_words);
+}
+
 PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,
                                  const std::function<double(global_int_t, word_id_t, global_int_t)>& value,
                                  OwnedMat* A) {
@@ -33,7 +85,7 @@ PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,
     vals.clear();
     for (global_int_t k = rows.row_ptr[r]; k < rows.row_ptr[r + 1]; ++k) {
       cols.push_back(rows.cols[k]);
-      vals.push_back(value(row, rows.cols[k], rows.values[k]));
+      vals.push_back(value(row, rows.cols[k], k));
     }
     const auto grow = static_cast<PetscInt>(row);
     PetscCall(MatSetValues(*A, 1, &grow, static_cast<PetscInt>(cols.size()), cols.data(), vals.data(), INSERT_VALUES));
@@ -43,77 +95,11 @@ PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,
   PetscFunctionReturn(0);
 }
 
-std::vector<double> ContextMarginals(const std::vector<double>& unigram, const std::vector<global_int_t>& counts,
-                                     double alpha) {
-  if (alpha == 1.0) return unigram;
-  double total = 0;
-  for (global_int_t n : counts) total += std::pow(static_cast<double>(n), alpha);
-  std::vector<double> r(unigram.size());
-  for (std::size_t i = 0; i < r.size(); ++i)
-    r[i] = std::sqrt(unigram[i] * std::pow(static_cast<double>(counts[i]), alpha) / total);
-  return r;
-}
-
-PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const Vocabulary& vocab,
-                           const TargetOptions& options, Target* target) {
+PetscErrorCode AssembleTargetMatrix(MPI_Comm comm, const Target& target, OwnedMat* S) {
   PetscFunctionBeginUser;
-  PetscCheck(counts.n_words == vocab.size(), comm, PETSC_ERR_ARG_SIZ, "counts and vocabulary sizes differ");
-  PetscCheck(counts.n_pairs > 0, comm, PETSC_ERR_ARG_WRONG,
-             "the corpus has no co-occurring pairs (every document is a single in-vocabulary token)");
-  const PairStatistics stats(counts, vocab);
-  const std::vector<double> r = ContextMarginals(stats.unigram, vocab.counts, options.cds);
-  auto q_of = [&](global_int_t i, global_int_t j) { return r[i] * r[j]; };
-  const double log_shift = std::log(options.shift);
-  auto shifted_pmi = [&](double p, double q) { return std::log(p / q) - log_shift; };  // PMI - log k
-
-  // The value on each nonzero; PMI's floor needs the global minimum first.
-  double pmi_floor = 0;
-  if (options.kind == TargetKind::kPMI) {
-    double local_min = std::numeric_limits<double>::infinity();
-    for (global_int_t row = 0; row < counts.n_local_rows(); ++row)
-      for (global_int_t k = counts.row_ptr[row]; k < counts.row_ptr[row + 1]; ++k)
-        local_min =
-            std::min(local_min, shifted_pmi(stats.Pij(counts.values[k]), q_of(counts.row_begin + row, counts.cols[k])));
-    PetscCallMPI(MPI_Allreduce(&local_min, &pmi_floor, 1, MPI_DOUBLE, MPI_MIN, comm));
-  }
-  target->rank_one = options.kind == TargetKind::kMStar ? kMStarRankOne
-                     : options.kind == TargetKind::kPMI ? pmi_floor
-                                                        : 0.0;
   PetscCall(AssembleOnPattern(
-      comm, counts,
-      [&](global_int_t row, word_id_t col, global_int_t c) {
-        const double p = stats.Pij(c), q = q_of(row, col);
-        switch (options.kind) {
-          case TargetKind::kMStar:
-            return MStarSparseEntry(p, q, options.nu);
-          case TargetKind::kPPMI:
-            return std::max(shifted_pmi(p, q), 0.0);
-          case TargetKind::kPMI:
-            return shifted_pmi(p, q) - pmi_floor;
-        }
-        return 0.0;
-      },
-      &target->sparse));
-  PetscCall(MatSetOption(target->sparse, MAT_SYMMETRIC, PETSC_TRUE));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode TargetNormSquared(const Target& target, double* norm2) {
-  PetscFunctionBeginUser;
-  PetscInt rs, re, V;
-  PetscCall(MatGetOwnershipRange(target.sparse, &rs, &re));
-  PetscCall(MatGetSize(target.sparse, &V, nullptr));
-  std::vector<double> values;
-  for (PetscInt r = rs; r < re; ++r) {
-    PetscInt nc;
-    const PetscScalar* vals;
-    PetscCall(MatGetRow(target.sparse, r, &nc, nullptr, &vals));
-    values.insert(values.end(), vals, vals + nc);
-    PetscCall(MatRestoreRow(target.sparse, r, &nc, nullptr, &vals));
-  }
-  MPI_Comm comm;
-  PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(target.sparse.get()), &comm));
-  *norm2 = SparsePlusRankOneNormSquared(comm, values.data(), values.size(), target.rank_one, V);
+      comm, *target.pattern, [&](global_int_t, word_id_t, global_int_t k) { return target.values[k]; }, S));
+  PetscCall(MatSetOption(*S, MAT_SYMMETRIC, PETSC_TRUE));
   PetscFunctionReturn(0);
 }
 
@@ -147,35 +133,18 @@ PetscErrorCode ShellDestroy(Mat op) {
   PetscFunctionReturn(0);
 }
 
-// Mean wall seconds of one application of op (after one warm-up), max over ranks.
-PetscErrorCode TimeApplication(Mat op, int reps, double* seconds) {
-  PetscFunctionBeginUser;
-  OwnedVec x, y;
-  PetscCall(MatCreateVecs(op, x.out(), y.out()));
-  PetscCall(VecSet(x, 1.0));
-  PetscCall(MatMult(op, x, y));
-  MPI_Comm comm;
-  PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(op), &comm));
-  PetscCallMPI(MPI_Barrier(comm));
-  const double t0 = MPI_Wtime();
-  for (int r = 0; r < reps; ++r) PetscCall(MatMult(op, x, y));
-  double local = (MPI_Wtime() - t0) / reps;
-  PetscCallMPI(MPI_Allreduce(&local, seconds, 1, MPI_DOUBLE, MPI_MAX, comm));
-  PetscFunctionReturn(0);
-}
-
 }  // namespace
 
-PetscErrorCode CreateTargetOperator(const Target& target, OwnedMat* op) {
+PetscErrorCode CreateTargetOperator(Mat S, double rank_one, OwnedMat* op) {
   PetscFunctionBeginUser;
   PetscInt m, n, M, N;
-  PetscCall(MatGetLocalSize(target.sparse, &m, &n));
-  PetscCall(MatGetSize(target.sparse, &M, &N));
+  PetscCall(MatGetLocalSize(S, &m, &n));
+  PetscCall(MatGetSize(S, &M, &N));
   MPI_Comm comm;
-  PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(target.sparse.get()), &comm));
+  PetscCall(PetscObjectGetComm(reinterpret_cast<PetscObject>(S), &comm));
   // The shell holds its own reference to S, released with its context by ShellDestroy.
-  PetscCall(PetscObjectReference(reinterpret_cast<PetscObject>(target.sparse.get())));
-  auto* ctx = new ShellContext{OwnedMat(target.sparse.get()), target.rank_one, 0};
+  PetscCall(PetscObjectReference(reinterpret_cast<PetscObject>(S)));
+  auto* ctx = new ShellContext{OwnedMat(S), rank_one, 0};
   PetscCall(MatCreateShell(comm, m, n, M, N, ctx, op->out()));
   PetscCall(MatShellSetOperation(*op, MATOP_MULT, reinterpret_cast<void (*)(void)>(ShellMult)));
   PetscCall(MatShellSetOperation(*op, MATOP_MULT_TRANSPOSE, reinterpret_cast<void (*)(void)>(ShellMult)));
@@ -192,49 +161,23 @@ PetscErrorCode GetOperatorApplications(Mat op, PetscInt* count) {
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode CreateOperator(const Target& target, OperatorKind requested, OwnedMat* op, OperatorChoice* choice) {
+PetscErrorCode CreateDenseTarget(MPI_Comm comm, const Target& target, OwnedMat* dense) {
   PetscFunctionBeginUser;
-  PetscInt V;
-  PetscCall(MatGetSize(target.sparse, &V, nullptr));
-  choice->requested = requested;
-  OperatorKind kind = requested;
-  if (requested == OperatorKind::kAuto) {
-    // A product streams 12 bytes per nonzero (sparse) or 8 per entry (dense): measure only when
-    // dense could plausibly win, i.e. the sparse part is over a third full, and fits.
-    MatInfo info;
-    PetscCall(MatGetInfo(target.sparse, MAT_GLOBAL_SUM, &info));
-    const double dense_entries = static_cast<double>(V) * V;
-    if (V > kDenseMaxWords || 12.0 * info.nz_used < 0.5 * 8.0 * dense_entries) kind = OperatorKind::kSparse;
-  }
-  OwnedMat sparse_op, dense;
-  if (kind != OperatorKind::kDense) PetscCall(CreateTargetOperator(target, &sparse_op));
-  if (kind != OperatorKind::kSparse) PetscCall(CreateDenseTarget(target, &dense));
-  if (kind == OperatorKind::kAuto) {
-    PetscCall(TimeApplication(sparse_op, 5, &choice->sparse_seconds));
-    PetscCall(TimeApplication(dense, 5, &choice->dense_seconds));
-    kind = choice->dense_seconds < choice->sparse_seconds ? OperatorKind::kDense : OperatorKind::kSparse;
-  }
-  choice->chosen = kind;
-  // The dense operator is the explicit MATDENSE itself, so dense solvers (-eps_type lapack) can
-  // take it; its products are then not counted.
-  *op = kind == OperatorKind::kDense ? std::move(dense) : std::move(sparse_op);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode CreateDenseTarget(const Target& target, OwnedMat* dense) {
-  PetscFunctionBeginUser;
-  PetscCall(MatConvert(target.sparse, MATDENSE, MAT_INITIAL_MATRIX, dense->out()));
-  if (target.rank_one != 0) {
-    PetscScalar* a;
-    PetscInt m, N, lda;
-    PetscCall(MatGetLocalSize(*dense, &m, nullptr));
-    PetscCall(MatGetSize(*dense, nullptr, &N));
-    PetscCall(MatDenseGetLDA(*dense, &lda));
-    PetscCall(MatDenseGetArray(*dense, &a));
-    for (PetscInt j = 0; j < N; ++j)
-      for (PetscInt i = 0; i < m; ++i) a[i + static_cast<std::size_t>(j) * lda] += target.rank_one;
-    PetscCall(MatDenseRestoreArray(*dense, &a));
-  }
+  const CooccurrenceRows& p = *target.pattern;
+  const auto m = static_cast<PetscInt>(p.n_local_rows()), V = static_cast<PetscInt>(p.n_words);
+  PetscCall(MatCreateDense(comm, m, m, V, V, nullptr, dense->out()));
+  PetscScalar* a;
+  PetscInt lda;
+  PetscCall(MatDenseGetLDA(*dense, &lda));
+  PetscCall(MatDenseGetArrayWrite(*dense, &a));
+  for (PetscInt j = 0; j < V; ++j)
+    for (PetscInt i = 0; i < m; ++i) a[i + static_cast<std::size_t>(j) * lda] = target.rank_one;
+  for (PetscInt i = 0; i < m; ++i)
+    for (global_int_t k = p.row_ptr[i]; k < p.row_ptr[i + 1]; ++k)
+      a[i + static_cast<std::size_t>(p.cols[k]) * lda] += target.values[k];
+  PetscCall(MatDenseRestoreArrayWrite(*dense, &a));
+  PetscCall(MatAssemblyBegin(*dense, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(*dense, MAT_FINAL_ASSEMBLY));
   PetscCall(MatSetOption(*dense, MAT_SYMMETRIC, PETSC_TRUE));
   PetscFunctionReturn(0);
 }

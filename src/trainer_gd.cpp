@@ -14,9 +14,10 @@ namespace {
 class GdTrainer final : public Trainer {
  public:
   GdTrainer(MPI_Comm comm, const TrainingSetup& setup, const CooccurrenceRows& layout, const Target& target)
-      : Trainer(comm, setup, layout), target_(target) {
+      : Trainer(comm, setup, layout), rank_one_(target.rank_one) {
     W_.assign(static_cast<std::size_t>(row_end_ - row_begin_) * d_, 0.0);
-    PetscThrow(TargetNormSquared(target, &mstar_norm2_), "TargetNormSquared");
+    mstar_norm2_ = TargetNormSquared(comm, target);
+    PetscThrow(AssembleTargetMatrix(comm, target, &S_), "AssembleTargetMatrix");
     PetscThrow(MatCreateDense(comm_, static_cast<PetscInt>(row_end_ - row_begin_), PETSC_DECIDE,
                               static_cast<PetscInt>(n_words_), d_, nullptr, W_dense_.out()),
                "MatCreateDense");
@@ -49,7 +50,8 @@ class GdTrainer final : public Trainer {
   LocalRows Rows() const override { return LocalRows{W_.data(), row_begin_, row_end_, n_words_, d_}; }
 
  private:
-  const Target& target_;
+  OwnedMat S_;  // the target's sparse part; M* = S + rank_one_ 1 1^T
+  double rank_one_;
   std::vector<double> W_;       // this rank's rows, row-major
   OwnedMat W_dense_, Y_dense_;  // W (column-major, for the product) and S W
   double mstar_norm2_ = 0;
@@ -68,7 +70,7 @@ void GdTrainer::Step() {
   for (int r = 0; r < n; ++r)
     for (int k = 0; k < d; ++k) a[r + static_cast<std::size_t>(k) * lda] = W_[static_cast<std::size_t>(r) * d + k];
   PetscThrow(MatDenseRestoreArrayWrite(W_dense_, &a), "MatDenseRestoreArrayWrite");
-  PetscThrow(MatMatMult(target_.sparse, W_dense_, Y_dense_.get() ? MAT_REUSE_MATRIX : MAT_INITIAL_MATRIX, PETSC_DEFAULT,
+  PetscThrow(MatMatMult(S_, W_dense_, Y_dense_.get() ? MAT_REUSE_MATRIX : MAT_INITIAL_MATRIX, PETSC_DEFAULT,
                         Y_dense_.inout()),
              "MatMatMult");
   // 1^T W and the Gram matrix W^T W, all-reduced.
@@ -90,7 +92,7 @@ void GdTrainer::Step() {
   for (int r = 0; r < n; ++r)
     for (int k = 0; k < d; ++k) {
       const std::size_t at = static_cast<std::size_t>(r) * d + k;
-      mw[at] = y[r + static_cast<std::size_t>(k) * ldy] + target_.rank_one * colsum[k];
+      mw[at] = y[r + static_cast<std::size_t>(k) * ldy] + rank_one_ * colsum[k];
       trace += W_[at] * mw[at];
     }
   PetscThrow(MatDenseRestoreArrayRead(Y_dense_, &y), "MatDenseRestoreArrayRead");
@@ -109,7 +111,7 @@ void GdTrainer::Step() {
 }  // namespace
 
 std::unique_ptr<Trainer> CreateGdTrainer(MPI_Comm comm, const TrainingSetup& setup, TrainingInputs& inputs) {
-  if (!inputs.target || !inputs.target->sparse.get()) throw std::logic_error("gd needs the target matrix");
+  if (!inputs.target || !inputs.target->pattern) throw std::logic_error("gd needs the target matrix");
   return std::make_unique<GdTrainer>(comm, setup, inputs.counts, *inputs.target);
 }
 

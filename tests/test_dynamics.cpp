@@ -24,14 +24,19 @@ using namespace qwem;
 const MPI_Comm kWorld = MPI_COMM_WORLD;
 
 // A symmetric V x V matrix Q diag(lambda) Q^T (Q from Gram-Schmidt on seeded Gaussians) as the
-// "sparse" part of a Target (all entries stored), rows split evenly; plus the fake counts and
-// vocabulary the Trainer needs for its layout.
+// "sparse" part of a Target (all entries stored, on a dense pattern), rows split evenly; plus
+// the fake counts and vocabulary the Trainer needs for its layout.
 struct Synthetic {
   Vocabulary vocab;
-  CooccurrenceRows rows;
-  Target target;
+  CooccurrenceRows rows;     // the layout (no counts)
+  CooccurrenceRows pattern;  // every entry of this rank's rows
   std::vector<double> lambda;
   std::vector<double> Q;  // V x V, column k = eigenvector k
+  Target target_;
+  const Target& target() {  // on this object's pattern, wherever it has moved
+    target_.pattern = &pattern;
+    return target_;
+  }
 };
 
 Synthetic MakeSynthetic(MPI_Comm comm, int V, const std::vector<double>& top) {
@@ -67,26 +72,19 @@ Synthetic MakeSynthetic(MPI_Comm comm, int V, const std::vector<double>& top) {
   s.rows.row_begin = s.rows.row_ranges[rank];
   s.rows.row_end = s.rows.row_ranges[rank + 1];
   s.rows.row_ptr.assign(s.rows.n_local_rows() + 1, 0);
-  Mat A;
-  const PetscInt n = static_cast<PetscInt>(s.rows.n_local_rows());
-  MatCreateAIJ(comm, n, n, V, V, V, nullptr, V, nullptr, &A);
-  std::vector<PetscInt> cols(V);
-  for (int j = 0; j < V; ++j) cols[j] = j;
-  std::vector<double> row(V);
+  s.pattern = s.rows;
   for (global_int_t i = s.rows.row_begin; i < s.rows.row_end; ++i) {
     for (int j = 0; j < V; ++j) {
       double v = 0;
       for (int k = 0; k < V; ++k)
         v += s.Q[i + static_cast<std::size_t>(k) * V] * s.lambda[k] * s.Q[j + static_cast<std::size_t>(k) * V];
-      row[j] = v;
+      s.pattern.cols.push_back(j);
+      s.pattern.values.push_back(1);
+      s.target_.values.push_back(v);
     }
-    const PetscInt r = static_cast<PetscInt>(i);
-    MatSetValues(A, 1, &r, V, cols.data(), row.data(), INSERT_VALUES);
+    s.pattern.row_ptr[i - s.rows.row_begin + 1] = static_cast<global_int_t>(s.pattern.cols.size());
   }
-  MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY);
-  MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY);
-  s.target.sparse = OwnedMat(A);
-  s.target.rank_one = 0;
+  s.target_.rank_one = 0;
   return s;
 }
 
@@ -121,7 +119,7 @@ TEST(Dynamics, GradientDescentFollowsTheClosedFormCurves) {
   // switches on near tau = ln(3 / a0) / 3, about 4.5, of 12.
   TrainingSetup o = SyntheticGd(V, d, 1e-3, 4e-4);
   o.train.steps = 30000;
-  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target});
+  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target()});
   Trainer& t = *trainer;
   t.Initialize();
   // This rank's rows of the top eigenvectors, row-major.
@@ -326,7 +324,7 @@ TEST(Dynamics, DiscreteTheoryFollowsLargeSteps) {
   o.train.steps = static_cast<global_int_t>(9.0 / dtau);
   o.train.log_every = 1;
   o.train.checkpoints = 1;
-  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target});
+  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target()});
   trainer->Initialize();
   const EigenResult eig = SyntheticEigenpairs(s, top, V);
   TrainRecord rec;
@@ -371,7 +369,7 @@ TEST(Dynamics, ReferenceConventionInitAndA0) {
   o.train.steps = static_cast<global_int_t>(9.0 / dtau);
   o.train.log_every = 10;
   o.train.checkpoints = 1;
-  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target});
+  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target()});
   trainer->Initialize();
   const LocalRows W0 = trainer->Rows();
   double sum2 = 0;
@@ -410,7 +408,7 @@ TEST(Dynamics, AutoStepsReachesEveryMode) {
   o.train.steps = AutoSteps(o, top, V);
   o.train.log_every = 0;
   o.train.checkpoints = 1;
-  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target});
+  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target()});
   trainer->Initialize();
   EXPECT_NEAR(trainer->Tau(o.train.steps), tau_end, 4e-3);
   const EigenResult eig = SyntheticEigenpairs(s, top, V);

@@ -25,7 +25,8 @@ TEST(CountMatrix, RowSumsLayoutAndSymmetryMatchTheCsr) {
   qwem::OwnedMat C;
   ASSERT_EQ(
       qwem::AssembleOnPattern(
-          kWorld, got.rows, [](qwem::global_int_t, qwem::word_id_t, qwem::global_int_t c) { return double(c); }, &C),
+          kWorld, got.rows,
+          [&](qwem::global_int_t, qwem::word_id_t, qwem::global_int_t k) { return double(got.rows.values[k]); }, &C),
       0);
   PetscInt lo, hi, M, N;
   MatGetOwnershipRange(C, &lo, &hi);

@@ -16,8 +16,10 @@ namespace qwem {
 enum class Mode { kClosed, kSgd, kGd };
 // The matrix to factorize (--target): M* (QWEM), or the PPMI and PMI baselines.
 enum class TargetKind { kMStar, kPPMI, kPMI };
-// How SLEPc sees the target (--operator).
+// How the eigensolver sees the target (--operator).
 enum class OperatorKind { kAuto, kSparse, kDense };
+// The eigensolver (--eigensolver): qwem-dist's block Lanczos on block products, or SLEPc's EPS.
+enum class EigenSolverKind { kBlock, kSlepc };
 enum class LossKind { kQwem, kSgns };
 // sgd's samples: pairs drawn from P_ij (exact, any rank count gives the same W), or word2vec's
 // windows streamed from each rank's shard (sgns only).
@@ -36,6 +38,7 @@ enum class EmbeddingSum { kW, kWPlusC };
 const char* Name(Mode v);
 const char* Name(TargetKind v);
 const char* Name(OperatorKind v);
+const char* Name(EigenSolverKind v);
 const char* Name(LossKind v);
 const char* Name(Sampling v);
 const char* Name(OutputVectors v);
@@ -47,6 +50,7 @@ const char* Name(TheoryConvention v);
 void ParseName(const std::string& option, const std::string& text, Mode* value);
 void ParseName(const std::string& option, const std::string& text, TargetKind* value);
 void ParseName(const std::string& option, const std::string& text, OperatorKind* value);
+void ParseName(const std::string& option, const std::string& text, EigenSolverKind* value);
 void ParseName(const std::string& option, const std::string& text, LossKind* value);
 void ParseName(const std::string& option, const std::string& text, Sampling* value);
 void ParseName(const std::string& option, const std::string& text, OutputVectors* value);
@@ -82,11 +86,20 @@ struct TargetOptions {
 };
 
 struct EigenOptions {
-  int dim = 200;       // d: eigenpairs wanted, and the embedding dimension (also trained W's)
-  double tol = 1e-8;   // relative residual tolerance (-eps_tol overrides it)
+  int dim = 200;  // d: eigenpairs wanted, and the embedding dimension (also trained W's)
+  EigenSolverKind solver = EigenSolverKind::kBlock;
+  // Relative residual ||A v - lambda v|| / |lambda| (SLEPc: -eps_tol overrides it). 1e-4 gives
+  // the same analogy answers as 1e-8 on Gutenberg at V = 10k (share/bench/eigen_tolerance.sh).
+  double tol = 1e-4;
+  int block = 64;      // block solver: columns per block product (16, 32, 48 or 64)
+  int ncv = 0;         // largest basis (block solver; SLEPc: -eps_ncv); 0: automatic
   double power = 0.5;  // p in W = V diag(max(lambda, 0)^p)
   std::string from;    // --eigen-from: M*'s eigenpairs from an earlier output instead of solving
 };
+
+// Block solver: tolerances from this one up use single-precision Krylov products (the result is
+// checked, and refined where needed, in double precision); tighter ones double throughout.
+inline constexpr double kSinglePrecisionTol = 1e-5;
 
 struct TrainOptions {
   LossKind loss = LossKind::kQwem;

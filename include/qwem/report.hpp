@@ -60,9 +60,7 @@ class Report {
   void EndCount(const CountStats& stats, const Vocabulary& vocab, int window);
   void EndReduce(const CooccurrenceRows& counts, const Vocabulary& vocab);
   void EndLoadCounts(const CooccurrenceRows& counts, const Vocabulary& vocab, const std::string& path);
-  // op: the operator built for the eigensolve (null when the eigenpairs are loaded).
-  void EndTarget(const Target& target, const TargetOptions& options, global_int_t nnz, const OperatorChoice* op,
-                 const std::vector<double>& full_spectrum);
+  void EndTarget(const Target& target, const TargetOptions& options, const std::vector<double>& full_spectrum);
   void EndEigensolve(const EigenResult& eig, const std::string& loaded_from);
   void EndTrain(const TrainRecord& record, global_int_t steps);
   // Ends the evaluate phase, then prints the evaluation: both analogy protocols overall and per

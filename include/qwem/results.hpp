@@ -39,9 +39,10 @@ void WriteCooccurrence(h5::OutputFile& out, MPI_Comm comm, const CooccurrenceRow
 // /embeddings: the closed form or the trained W, with the formula that made them.
 void WriteEmbeddings(h5::OutputFile& out, const Embeddings& embeddings);
 
-// /spectrum: the eigenpairs and how they were computed (operator: null if they were loaded).
+// /spectrum: the eigenpairs and how they were computed (solved: here, so the solver's settings
+// are known; not when they were loaded).
 void WriteSpectrum(h5::OutputFile& out, const EigenResult& eig, global_int_t n_words, const TargetOptions& target,
-                   const OperatorChoice* op);
+                   bool solved);
 void WriteFullSpectrum(h5::OutputFile& out, const std::vector<double>& eigenvalues);
 
 void WriteAnalogies(h5::OutputFile& out, const AnalogyReport& report);

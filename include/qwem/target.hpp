@@ -16,6 +16,10 @@
 //               sqrt(P_i P_a(i)): log(P_ij / (r_i r_j)) is exactly the symmetric part of
 //               hyperwords' PMI (the mean of it and its transpose), before the floor or the max.
 //               M* uses the same r_i r_j in place of P_i P_j.
+//
+// The target is its entries on the counts' own nonzero pattern (no copy of the pattern); each
+// consumer builds the form it needs: the block eigensolver its panels (block_operator.hpp),
+// SLEPc and gd a PETSc matrix (AssembleTargetMatrix), the full spectrum a dense matrix.
 #pragma once
 
 #include <mpi.h>
@@ -24,22 +28,19 @@
 #include <functional>
 
 #include "qwem/cooccurrence.hpp"
+#include "qwem/memory.hpp"
 #include "qwem/options.hpp"
 #include "qwem/petsc_handle.hpp"
 #include "qwem/vocab.hpp"
 
 namespace qwem {
 
-// Collective. A MATAIJ matrix on the nonzero pattern of C, with the row layout of `rows` (also
-// the column layout), preallocated exactly; entry (i, j) is value(i, j, C_ij).
-PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,
-                                 const std::function<double(global_int_t, word_id_t, global_int_t)>& value,
-                                 OwnedMat* A);
-
-// The target as sparse part S (MATAIJ, rows laid out like the counts) plus c 1 1^T.
+// The target as S (its entries on the counts' nonzeros) plus c 1 1^T, rows laid out like the counts.
 struct Target {
-  OwnedMat sparse;
-  double rank_one = 0;
+  const CooccurrenceRows* pattern = nullptr;  // the counts (not owned): rows, columns, layout
+  big_vector<double> values;                  // S on the pattern's nonzeros, in its CSR order
+  double rank_one = 0;                        // c
+  global_int_t nnz() const { return pattern ? pattern->nnz : 0; }
 };
 
 // Not collective. r_i of --cds alpha (above): sqrt(P_i n_i^alpha / sum_k n_k^alpha); P_i
@@ -47,33 +48,31 @@ struct Target {
 std::vector<double> ContextMarginals(const std::vector<double>& unigram, const std::vector<global_int_t>& counts,
                                      double alpha);
 
-// Collective. Builds the target of options.kind (with nu, cds, shift) from the counts and the
-// vocabulary's unigram counts (pair_stats.hpp).
-PetscErrorCode BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const Vocabulary& vocab,
-                           const TargetOptions& options, Target* target);
+// Collective. The target of options.kind (with nu, cds, shift) from the counts (which must
+// outlive it) and the vocabulary's unigram counts (pair_stats.hpp). Throws qwem::Error for a
+// corpus without co-occurring pairs.
+Target BuildTarget(MPI_Comm comm, const CooccurrenceRows& counts, const Vocabulary& vocab,
+                   const TargetOptions& options);
 
 // Collective. ||S + c 1 1^T||_F^2 of the target.
-PetscErrorCode TargetNormSquared(const Target& target, double* norm2);
+double TargetNormSquared(MPI_Comm comm, const Target& target);
+
+// Collective. A MATAIJ matrix on the nonzero pattern of C, with the row layout of `rows` (also
+// the column layout), preallocated exactly; entry (i, j) is value(i, j, k) for the k-th stored
+// entry of this rank.
+PetscErrorCode AssembleOnPattern(MPI_Comm comm, const CooccurrenceRows& rows,
+                                 const std::function<double(global_int_t row, word_id_t col, global_int_t k)>& value,
+                                 OwnedMat* A);
+
+// Collective. S as a symmetric MATAIJ (for SLEPc's operator and gd's products).
+PetscErrorCode AssembleTargetMatrix(MPI_Comm comm, const Target& target, OwnedMat* S);
 
 // Collective. A MATSHELL applying y = S x + c (1^T x) 1 with MatMult (symmetric, so also
-// MatMultTranspose), counting its applications. The shell references S; S must outlive it.
-PetscErrorCode CreateTargetOperator(const Target& target, OwnedMat* op);
+// MatMultTranspose), counting its applications; it keeps its own reference to S.
+PetscErrorCode CreateTargetOperator(Mat S, double rank_one, OwnedMat* op);
 PetscErrorCode GetOperatorApplications(Mat op, PetscInt* count);
 
-struct OperatorChoice {
-  OperatorKind requested = OperatorKind::kAuto, chosen = OperatorKind::kSparse;
-  double sparse_seconds = -1, dense_seconds = -1;  // measured per application (auto only)
-};
-
-// Collective. The operator SLEPc will see: a counting MATSHELL applying S x + c (1^T x) 1
-// (sparse), or the explicit MATDENSE (dense), which dense solvers such as -eps_type lapack
-// accept. auto picks sparse above kDenseMaxWords or when the
-// sparse part streams less than half the bytes of the dense matrix (12 bytes per nonzero
-// against 8 per entry: density below 1/3); otherwise it builds both, times 5 applications of
-// each and keeps the faster.
-PetscErrorCode CreateOperator(const Target& target, OperatorKind requested, OwnedMat* op, OperatorChoice* choice);
-
 // Collective. The target as an explicit MATDENSE (S + c 1 1^T), for small V or cross-checks.
-PetscErrorCode CreateDenseTarget(const Target& target, OwnedMat* dense);
+PetscErrorCode CreateDenseTarget(MPI_Comm comm, const Target& target, OwnedMat* dense);
 
 }  // namespace qwem
