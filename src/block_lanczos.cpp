@@ -49,7 +49,8 @@ class Solver {
         ld_(std::max(n_, 1)),
         b_(A.block()),
         nev_(options.nev),
-        ncv_(ResolvedBasisSize(options, b_, A.n_global())) {
+        ncv_(ResolvedBasisSize(options, b_, A.n_global())),
+        reorthogonalize_(options.tol >= 1e-6 ? 1e3 : std::sqrt(2.0)) {
     max_products_ = options.max_products > 0 ? options.max_products : 200 * static_cast<global_int_t>(ncv_);
     Q_.assign(static_cast<std::size_t>(ld_) * (ncv_ + b_), 0.0);
     T_.assign(static_cast<std::size_t>(ncv_) * ncv_, 0.0);
@@ -84,6 +85,12 @@ class Solver {
   int nlock_ = 0, m_ = 0, restarts_ = 0, stop_signal_ = 0, salt_ = 0;
   int warm_ = 0;      // after the last restart: unconverged Ritz vectors kept after the locked ones
   int replaced_ = 0;  // dependent columns replaced by random ones
+  // Gram-Schmidt is repeated when a column keeps less than 1 / reorthogonalize_ of its norm. One
+  // pass leaves components along the basis of about 1e-16 sqrt(k) ||W|| / ||W'||: at 1e3, about
+  // 1e-11, far below what a tolerance of 1e-6 and more needs (and below single-precision
+  // products' 1e-7); tighter tolerances take the classical sqrt(2).
+  double reorthogonalize_;
+  int second_passes_ = 0, first_passes_ = 0;
   BlockLanczosTimes times_;
 };
 
@@ -103,17 +110,39 @@ void Solver::StartBlock(int salt) {
   m_ = 0;
 }
 
-// W (n x b) minus its projection on the first k columns, classical Gram-Schmidt twice (each pass
-// two dgemm and one MPI_Allreduce). Returns the coefficients (k x b, column-major), both passes.
+// W (n x b) minus its projection on the first k columns: classical Gram-Schmidt (two dgemm and
+// one MPI_Allreduce), repeated when some column lost more than reorthogonalize_ of its norm in
+// the first pass (Daniel, Gragg, Kaufman and Stewart's criterion). Returns the coefficients
+// (k x b, column-major) of the pass or passes.
 std::vector<double> Solver::Project(int k, double* W) {
   const Timed timed(&times_.orthogonalize);
-  std::vector<double> total(static_cast<std::size_t>(k) * b_, 0.0), pass(total.size());
+  std::vector<double> total(static_cast<std::size_t>(k) * b_, 0.0), pass(total.size() + b_);
   if (k == 0) return total;
+  ++first_passes_;
+  auto column_norms = [&](double* out) {  // squared, local
+    for (int c = 0; c < b_; ++c) {
+      double s = 0;
+      for (int i = 0; i < n_; ++i) s += W[i + static_cast<std::size_t>(c) * ld_] * W[i + static_cast<std::size_t>(c) * ld_];
+      out[c] = s;
+    }
+  };
+  std::vector<double> before(b_);
   for (int round = 0; round < 2; ++round) {
     dgemm_("T", "N", &k, &b_, &n_, &kOne, Q_.data(), &ld_, W, &ld_, &kZero, pass.data(), &k);
-    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, pass.data(), static_cast<int>(pass.size()), MPI_DOUBLE, MPI_SUM, comm_));
+    if (round == 0) column_norms(pass.data() + total.size());
+    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, pass.data(), static_cast<int>(round == 0 ? pass.size() : total.size()),
+                           MPI_DOUBLE, MPI_SUM, comm_));
     dgemm_("N", "N", &n_, &b_, &k, &kMinusOne, Q_.data(), &ld_, pass.data(), &k, &kOne, W, &ld_);
     for (std::size_t i = 0; i < total.size(); ++i) total[i] += pass[i];
+    if (round == 1) break;
+    std::copy(pass.end() - b_, pass.end(), before.begin());
+    std::vector<double> after(b_);
+    column_norms(after.data());
+    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, after.data(), b_, MPI_DOUBLE, MPI_SUM, comm_));
+    bool again = false;
+    for (int c = 0; c < b_; ++c) again |= before[c] > reorthogonalize_ * reorthogonalize_ * after[c];
+    if (!again) break;
+    ++second_passes_;
   }
   return total;
 }
@@ -403,6 +432,8 @@ BlockLanczosResult Solver::Run() {
   result.products = A_.products();
   result.double_products = A_.double_products();
   result.replaced_columns = replaced_;
+  result.projections = first_passes_;
+  result.repeated_projections = second_passes_;
   result.times = times_;
   result.stop_signal = stop_signal_;
   return result;
@@ -411,7 +442,7 @@ BlockLanczosResult Solver::Run() {
 }  // namespace
 
 int ResolvedBasisSize(const BlockLanczosOptions& options, int b, global_int_t n_global) {
-  const global_int_t wanted = options.ncv > 0 ? options.ncv : std::max(2 * options.nev, options.nev + 4 * b);
+  const global_int_t wanted = options.ncv > 0 ? options.ncv : std::max(5 * options.nev / 2, options.nev + 8 * b);
   return static_cast<int>(std::min<global_int_t>(wanted, n_global - b));
 }
 

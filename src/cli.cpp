@@ -144,7 +144,8 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--eig-tol", o.eigen.tol, "Relative residual ||A v - lambda v|| / |lambda| of every eigenpair")
       ->capture_default_str();
-  app.add_option("--eig-block", o.eigen.block, "Block solver: columns per block product (16, 32, 48 or 64)")
+  app.add_option("--eig-block", o.eigen.block,
+                 "Block solver: columns per block product (16, 32, 48 or 64; 0: 16 below --dim 64, else 32)")
       ->capture_default_str();
   app.add_option("--eig-ncv", o.eigen.ncv,
                  "Largest basis of the eigensolver, converged pairs included (0: automatic; SLEPc: -eps_ncv)")

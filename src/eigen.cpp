@@ -94,7 +94,8 @@ EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& 
   const Precision precision = options.tol >= kSinglePrecisionTol ? Precision::kSingle : Precision::kDouble;
   result.op = ChooseOperator(comm, *target.pattern, op,
                              precision == Precision::kSingle ? kBlockSingleCosts : kBlockDoubleCosts);
-  BlockOperator A(comm, target, result.op.chosen, options.block, precision == Precision::kSingle, true);
+  const int b = BlockWidth(options);
+  BlockOperator A(comm, target, result.op.chosen, b, precision == Precision::kSingle, true);
   BlockLanczosOptions lanczos;
   lanczos.nev = options.dim;
   lanczos.ncv = options.ncv;
@@ -125,9 +126,11 @@ EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& 
                          : "double";
   result.tol = options.tol;
   result.ncv = r.ncv;
-  result.block = options.block;
+  result.block = b;
   result.stop_signal = r.stop_signal;
   result.times = r.times;
+  result.projections = r.projections;
+  result.repeated_projections = r.repeated_projections;
   return result;
 }
 

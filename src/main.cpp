@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "qwem/blas.hpp"
 #include "qwem/checkpoint.hpp"
 #include "qwem/cli.hpp"
 #include "qwem/cooccurrence.hpp"
@@ -303,6 +304,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  qwem::SelectBlasKernels(argv);  // may start this program again, before MPI does
   PetscCall(SlepcInitialize(&argc, &argv, nullptr, help));
   const int status = Run(PETSC_COMM_WORLD, argc, argv);
   if (qwem::h5::OpenBrokenFiles()) {

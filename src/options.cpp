@@ -121,8 +121,8 @@ void Options::Check() const {
   Require(!output.path.empty(), "--out must name a file");
   Require(eigen.dim >= 1, "--dim must be at least 1");
   Require(eigen.tol > 0 && eigen.tol < 1, "--eig-tol must be in (0, 1)");
-  Require(eigen.block == 16 || eigen.block == 32 || eigen.block == 48 || eigen.block == 64,
-          "--eig-block must be 16, 32, 48 or 64");
+  Require(eigen.block == 0 || eigen.block == 16 || eigen.block == 32 || eigen.block == 48 || eigen.block == 64,
+          "--eig-block must be 16, 32, 48 or 64 (0: automatic)");
   Require(eigen.ncv >= 0, "--eig-ncv must be non-negative (0: automatic)");
   Require(eval.concepts >= 0 && eval.concept_words >= 1, "--concepts must be >= 0 and --concept-words >= 1");
   Require(target.nu > 0 && Finite(target.nu), "--ns-weight must be a positive number");

@@ -1,5 +1,7 @@
 #include "qwem/provenance.hpp"
 
+#include "qwem/blas.hpp"
+
 #include <petscsys.h>
 #include <slepcsys.h>
 #include <unistd.h>
@@ -105,6 +107,7 @@ void WriteMeta(h5::OutputFile& out, MPI_Comm comm, const std::string& command_li
   out.Attribute("/meta", "petsc_version", PetscVersion());
   out.Attribute("/meta", "slepc_version", SlepcVersion());
   out.Attribute("/meta", "hdf5_version", h5::LibraryVersion());
+  out.Attribute("/meta", "blas", BlasDescription());
 }
 
 }  // namespace qwem

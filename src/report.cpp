@@ -1,5 +1,7 @@
 #include "qwem/report.hpp"
 
+#include "qwem/blas.hpp"
+
 #include <petsclog.h>
 
 #include <algorithm>
@@ -71,7 +73,8 @@ double Report::End(const std::string& detail) {
 void Report::Start(const Placement& placement, const std::string& command_line, const EvalData& eval) const {
   Say("qwem-dist " + std::string(QWEM_VERSION) + " on " + placement.Describe());
   Say("command: " + command_line);
-  Say("libraries: " + MpiVersion() + "; " + PetscVersion() + "; " + SlepcVersion() + "; HDF5 " + h5::LibraryVersion());
+  Say("libraries: " + MpiVersion() + "; " + PetscVersion() + "; " + SlepcVersion() + "; HDF5 " + h5::LibraryVersion() +
+      "; " + BlasDescription());
   for (const std::string& path : eval.skipped) Warn("default evaluation file '" + path + "' not found; skipped");
 }
 
@@ -160,10 +163,11 @@ void Report::EndEigensolve(const EigenResult& eig, const std::string& loaded_fro
              products.c_str(), static_cast<long long>(eig.n_restarts), how.c_str()));
   if (eig.block > 0) {
     const BlockLanczosTimes& t = eig.times;
-    Say(Format("eigensolve time (rank 0): products %.2f s (%.3f ms per column), orthogonalization %.2f s, "
-               "normalization %.2f s, Rayleigh-Ritz %.2f s, rotation %.2f s, double-precision check %.2f s",
+    Say(Format("eigensolve time (rank 0): products %.2f s (%.3f ms per column), orthogonalization %.2f s (%d of %d "
+               "blocks twice), normalization %.2f s, Rayleigh-Ritz %.2f s, rotation %.2f s, double-precision check "
+               "%.2f s",
                t.products, 1e3 * t.products / std::max<double>(1, static_cast<double>(eig.n_matvecs)), t.orthogonalize,
-               t.normalize, t.rayleigh_ritz, t.rotate, t.verify));
+               eig.repeated_projections, eig.projections, t.normalize, t.rayleigh_ritz, t.rotate, t.verify));
   }
 }
 

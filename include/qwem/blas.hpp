@@ -14,3 +14,21 @@ void dsyev_(const char* jobz, const char* uplo, const int* n, double* a, const i
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
              const int* lwork, int* iwork, const int* liwork, int* info);
 }
+
+#include <string>
+
+namespace qwem {
+
+// Not collective: the first thing main does, before MPI starts. OpenBLAS picks its kernels for
+// the CPU it recognizes; on one it does not know (this project's Xeon, family 6 model 207),
+// Debian's OpenBLAS 0.3.21 falls back to its generic Prescott (SSE3) kernels, whose dense
+// products are 3x slower here. Then the program starts again in place (execv: same process,
+// arguments and environment) with OPENBLAS_CORETYPE set for the CPU's vector unit: SkylakeX with
+// AVX-512, Haswell with AVX2 and FMA. An OPENBLAS_CORETYPE already set is always respected.
+void SelectBlasKernels(char** argv);
+
+// Not collective. "OpenBLAS 0.3.21 ... SkylakeX (OPENBLAS_CORETYPE set by qwem-dist: ...)", or
+// "BLAS: not OpenBLAS".
+std::string BlasDescription();
+
+}  // namespace qwem

@@ -39,6 +39,7 @@ struct EigenResult {
   PetscInt ncv = 0;
   int block = 0;        // block solver: columns per block product
   BlockLanczosTimes times;  // block solver: where the time went (rank 0)
+  int projections = 0, repeated_projections = 0;  // block solver: Gram-Schmidt passes
   int stop_signal = 0;  // the solve was ended by this signal (interruptible solves only)
   int dim() const { return static_cast<int>(eigenvalues.size()); }
 };
