@@ -150,6 +150,10 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.add_option("--eig-ncv", o.eigen.ncv,
                  "Largest basis of the eigensolver, converged pairs included (0: automatic; SLEPc: -eps_ncv)")
       ->capture_default_str();
+  app.add_option("--eig-max-products", o.eigen.max_products,
+                 "Block solver: give up after this many column products (0: 200 times the basis; SLEPc: "
+                 "-eps_max_it)")
+      ->capture_default_str();
   app.add_option("--eig-power", o.eigen.power, "p: embeddings W = V diag(max(lambda,0)^p)")->capture_default_str();
   CLI::Option* analogies_option =
       app.add_option("--analogies", analogies, "Analogy questions (questions-words.txt format), or none")

@@ -99,6 +99,7 @@ EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& 
   BlockLanczosOptions lanczos;
   lanczos.nev = options.dim;
   lanczos.ncv = options.ncv;
+  lanczos.max_products = options.max_products;
   lanczos.tol = options.tol;
   lanczos.precision = precision;
   EigenProgress lines(progress, options.dim);
@@ -227,7 +228,7 @@ EigenResult ComputeEigenpairs(MPI_Comm comm, const Target& target, const EigenOp
     NormalizeSigns(comm, eig.row_begin, eig.row_end - eig.row_begin, eig.dim(), eig.vectors.data());
   if (eig.stop_signal == 0 && eig.n_converged < options.dim) {
     const std::string what = options.solver == EigenSolverKind::kBlock
-                                 ? "raise --eig-ncv, or lower --dim, or try --eigensolver slepc"
+                                 ? "raise --eig-max-products or --eig-ncv, or lower --dim"
                                  : "raise -eps_max_it or -eps_ncv, or lower --dim";
     throw Error("only " + std::to_string(eig.n_converged) + " of " + std::to_string(options.dim) +
                 " eigenpairs converged (" + eig.solver + ", " + std::to_string(eig.n_restarts) + " restarts); " +

@@ -124,6 +124,7 @@ void Options::Check() const {
   Require(eigen.block == 0 || eigen.block == 16 || eigen.block == 32 || eigen.block == 48 || eigen.block == 64,
           "--eig-block must be 16, 32, 48 or 64 (0: automatic)");
   Require(eigen.ncv >= 0, "--eig-ncv must be non-negative (0: automatic)");
+  Require(eigen.max_products >= 0, "--eig-max-products must be non-negative (0: automatic)");
   Require(eval.concepts >= 0 && eval.concept_words >= 1, "--concepts must be >= 0 and --concept-words >= 1");
   Require(target.nu > 0 && Finite(target.nu), "--ns-weight must be a positive number");
   Require(Finite(eigen.power), "--eig-power must be a number");

@@ -119,7 +119,10 @@ expect_usage bad_target "--target" --corpus "$SHARE/corpus" --target svd
 expect_usage bad_operator "--operator" --corpus "$SHARE/corpus" --operator fast
 expect_error dim_too_large "must be smaller than V" --corpus "$SHARE/corpus" --vocab-size 50 --dim 50
 expect_usage dim_text "dim" --corpus "$SHARE/corpus" --dim many
-expect_error not_converged "converged" --corpus "$SHARE/corpus" --vocab-size 500 --dim 20 -eps_max_it 1
+expect_error not_converged "only [0-9]* of 20 eigenpairs converged.*--eig-max-products" --corpus "$SHARE/corpus" \
+  --vocab-size 500 --dim 20 --eig-max-products 32
+expect_error not_converged_slepc "converged.*-eps_max_it" --corpus "$SHARE/corpus" --vocab-size 500 --dim 20 \
+  --eigensolver slepc -eps_max_it 1
 expect_usage windows_qwem "sampling windows.*sgns" --corpus "$SHARE/corpus" --mode sgd --loss qwem --sampling windows
 expect_usage bad_sampling "--sampling" --corpus "$SHARE/corpus" --mode sgd --sampling corpus
 expect_usage separate_pairs "output-vectors separate" --corpus "$SHARE/corpus" --mode sgd --loss sgns --output-vectors separate
@@ -200,7 +203,7 @@ else ok utf8; fi
 # The bundled corpus: log lines, datasets and provenance in the file. --vocab-size is given
 # twice: the last value wins (batch scripts put defaults first).
 run bundled --corpus "$SHARE/corpus" --vocab-size 3000 --vocab-size 2000 --dim 20 --save-cooccurrence --full-spectrum \
-  --progress-seconds 0.001 --out "$WORK/b.h5" -log_view -eps_ncv 40
+  --progress-seconds 0.001 --out "$WORK/b.h5" -log_view --eig-ncv 80
 if [ "$RC" -ne 0 ]; then bad bundled "exit status $RC"
 elif ! head -n 1 "$OUT" | grep -q "qwem-dist .* on $NP ranks\? on 1 node ($(hostname))"; then bad bundled "first line: $(head -n 1 "$OUT")"
 elif ! grep -q "^\[.*\] eigensolve: restart [0-9]*, [0-9]* of 20 converged.*[0-9] s\(, about [0-9.]* s left\)\?$" "$OUT"; then

@@ -94,6 +94,7 @@ struct EigenOptions {
   double tol = 1e-5;
   int block = 0;       // block solver: columns per block product (16, 32, 48 or 64; 0: BlockWidth)
   int ncv = 0;         // largest basis (block solver; SLEPc: -eps_ncv); 0: automatic
+  global_int_t max_products = 0;  // block solver: column products before giving up (0: 200 ncv)
   double power = 0.5;  // p in W = V diag(max(lambda, 0)^p)
   std::string from;    // --eigen-from: M*'s eigenpairs from an earlier output instead of solving
 };
