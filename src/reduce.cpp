@@ -1,7 +1,16 @@
-// The reduce phase: the ranks' dense triangles summed band by band (with their carries), rows
-// balanced by nonzeros, and every count moved to its row owner's CSR (see cooccurrence.hpp).
+// The reduce phase: row ownership balanced by nonzeros (counted exactly before any count moves),
+// the ranks' dense triangles summed band by band onto the owners of the bands' rows, and every
+// nonzero placed in its row owner's CSR (see cooccurrence.hpp).
+//
+// A triangle cell (lo, hi) gives C two entries: (hi, lo) in row hi and (lo, hi) in row lo. With
+// band r = the triangle rows hi of rank r's rows, the first is always local, and so is the
+// second when rank r also owns row lo. The rest, the blocks (lo of rank s < r, hi of rank r),
+// go to rank s as summed 16-bit cells, two bytes each whatever the density (the rows of
+// frequent words, the first rows, have most of their nonzeros in such blocks). Only the sparse
+// part (pairs with a word outside the triangle) travels as (row, col, count) entries.
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 #include <tuple>
 
 #include "qwem/cooccurrence.hpp"
@@ -11,9 +20,17 @@ namespace qwem {
 
 namespace {
 
-// Triangle rows [band[r], band[r+1]) are summed onto rank r; bands have about equal cell counts.
-std::vector<std::uint64_t> Bands(global_int_t dense_words, int size) {
-  const auto H = static_cast<std::uint64_t>(dense_words);
+// Messages carry at most this many cells (16 MiB), so MPI's int counts never overflow and the
+// buffers stay small.
+constexpr std::uint64_t kPiece = std::uint64_t{8} << 20;
+
+std::uint64_t BandCells(const std::vector<std::uint64_t>& band, int r) {
+  return TriangleCells(band[r + 1]) - TriangleCells(band[r]);
+}
+
+// Triangle rows [band[r], band[r+1]) with about equal cell counts (the share of the scan in
+// RowNonzeros).
+std::vector<std::uint64_t> EqualCellBands(std::uint64_t H, int size) {
   std::vector<std::uint64_t> band(size + 1, H);
   band[0] = 0;
   for (int r = 1; r < size; ++r) {
@@ -25,19 +42,73 @@ std::vector<std::uint64_t> Bands(global_int_t dense_words, int size) {
   return band;
 }
 
-std::uint64_t BandCells(const std::vector<std::uint64_t>& band, int r) {
-  return TriangleCells(band[r + 1]) - TriangleCells(band[r]);
+// Bit b set iff cells[b] != 0, for 64 cells (four 16-bit cells per 64-bit word at a time: the
+// top bit of each lane marks a nonzero lane, and one multiplication gathers the four marks).
+inline std::uint64_t NonzeroMask64(const Cell16* cells) {
+  constexpr std::uint64_t kLow15 = 0x7FFF7FFF7FFF7FFFull, kTop = 0x8000800080008000ull;
+  constexpr std::uint64_t kGather = (std::uint64_t{1} << 48) | (std::uint64_t{1} << 33) | (std::uint64_t{1} << 18) |
+                                    (std::uint64_t{1} << 3);
+  std::uint64_t mask = 0;
+  for (int i = 0; i < 16; ++i) {
+    std::uint64_t x;
+    std::memcpy(&x, cells + 4 * i, sizeof x);
+    const std::uint64_t marks = (((x & kLow15) + kLow15) | x) & kTop;  // top bit of each nonzero lane
+    mask |= (((marks >> 15) * kGather) >> 48 & 0xF) << (4 * i);
+  }
+  return mask;
+}
+
+// Collective. The nonzeros of every row of C = X + X^T, exact, before any count moves: the
+// union of the ranks' nonzero triangle cells (a bitmap, OR-reduced; a cell that wrapped to 0
+// has a carry), each rank scanning an equal share of it, plus the sparse entries (each held by
+// one rank after combining), summed over the ranks.
+std::vector<global_int_t> RowNonzeros(MPI_Comm comm, PairCounter& counter, const big_vector<SparseEntry>& owned,
+                                      std::uint64_t V) {
+  const std::uint64_t H = static_cast<std::uint64_t>(counter.dense_words()), cells = TriangleCells(H);
+  std::vector<std::uint64_t> bits((cells + 63) / 64, 0);
+  const Cell16* triangle = counter.triangle();
+  const std::uint64_t whole = cells / 64;
+  for (std::uint64_t word = 0; word < whole; ++word) bits[word] = NonzeroMask64(triangle + word * 64);
+  for (std::uint64_t cell = whole * 64; cell < cells; ++cell)
+    bits[cell / 64] |= static_cast<std::uint64_t>(triangle[cell] != 0) << (cell % 64);
+  for (std::uint64_t cell : counter.carries()) bits[cell / 64] |= std::uint64_t{1} << (cell % 64);
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, bits.data(), static_cast<int>(bits.size()), MPI_UINT64_T, MPI_BOR, comm));
+
+  std::vector<global_int_t> nnz(V, 0);
+  const std::vector<std::uint64_t> share = EqualCellBands(H, CommSize(comm));
+  const int rank = CommRank(comm);
+  for (std::uint64_t hi = share[rank]; hi < share[rank + 1]; ++hi) {
+    const std::uint64_t begin = TriangleCells(hi), end = begin + hi + 1;
+    for (std::uint64_t cell = begin; cell < end;) {
+      const std::uint64_t word = cell / 64, offset = cell % 64;
+      std::uint64_t w = bits[word] >> offset;
+      const std::uint64_t span = std::min<std::uint64_t>(64 - offset, end - cell);
+      if (span < 64) w &= (std::uint64_t{1} << span) - 1;
+      for (; w != 0; w &= w - 1) {
+        const std::uint64_t lo = cell + static_cast<std::uint64_t>(__builtin_ctzll(w)) - begin;
+        ++nnz[hi];
+        if (lo != hi) ++nnz[lo];
+      }
+      cell += span;
+    }
+  }
+  for (const SparseEntry& e : owned) {
+    const std::uint64_t lo = e.key / V, hi = e.key % V;
+    ++nnz[hi];
+    if (lo != hi) ++nnz[lo];
+  }
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, nnz.data(), static_cast<int>(V), MPI_INT64_T, MPI_SUM, comm));
+  return nnz;
 }
 
 // Collective. The pairwise reduce-scatter of the triangle's bands: in step k this rank sends
 // band (rank + k) mod P and receives its own band from rank (rank - k) mod P, in pieces of at
-// most 8M cells; add(offset, cells, n) consumes each received piece. Written out because Open
+// most kPiece cells; add(offset, cells, n) consumes each received piece. Written out because Open
 // MPI 4.1's MPI_Reduce_scatter ran at about 200 MB/s on a 400 MB triangle between two ranks
 // here, and because the sum needs the carries, which MPI's sum would drop.
 template <class Add>
 void PairwiseBands(MPI_Comm comm, const Cell16* triangle, const std::vector<std::uint64_t>& band, Add&& add) {
   const int rank = CommRank(comm), size = CommSize(comm);
-  constexpr std::uint64_t kPiece = std::uint64_t{8} << 20;  // cells
   const std::uint64_t my_cells = BandCells(band, rank);
   std::vector<Cell16> incoming(std::min(my_cells, kPiece));
   // Every message pair (r, s) must agree on the number of pieces, so all ranks use the count of
@@ -71,7 +142,7 @@ std::vector<std::uint64_t> SumBand(MPI_Comm comm, PairCounter& counter, const st
     for (std::uint64_t c = 0; c < n; ++c) AddToCell(own, band_first + at + c, in[c], carries);
   });
   const auto band_of = [&](std::uint64_t cell) {
-    // The last rank r with TriangleCells(band[r]) <= cell.
+    // The last rank r with TriangleCells(band[r]) <= cell (and a non-empty band).
     int r = 0;
     while (r + 1 < size && TriangleCells(band[r + 1]) <= cell) ++r;
     return r;
@@ -83,132 +154,179 @@ std::vector<std::uint64_t> SumBand(MPI_Comm comm, PairCounter& counter, const st
   return carries;
 }
 
-// A count on its way to its row owner.
+// A count on its way to its row owner (the sparse part).
 struct Cell {
   std::uint32_t row, col;
   global_int_t count;
 };
 
-// The nonzeros of C = X + X^T held by this rank after the band sums: its band of the triangle
-// (in ascending hi, so each row's columns come out sorted), then its sparse entries.
-struct HeldCounts {
-  const Cell16* triangle;
-  std::uint64_t band_begin, band_end;  // triangle rows
-  const std::vector<std::uint64_t>& carries;
-  const big_vector<SparseEntry>& owned;
-  std::uint64_t n_words;
+// Fills this rank's CSR rows: row_ptr from the exact row nonzeros, then each row's entries in
+// column order, from three sources in turn (each row's own are sorted at the end only if the
+// sparse part mixed them):
+//  1. its band: for each hi, row hi's cells (hi, lo <= hi), and (lo, hi) for its own rows lo;
+//  2. the blocks of the higher ranks' bands in its columns, in rank order (their columns ascend);
+//  3. the sparse entries, from their holders.
+class RowBuilder {
+ public:
+  RowBuilder(MPI_Comm comm, CooccurrenceRows& rows, const std::vector<global_int_t>& row_nnz)
+      : comm_(comm), rows_(rows), next_(rows.n_local_rows()) {
+    const auto n = static_cast<std::size_t>(rows.n_local_rows());
+    rows.row_ptr.assign(n + 1, 0);
+    for (std::size_t r = 0; r < n; ++r) rows.row_ptr[r + 1] = rows.row_ptr[r] + row_nnz[rows.row_begin + r];
+    rows.cols.resize(static_cast<std::size_t>(rows.row_ptr[n]));
+    rows.values.resize(rows.cols.size());
+    for (std::size_t r = 0; r < n; ++r) next_[r] = rows.row_ptr[r];
+  }
 
-  // fn(row, col, count) for every nonzero of C held here.
-  template <class Fn>
-  void ForEach(Fn&& fn) const {
-    auto both = [&](std::uint64_t lo, std::uint64_t hi, global_int_t c) {
-      if (lo == hi) {
-        fn(hi, lo, 2 * c);  // C = X + X^T doubles the diagonal
-      } else {
-        fn(hi, lo, c);
-        fn(lo, hi, c);
-      }
-    };
+  void Place(std::uint64_t row, std::uint64_t col, global_int_t count) {
+    const global_int_t at = next_[row - rows_.row_begin]++;
+    rows_.cols[at] = static_cast<word_id_t>(col);
+    rows_.values[at] = count;
+  }
+
+  // 1. Own band [hi0, hi1) of the summed triangle with its sorted carries.
+  void PlaceBand(const Cell16* triangle, std::uint64_t hi0, std::uint64_t hi1,
+                 const std::vector<std::uint64_t>& carries) {
+    const auto row_begin = static_cast<std::uint64_t>(rows_.row_begin);
     auto carry = carries.cbegin();
-    for (std::uint64_t h = band_begin, cell = TriangleCells(band_begin); h < band_end; ++h)
-      for (std::uint64_t lo = 0; lo <= h; ++lo, ++cell) {
+    for (std::uint64_t hi = hi0; hi < hi1; ++hi)
+      for (std::uint64_t lo = 0, cell = TriangleCells(hi); lo <= hi; ++lo, ++cell) {
         global_int_t c = triangle[cell];
         for (; carry != carries.cend() && *carry == cell; ++carry) c += 65536;
-        if (c != 0) both(lo, h, c);
+        if (c == 0) continue;
+        if (lo == hi) {
+          Place(hi, lo, 2 * c);  // C = X + X^T doubles the diagonal
+        } else {
+          Place(hi, lo, c);
+          if (lo >= row_begin) Place(lo, hi, c);
+        }
       }
-    for (const SparseEntry& e : owned) both(e.key / n_words, e.key % n_words, e.count);
   }
-};
 
-// Collective. Balances row ownership by nonzeros and moves every held count to its row owner,
-// which builds its CSR rows. Cells for this rank's own rows skip the exchange.
-CooccurrenceRows BuildRows(MPI_Comm comm, const HeldCounts& held, PartialCounts& partial) {
-  const int rank = CommRank(comm), size = CommSize(comm);
-  const std::uint64_t V = held.n_words;
-
-  // Nonzeros per row: this rank's, their sum over ranks (which sizes the CSR rows and balances
-  // contiguous row ranges by nonzeros), and the part from lower ranks (MPI_Exscan, which says
-  // where this rank's cells go inside each row).
-  CooccurrenceRows rows;
-  rows.n_words = static_cast<global_int_t>(V);
-  rows.window = partial.counter.window();
-  std::vector<global_int_t> local_nnz(V, 0), global_nnz(V, 0), before_nnz(V, 0);
-  held.ForEach([&](std::uint64_t row, std::uint64_t, global_int_t) { ++local_nnz[row]; });
-  QWEM_MPI(MPI_Allreduce(local_nnz.data(), global_nnz.data(), static_cast<int>(V), MPI_INT64_T, MPI_SUM, comm));
-  QWEM_MPI(MPI_Exscan(local_nnz.data(), before_nnz.data(), static_cast<int>(V), MPI_INT64_T, MPI_SUM, comm));
-  if (rank == 0) std::fill(before_nnz.begin(), before_nnz.end(), 0);  // Exscan leaves rank 0's undefined
-  for (auto c : global_nnz) rows.nnz += c;
-  rows.row_ranges = BalanceRows(global_nnz, size);
-  rows.row_begin = rows.row_ranges[rank];
-  rows.row_end = rows.row_ranges[rank + 1];
-  const auto n_local = static_cast<std::size_t>(rows.n_local_rows());
-  rows.row_ptr.assign(n_local + 1, 0);
-  for (std::size_t r = 0; r < n_local; ++r) rows.row_ptr[r + 1] = rows.row_ptr[r] + global_nnz[rows.row_begin + r];
-  rows.cols.resize(static_cast<std::size_t>(rows.row_ptr[n_local]));
-  rows.values.resize(rows.cols.size());
-  std::vector<int> owner(V);
-  std::vector<std::size_t> send_displs(size + 1, 0);
-  for (int r = 0; r < size; ++r)
-    for (global_int_t i = rows.row_ranges[r]; i < rows.row_ranges[r + 1]; ++i) {
-      owner[i] = r;
-      if (r != rank) send_displs[r + 1] += static_cast<std::size_t>(local_nnz[i]) * sizeof(Cell);
+  // 2. Collective. Each rank sends every lower rank s the summed cells (lo of s, hi of its band)
+  // and receives the same block of its own columns from every higher rank: in step k, to rank -
+  // k and from rank + k, in pieces of whole triangle rows, the carries of a block first.
+  void ExchangeBlocks(const Cell16* triangle, const std::vector<std::uint64_t>& band,
+                      const std::vector<std::uint64_t>& carries) {
+    const int rank = CommRank(comm_), size = CommSize(comm_);
+    std::vector<Cell16> out, in;
+    for (int k = 1; k < size; ++k) {
+      const int to = rank - k, from = rank + k;
+      const Block send = to >= 0 ? MakeBlock(band, rank, to) : Block{};
+      const Block recv = from < size ? MakeBlock(band, from, rank) : Block{};
+      const int to_rank = to >= 0 ? to : MPI_PROC_NULL, from_rank = from < size ? from : MPI_PROC_NULL;
+      // The block's carries (cells in ascending order).
+      std::vector<std::uint64_t> send_carries, recv_carries;
+      for (std::uint64_t cell : carries)
+        if (send.Contains(cell)) send_carries.push_back(cell);
+      std::uint64_t n_send = send_carries.size(), n_recv = 0;
+      QWEM_MPI(MPI_Sendrecv(&n_send, 1, MPI_UINT64_T, to_rank, 22, &n_recv, 1, MPI_UINT64_T, from_rank, 22, comm_,
+                            MPI_STATUS_IGNORE));
+      recv_carries.resize(from < size ? n_recv : 0);
+      QWEM_MPI(MPI_Sendrecv(send_carries.data(), static_cast<int>(send_carries.size()), MPI_UINT64_T, to_rank, 23,
+                            recv_carries.data(), static_cast<int>(recv_carries.size()), MPI_UINT64_T, from_rank, 23,
+                            comm_, MPI_STATUS_IGNORE));
+      auto carry = recv_carries.cbegin();
+      // Every rank makes the same number of exchanges in step k (empty messages where its blocks
+      // have run out), so that each message has its partner.
+      std::uint64_t steps = 0;
+      for (int r = k; r < size; ++r) steps = std::max(steps, MakeBlock(band, r, r - k).Pieces());
+      for (std::uint64_t i = 0; i < steps; ++i) {
+        const auto [s0, s1] = send.PieceRows(i);
+        const auto [r0, r1] = recv.PieceRows(i);
+        out.resize((s1 - s0) * send.width);
+        for (std::uint64_t hi = s0; hi < s1; ++hi)
+          std::memcpy(out.data() + (hi - s0) * send.width, triangle + TriangleCells(hi) + send.lo0,
+                      send.width * sizeof(Cell16));
+        in.resize((r1 - r0) * recv.width);
+        QWEM_MPI(MPI_Sendrecv(out.data(), static_cast<int>(out.size()), MPI_UINT16_T, to_rank, 24, in.data(),
+                              static_cast<int>(in.size()), MPI_UINT16_T, from_rank, 24, comm_, MPI_STATUS_IGNORE));
+        for (std::uint64_t hi = r0; hi < r1; ++hi)
+          for (std::uint64_t j = 0; j < recv.width; ++j) {
+            const std::uint64_t cell = TriangleCells(hi) + recv.lo0 + j;
+            global_int_t c = in[(hi - r0) * recv.width + j];
+            for (; carry != recv_carries.cend() && *carry == cell; ++carry) c += 65536;
+            if (c != 0) Place(recv.lo0 + j, hi, c);
+          }
+      }
     }
-  for (int r = 0; r < size; ++r) send_displs[r + 1] += send_displs[r];
+  }
 
-  // One pass: cells of other ranks' rows into the send buffer, cells of own rows straight into
-  // the CSR after those of lower ranks. Every source emits a row's columns in ascending order and
-  // sources come in rank order, so rows come out sorted (rows fed by the sparse part are checked
-  // and sorted below).
-  std::vector<global_int_t> own_next(n_local), low_next(n_local), high_next(n_local);
-  for (std::size_t r = 0; r < n_local; ++r) {
-    const std::size_t row = rows.row_begin + r;
-    low_next[r] = rows.row_ptr[r];
-    own_next[r] = rows.row_ptr[r] + before_nnz[row];
-    high_next[r] = own_next[r] + local_nnz[row];
-  }
-  local_nnz = global_nnz = before_nnz = {};
-  auto place = [&](std::vector<global_int_t>& next, std::uint64_t row, std::uint64_t col, global_int_t c) {
-    const global_int_t at = next[row - rows.row_begin]++;
-    rows.cols[at] = static_cast<word_id_t>(col);
-    rows.values[at] = c;
-  };
-  big_vector<char> got;
-  std::vector<std::size_t> recv_displs;
-  {
-    big_vector<Cell> send(send_displs.back() / sizeof(Cell));
-    std::vector<std::size_t> fill(size);
-    for (int r = 0; r < size; ++r) fill[r] = send_displs[r] / sizeof(Cell);
-    held.ForEach([&](std::uint64_t row, std::uint64_t col, global_int_t c) {
-      const int o = owner[row];
-      if (o == rank)
-        place(own_next, row, col, c);
-      else
-        send[fill[o]++] = Cell{static_cast<std::uint32_t>(row), static_cast<std::uint32_t>(col), c};
-    });
-    partial.counter.Release();
-    partial.owned = {};
-    got = ExchangeBytes(comm, reinterpret_cast<const char*>(send.data()), send_displs, recv_displs);
-  }
-  for (int from = 0; from < size; ++from) {
-    auto& next = from < rank ? low_next : high_next;
-    for (std::size_t b = recv_displs[from]; b < recv_displs[from + 1]; b += sizeof(Cell)) {
+  // 3. Collective. The sparse entries (each held once) to the owners of both their rows.
+  void ExchangeSparse(const big_vector<SparseEntry>& owned, std::uint64_t V, const std::vector<int>& owner) {
+    std::vector<Cell> cells;
+    cells.reserve(2 * owned.size());
+    for (const SparseEntry& e : owned) {
+      const auto lo = static_cast<std::uint32_t>(e.key / V), hi = static_cast<std::uint32_t>(e.key % V);
+      if (lo == hi) {
+        cells.push_back({hi, lo, 2 * e.count});
+      } else {
+        cells.push_back({hi, lo, e.count});
+        cells.push_back({lo, hi, e.count});
+      }
+    }
+    std::vector<std::size_t> displs;
+    const big_vector<char> got =
+        ExchangeByOwner(comm_, cells.data(), cells.size(), [&](const Cell& c) { return owner[c.row]; }, displs);
+    for (std::size_t b = 0; b < got.size(); b += sizeof(Cell)) {
       Cell c;
       std::memcpy(&c, got.data() + b, sizeof(Cell));
-      place(next, c.row, c.col, c.count);
+      Place(c.row, c.col, c.count);
     }
   }
-  got = {};
-  std::vector<std::pair<word_id_t, global_int_t>> tmp;
-  for (std::size_t r = 0; r < n_local; ++r) {
-    const global_int_t b = rows.row_ptr[r], e = rows.row_ptr[r + 1];
-    if (std::is_sorted(rows.cols.begin() + b, rows.cols.begin() + e)) continue;
-    tmp.clear();
-    for (global_int_t k = b; k < e; ++k) tmp.emplace_back(rows.cols[k], rows.values[k]);
-    std::sort(tmp.begin(), tmp.end());
-    for (global_int_t k = b; k < e; ++k) std::tie(rows.cols[k], rows.values[k]) = tmp[k - b];
+
+  // Every row full, and sorted (rows fed by the sparse part may need it).
+  void Finish() {
+    const auto n = static_cast<std::size_t>(rows_.n_local_rows());
+    std::vector<std::pair<word_id_t, global_int_t>> tmp;
+    for (std::size_t r = 0; r < n; ++r) {
+      const global_int_t b = rows_.row_ptr[r], e = rows_.row_ptr[r + 1];
+      if (next_[r] != e) throw std::logic_error("ReduceCounts: row " + std::to_string(rows_.row_begin + r) +
+                                                " got a different number of nonzeros than counted");
+      if (std::is_sorted(rows_.cols.begin() + b, rows_.cols.begin() + e)) continue;
+      tmp.clear();
+      for (global_int_t k = b; k < e; ++k) tmp.emplace_back(rows_.cols[k], rows_.values[k]);
+      std::sort(tmp.begin(), tmp.end());
+      for (global_int_t k = b; k < e; ++k) std::tie(rows_.cols[k], rows_.values[k]) = tmp[k - b];
+    }
   }
-  return rows;
-}
+
+ private:
+  // The cells (lo in [lo0, lo0 + width), hi in [hi0, hi1)) of one rank's band in another's
+  // columns, in pieces of whole triangle rows.
+  struct Block {
+    std::uint64_t hi0 = 0, hi1 = 0, lo0 = 0, width = 0;
+    std::uint64_t RowsPerPiece() const { return std::max<std::uint64_t>(1, kPiece / std::max<std::uint64_t>(1, width)); }
+    std::uint64_t Pieces() const { return width == 0 ? 0 : (hi1 - hi0 + RowsPerPiece() - 1) / RowsPerPiece(); }
+    std::pair<std::uint64_t, std::uint64_t> PieceRows(std::uint64_t i) const {
+      if (width == 0) return {hi0, hi0};
+      const std::uint64_t a = std::min(hi1, hi0 + i * RowsPerPiece());
+      return {a, std::min(hi1, a + RowsPerPiece())};
+    }
+    bool Contains(std::uint64_t cell) const {
+      if (width == 0 || cell < TriangleCells(hi0) || cell >= TriangleCells(hi1)) return false;
+      // The row hi of the cell: the largest h with TriangleCells(h) <= cell.
+      std::uint64_t lo = hi0, hi = hi1;
+      while (hi - lo > 1) {
+        const std::uint64_t mid = (lo + hi) / 2;
+        (TriangleCells(mid) <= cell ? lo : hi) = mid;
+      }
+      const std::uint64_t col = cell - TriangleCells(lo);
+      return col >= lo0 && col < lo0 + width;
+    }
+  };
+
+  // Rank `holder`'s band rows in rank `cols`'s columns (cols < holder, so lo < hi throughout).
+  Block MakeBlock(const std::vector<std::uint64_t>& band, int holder, int cols) const {
+    Block b{band[holder], band[holder + 1], band[cols], band[cols + 1] - band[cols]};
+    if (b.hi0 == b.hi1) b.width = 0;
+    return b;
+  }
+
+  MPI_Comm comm_;
+  CooccurrenceRows& rows_;
+  std::vector<global_int_t> next_;
+};
 
 }  // namespace
 
@@ -233,20 +351,40 @@ CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats
   PartialCounts partial = std::move(counts);
   PairCounter& counter = partial.counter;
   const auto V = static_cast<std::uint64_t>(counter.n_words());
+  const auto H = static_cast<std::uint64_t>(counter.dense_words());
+  const int rank = CommRank(comm), size = CommSize(comm);
   counter.sparse() = {};
-
-  // 1. The band sums, in place in this rank's band of the triangle, with their carries.
-  const int rank = CommRank(comm);
-  const std::vector<std::uint64_t> band = Bands(counter.dense_words(), CommSize(comm));
-  const std::vector<std::uint64_t> carries = SumBand(comm, counter, band);
   {
     big_vector<SparseEntry> scratch;
     SortAndCombine(partial.owned, V * V, scratch);
   }
 
-  // 2. Every held count to its row owner, as CSR.
-  const HeldCounts held{counter.triangle(), band[rank], band[rank + 1], carries, partial.owned, V};
-  CooccurrenceRows rows = BuildRows(comm, held, partial);
+  // 1. Row ownership: contiguous row ranges balanced by the exact nonzeros of C.
+  CooccurrenceRows rows;
+  rows.n_words = static_cast<global_int_t>(V);
+  rows.window = counter.window();
+  const std::vector<global_int_t> row_nnz = RowNonzeros(comm, counter, partial.owned, V);
+  for (auto c : row_nnz) rows.nnz += c;
+  rows.row_ranges = BalanceRows(row_nnz, size);
+  rows.row_begin = rows.row_ranges[rank];
+  rows.row_end = rows.row_ranges[rank + 1];
+
+  // 2. The band sums: rank r's band is the triangle rows of its own rows.
+  std::vector<std::uint64_t> band(size + 1);
+  for (int r = 0; r <= size; ++r) band[r] = std::min<std::uint64_t>(rows.row_ranges[r], H);
+  const std::vector<std::uint64_t> carries = SumBand(comm, counter, band);
+
+  // 3. The CSR rows: own band, the blocks of the higher ranks' bands, the sparse entries.
+  std::vector<int> owner(V);
+  for (int r = 0; r < size; ++r)
+    for (global_int_t i = rows.row_ranges[r]; i < rows.row_ranges[r + 1]; ++i) owner[i] = r;
+  RowBuilder builder(comm, rows, row_nnz);
+  builder.PlaceBand(counter.triangle(), band[rank], band[rank + 1], carries);
+  builder.ExchangeBlocks(counter.triangle(), band, carries);
+  counter.Release();
+  builder.ExchangeSparse(partial.owned, V, owner);
+  partial.owned = {};
+  builder.Finish();
   rows.n_pairs = 2 * AllreduceSum(comm, counter.n_pairs());
   if (stats) {
     stats->n_band_carries = static_cast<global_int_t>(carries.size());
