@@ -32,11 +32,12 @@ OperatorChoice ChooseOperator(MPI_Comm comm, const CooccurrenceRows& pattern, Op
 
 BlockOperator::BlockOperator(MPI_Comm comm, const Target& target, OperatorKind kind, int b, bool single, bool dbl)
     : comm_(comm),
+      rank_(CommRank(comm)),
       kind_(kind),
       b_(b),
-      row_begin_(target.pattern->row_begin),
-      row_end_(target.pattern->row_end),
       n_global_(target.pattern->n_words),
+      layout_(EvenRanges(target.pattern->n_words, CommSize(comm))),
+      matrix_rows_(target.pattern->row_ranges),
       rank_one_(target.rank_one) {
   if (!SupportedBlockWidth(b)) throw Error("block size " + std::to_string(b) + " is not one of 16, 32, 48, 64");
   const CooccurrenceRows& p = *target.pattern;
@@ -44,22 +45,22 @@ BlockOperator::BlockOperator(MPI_Comm comm, const Target& target, OperatorKind k
   gather_counts_.resize(size);
   gather_displs_.resize(size);
   for (int r = 0; r < size; ++r) {
-    gather_counts_[r] = static_cast<int>((p.row_ranges[r + 1] - p.row_ranges[r]) * b);
-    gather_displs_[r] = static_cast<int>(p.row_ranges[r] * b);
+    gather_counts_[r] = static_cast<int>((layout_[r + 1] - layout_[r]) * b);
+    gather_displs_[r] = static_cast<int>(layout_[r] * b);
   }
-  const global_int_t n = n_local(), V = n_global_;
+  const global_int_t rows = p.n_local_rows(), V = n_global_;
   if (kind == OperatorKind::kDense) {
-    dense_.assign(static_cast<std::size_t>(V) * n, rank_one_);
-    for (global_int_t r = 0; r < n; ++r)
+    dense_.assign(static_cast<std::size_t>(V) * rows, rank_one_);
+    for (global_int_t r = 0; r < rows; ++r)
       for (global_int_t k = p.row_ptr[r]; k < p.row_ptr[r + 1]; ++k)
         dense_[static_cast<std::size_t>(r) * V + p.cols[k]] += target.values[k];
   } else {
     // Panels sized for the float X when single precision is used (double X then reads a slice
     // twice as large, still within L2).
-    sparse_ = MakePanelMatrix(n, V, p.row_ptr.data(), p.cols.data(), target.values.data(),
+    sparse_ = MakePanelMatrix(rows, V, p.row_ptr.data(), p.cols.data(), target.values.data(),
                               PanelColumns(b, single ? sizeof(float) : sizeof(double)), single, dbl);
   }
-  y_rows_.resize(static_cast<std::size_t>(n) * b);
+  y_rows_.resize(static_cast<std::size_t>(rows) * b);
 }
 
 std::size_t BlockOperator::bytes() const {
@@ -72,7 +73,7 @@ void BlockOperator::Gather(const double* X, int ldx, aligned_vector<T>* full) {
   const global_int_t n = n_local();
   full->resize(static_cast<std::size_t>(n_global_) * b_);
   // This rank's rows, row-major, in place at their offset of the full block, then gathered.
-  T* mine = full->data() + static_cast<std::size_t>(row_begin_) * b_;
+  T* mine = full->data() + static_cast<std::size_t>(row_begin()) * b_;
   for (global_int_t i = 0; i < n; ++i)
     for (int c = 0; c < b_; ++c) mine[i * b_ + c] = static_cast<T>(X[i + static_cast<std::size_t>(c) * ldx]);
   const MPI_Datatype type = sizeof(T) == sizeof(float) ? MPI_FLOAT : MPI_DOUBLE;
@@ -82,7 +83,7 @@ void BlockOperator::Gather(const double* X, int ldx, aligned_vector<T>* full) {
 
 template <class T>
 void BlockOperator::MultiplyLocal(const aligned_vector<T>& full, std::vector<double>* Y_rows) {
-  const global_int_t n = n_local();
+  const global_int_t n = matrix_rows_[rank_ + 1] - matrix_rows_[rank_];
   if (kind_ == OperatorKind::kDense) {
     // Y^T (b x n) = X^T (b x V, the row-major X) * D (V x n): rows of Y come out row-major.
     const int m = b_, nn = static_cast<int>(n), k = static_cast<int>(n_global_);
@@ -114,10 +115,12 @@ void BlockOperator::Apply(const double* X, int ldx, double* Y, int ldy, Precisio
     MultiplyLocal(full_double_, &y_rows_);
     double_products_ += b_;
   }
+  // The matrix rows' results to the blocks' layout, then column-major.
+  const std::vector<double> mine = RedistributeRows(comm_, matrix_rows_, layout_, y_rows_.data(), b_);
   const global_int_t n = n_local();
   for (int c = 0; c < b_; ++c)
     for (global_int_t i = 0; i < n; ++i)
-      Y[i + static_cast<std::size_t>(c) * ldy] = y_rows_[static_cast<std::size_t>(i) * b_ + c];
+      Y[i + static_cast<std::size_t>(c) * ldy] = mine[static_cast<std::size_t>(i) * b_ + c];
   products_ += b_;
   seconds_ += MPI_Wtime() - t0;
 }

@@ -110,12 +110,13 @@ EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& 
   result.eigenvalues = r.eigenvalues;
   result.residuals = r.residuals;
   result.residual_kind = "||A v - lambda v|| / |lambda| with double-precision products";
+  // The solver's even row layout back to the counts' layout, row-major.
+  std::vector<double> rows(static_cast<std::size_t>(n) * d);
+  for (int k = 0; k < d; ++k)
+    for (int i = 0; i < n; ++i) rows[static_cast<std::size_t>(i) * d + k] = r.vectors[static_cast<std::size_t>(k) * n + i];
+  result.vectors = RedistributeRows(comm, A.layout(), target.pattern->row_ranges, rows.data(), d);
   result.row_begin = target.pattern->row_begin;
   result.row_end = target.pattern->row_end;
-  result.vectors.resize(static_cast<std::size_t>(n) * d);
-  for (int k = 0; k < d; ++k)
-    for (int i = 0; i < n; ++i)
-      result.vectors[static_cast<std::size_t>(i) * d + k] = r.vectors[static_cast<std::size_t>(k) * n + i];
   result.n_converged = d;
   result.n_restarts = r.restarts;
   result.n_matvecs = r.products;

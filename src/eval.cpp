@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "qwem/blas.hpp"
+#include "qwem/exchange.hpp"
 
 namespace qwem {
 
@@ -58,16 +59,22 @@ std::vector<word_id_t> Answer3CosAdd(MPI_Comm comm, const LocalRows& e, const st
   constexpr std::size_t kBatch = 1024;
   const int d = e.dim;
   const int m = static_cast<int>(e.row_end - e.row_begin);
+  // The unit rows of every word the queries use (a few hundred), gathered once.
+  std::vector<word_id_t> ids;
+  for (const auto& q : queries) ids.insert(ids.end(), q.begin(), q.end());
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  const std::vector<double> rows = GatherRows(comm, e, unit.data(), ids);
+  auto row = [&](word_id_t id) {
+    return rows.data() + (std::lower_bound(ids.begin(), ids.end(), id) - ids.begin()) * static_cast<std::ptrdiff_t>(d);
+  };
   for (std::size_t q0 = 0; q0 < queries.size(); q0 += kBatch) {
     const std::size_t nq = std::min(kBatch, queries.size() - q0);
-    std::vector<word_id_t> ids;
-    for (std::size_t q = 0; q < nq; ++q)
-      for (int j = 0; j < 3; ++j) ids.push_back(queries[q0 + q][j]);
-    const std::vector<double> rows = GatherRows(comm, e, unit.data(), ids);
     std::vector<double> target(nq * d);
-    for (std::size_t q = 0; q < nq; ++q)
-      for (int k = 0; k < d; ++k)
-        target[q * d + k] = rows[(3 * q + 1) * d + k] - rows[(3 * q) * d + k] + rows[(3 * q + 2) * d + k];
+    for (std::size_t q = 0; q < nq; ++q) {
+      const double *a = row(queries[q0 + q][0]), *b = row(queries[q0 + q][1]), *c = row(queries[q0 + q][2]);
+      for (int k = 0; k < d; ++k) target[q * d + k] = b[k] - a[k] + c[k];
+    }
     // scores (m x nq, column-major) = unit (m x d) * target^T; both row-major, so in BLAS terms
     // scores^T (nq x m) = target (nq x d) * unit^T.
     std::vector<double> scores(static_cast<std::size_t>(m) * nq);
@@ -80,14 +87,16 @@ std::vector<word_id_t> Answer3CosAdd(MPI_Comm comm, const LocalRows& e, const st
       double value;
       int index;
     } best[kBatch];
-    for (std::size_t q = 0; q < nq; ++q) {
-      best[q] = {-1e300, static_cast<int>(e.n_words)};
-      const auto& qq = queries[q0 + q];
-      for (int i = 0; i < m; ++i) {
-        const auto id = static_cast<word_id_t>(e.row_begin + i);
-        if (id == qq[0] || id == qq[1] || id == qq[2]) continue;
-        const double s = scores[static_cast<std::size_t>(i) * nq + q];
-        if (s > best[q].value) best[q] = {s, id};
+    for (std::size_t q = 0; q < nq; ++q) best[q] = {-1e300, static_cast<int>(e.n_words)};
+    // Row by row (the scores of a row are contiguous); rows in id order, so a tie keeps the
+    // lowest id.
+    for (int i = 0; i < m; ++i) {
+      const auto id = static_cast<word_id_t>(e.row_begin + i);
+      const double* row = scores.data() + static_cast<std::size_t>(i) * nq;
+      for (std::size_t q = 0; q < nq; ++q) {
+        if (row[q] <= best[q].value) continue;
+        const auto& qq = queries[q0 + q];
+        if (id != qq[0] && id != qq[1] && id != qq[2]) best[q] = {row[q], id};
       }
     }
     QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, best, static_cast<int>(nq), MPI_DOUBLE_INT, MPI_MAXLOC, comm));
@@ -169,17 +178,23 @@ AnalogyQuestions ReadAnalogies(const std::string& path) {
 
 AnalogyReport EvaluateAnalogies(MPI_Comm comm, const LocalRows& emb, const Vocabulary& vocab,
                                 const AnalogyQuestions& questions, global_int_t max_pair_analogies) {
-  const std::vector<double> unit = UnitRows(emb);
+  // Every query of every section and both protocols, answered in one pass: each batch of 1024
+  // reads the unit rows once.
+  std::vector<std::array<word_id_t, 3>> queries;
+  std::vector<word_id_t> expected;
+  struct Range {
+    std::size_t standard_begin, pairs_begin, end;
+  };
+  std::vector<Range> ranges;
   AnalogyReport report;
   for (std::size_t s = 0; s < questions.section_names.size(); ++s) {
     AnalogySection sec;
     sec.name = questions.section_names[s];
     sec.semantic = sec.name.rfind("gram", 0) != 0;
     sec.n_questions = static_cast<global_int_t>(questions.questions[s].size());
-    // Standard protocol.
-    std::vector<std::array<word_id_t, 3>> queries;
-    std::vector<word_id_t> expected;
-    // Pair protocol: the distinct in-vocabulary (a, b) pairs of the section, in first-seen order.
+    Range range{queries.size(), 0, 0};
+    // Standard protocol; and the pair protocol's distinct in-vocabulary (a, b) pairs of the
+    // section, in first-seen order.
     std::vector<std::pair<word_id_t, word_id_t>> pairs;
     auto add_pair = [&](word_id_t a, word_id_t b) {
       if (a < 0 || b < 0) return;
@@ -194,12 +209,7 @@ AnalogyReport EvaluateAnalogies(MPI_Comm comm, const LocalRows& emb, const Vocab
       queries.push_back({id[0], id[1], id[2]});
       expected.push_back(id[3]);
     }
-    const auto answers = Answer3CosAdd(comm, emb, unit, queries);
-    sec.total = static_cast<global_int_t>(queries.size());
-    for (std::size_t q = 0; q < answers.size(); ++q) sec.correct += answers[q] == expected[q];
-
-    queries.clear();
-    expected.clear();
+    range.pairs_begin = queries.size();
     const global_int_t n_pair_analogies =
         static_cast<global_int_t>(pairs.size()) * (static_cast<global_int_t>(pairs.size()) - 1);
     const global_int_t stride = max_pair_analogies > 0 && n_pair_analogies > max_pair_analogies
@@ -213,10 +223,28 @@ AnalogyReport EvaluateAnalogies(MPI_Comm comm, const LocalRows& emb, const Vocab
         queries.push_back({p.first, p.second, r.first});  // b - a + c -> d
         expected.push_back(r.second);
       }
-    const auto pair_answers = Answer3CosAdd(comm, emb, unit, queries);
-    sec.pair_total = static_cast<global_int_t>(queries.size());
-    for (std::size_t q = 0; q < pair_answers.size(); ++q) sec.pair_correct += pair_answers[q] == expected[q];
+    range.end = queries.size();
+    ranges.push_back(range);
     report.sections.push_back(sec);
+  }
+  // The unit rows in an even layout: the scoring's work is proportional to rows, and the
+  // embeddings come laid out like the counts, balanced by nonzeros.
+  const std::vector<double> unit = UnitRows(emb);
+  const int size = CommSize(comm);
+  std::vector<global_int_t> from(size + 1, emb.n_words);
+  QWEM_MPI(MPI_Allgather(&emb.row_begin, 1, MPI_INT64_T, from.data(), 1, MPI_INT64_T, comm));
+  const std::vector<global_int_t> to = EvenRanges(emb.n_words, size);
+  const std::vector<double> even = RedistributeRows(comm, from, to, unit.data(), emb.dim);
+  const int rank = CommRank(comm);
+  const LocalRows even_rows{even.data(), to[rank], to[rank + 1], emb.n_words, emb.dim};
+  const std::vector<word_id_t> answers = Answer3CosAdd(comm, even_rows, even, queries);
+  for (std::size_t s = 0; s < ranges.size(); ++s) {
+    AnalogySection& sec = report.sections[s];
+    const Range& r = ranges[s];
+    sec.total = static_cast<global_int_t>(r.pairs_begin - r.standard_begin);
+    sec.pair_total = static_cast<global_int_t>(r.end - r.pairs_begin);
+    for (std::size_t q = r.standard_begin; q < r.end; ++q)
+      (q < r.pairs_begin ? sec.correct : sec.pair_correct) += answers[q] == expected[q];
   }
   return report;
 }

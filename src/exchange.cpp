@@ -69,4 +69,30 @@ big_vector<char> ExchangeBytes(MPI_Comm comm, const char* send, const std::vecto
   return recv;
 }
 
+std::vector<global_int_t> EvenRanges(global_int_t n, int size) {
+  std::vector<global_int_t> ranges(size + 1);
+  for (int r = 0; r <= size; ++r) ranges[r] = n * r / size;
+  return ranges;
+}
+
+std::vector<double> RedistributeRows(MPI_Comm comm, const std::vector<global_int_t>& from,
+                                     const std::vector<global_int_t>& to, const double* in, int width) {
+  const int rank = CommRank(comm), size = CommSize(comm);
+  std::vector<int> scounts(size), sdispls(size), rcounts(size), rdispls(size);
+  // The overlap of rows [a0, a1) with [b0, b1), in doubles, offset from a0.
+  auto overlap = [&](global_int_t a0, global_int_t a1, global_int_t b0, global_int_t b1, int* count, int* displ) {
+    const global_int_t lo = std::max(a0, b0), hi = std::min(a1, b1);
+    *count = static_cast<int>(std::max<global_int_t>(0, hi - lo) * width);
+    *displ = static_cast<int>(std::max<global_int_t>(0, lo - a0) * width);
+  };
+  for (int r = 0; r < size; ++r) {
+    overlap(from[rank], from[rank + 1], to[r], to[r + 1], &scounts[r], &sdispls[r]);
+    overlap(to[rank], to[rank + 1], from[r], from[r + 1], &rcounts[r], &rdispls[r]);
+  }
+  std::vector<double> out(static_cast<std::size_t>(to[rank + 1] - to[rank]) * width);
+  QWEM_MPI(MPI_Alltoallv(in, scounts.data(), sdispls.data(), MPI_DOUBLE, out.data(), rcounts.data(), rdispls.data(),
+                         MPI_DOUBLE, comm));
+  return out;
+}
+
 }  // namespace qwem

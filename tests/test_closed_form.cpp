@@ -259,7 +259,7 @@ TEST(BlockLanczos, DependentBlocksAndARepeatedEigenvalue) {
       for (int b = 0; b < 8; ++b)
         for (int i = 0; i < n; ++i) gram[a * 8 + b] += r.vectors[a * n + i] * r.vectors[b * n + i];
       for (int i = 0; i < n; ++i)
-        if ((rows.row_begin + i) % 20 != 0) outside = std::max(outside, std::abs(r.vectors[a * n + i]));
+        if ((A.row_begin() + i) % 20 != 0) outside = std::max(outside, std::abs(r.vectors[a * n + i]));
     }
     MPI_Allreduce(MPI_IN_PLACE, gram.data(), 64, MPI_DOUBLE, MPI_SUM, kWorld);
     for (int a = 0; a < 8; ++a)

@@ -1,8 +1,11 @@
 // The operator of the block eigensolver (block_lanczos.hpp): Y = A X for a block of b columns of
 // the symmetric V x V target A = S + c 1 1^T, distributed by rows like the counts.
 //
-// Per block, one MPI_Allgatherv gives every rank all of X (V x b, in the precision of the
-// product), then each rank multiplies its rows locally:
+// The blocks X and Y are laid out evenly by rows (EvenRanges), which balances the solver's
+// dense work (Gram-Schmidt, rotations: proportional to rows); the matrix keeps the counts'
+// layout, balanced by nonzeros (the product's work). Per block, one MPI_Allgatherv gives every
+// rank all of X (V x b, in the precision of the product), each rank multiplies its matrix rows,
+// and one MPI_Alltoallv moves the rows of Y to the even layout:
 //  * sparse: S's entries on the counts' pattern, split into column panels (block_kernel.hpp),
 //    plus c 1 (1^T X) with 1^T X summed from the gathered X (no further message);
 //  * dense: the explicit rows of S + c 1 1^T, by one dgemm (double only).
@@ -17,6 +20,7 @@
 #include "qwem/block_kernel.hpp"
 #include "qwem/common.hpp"
 #include "qwem/cooccurrence.hpp"
+#include "qwem/exchange.hpp"
 #include "qwem/options.hpp"
 #include "qwem/target.hpp"
 
@@ -51,18 +55,20 @@ OperatorChoice ChooseOperator(MPI_Comm comm, const CooccurrenceRows& pattern, Op
 
 class BlockOperator {
  public:
-  // Collective. The operator of `target` on `comm` (rows laid out like target's pattern), for
-  // blocks of b columns (a SupportedBlockWidth): sparse with the float and/or double values the
-  // precisions need, or dense.
+  // Collective. The operator of `target` on `comm` (matrix rows laid out like target's pattern),
+  // for blocks of b columns (a SupportedBlockWidth): sparse with the float and/or double values
+  // the precisions need, or dense.
   BlockOperator(MPI_Comm comm, const Target& target, OperatorKind kind, int b, bool single, bool dbl);
 
-  // Collective. Y = A X for this rank's rows: X and Y are n_local() x b, column-major with
-  // leading dimensions ldx and ldy. A dense operator always computes in double.
+  // Collective. Y = A X for this rank's rows of the block layout: X and Y are n_local() x b,
+  // column-major with leading dimensions ldx and ldy. A dense operator always computes in double.
   void Apply(const double* X, int ldx, double* Y, int ldy, Precision precision);
 
-  global_int_t n_local() const { return row_end_ - row_begin_; }
+  // The blocks' layout: this rank's rows [row_begin(), row_begin() + n_local()) of layout().
+  global_int_t n_local() const { return layout_[rank_ + 1] - layout_[rank_]; }
   global_int_t n_global() const { return n_global_; }
-  global_int_t row_begin() const { return row_begin_; }
+  global_int_t row_begin() const { return layout_[rank_]; }
+  const std::vector<global_int_t>& layout() const { return layout_; }
   int block() const { return b_; }
   OperatorKind kind() const { return kind_; }
   // Column products so far (b per Apply), and of them in double; seconds inside Apply.
@@ -78,13 +84,15 @@ class BlockOperator {
   void MultiplyLocal(const aligned_vector<T>& full, std::vector<double>* Y_rows);
 
   MPI_Comm comm_;
+  int rank_;
   OperatorKind kind_;
   int b_;
-  global_int_t row_begin_, row_end_, n_global_;
+  global_int_t n_global_;
+  std::vector<global_int_t> layout_, matrix_rows_;  // even ranges; the pattern's ranges
   double rank_one_;
   std::vector<int> gather_counts_, gather_displs_;  // elements of X per rank (rows x b)
   PanelMatrix sparse_;                              // sparse
-  std::vector<double> dense_;                       // dense: V x n_local, column j = row row_begin + j
+  std::vector<double> dense_;                       // dense: V x matrix rows, column j = row j of them
   aligned_vector<float> full_float_;
   aligned_vector<double> full_double_;
   std::vector<double> y_rows_;

@@ -46,4 +46,14 @@ void ExchangeAppend(MPI_Comm comm, const T* items, std::size_t n, OwnerFn owner,
   if (!got.empty()) std::memcpy(into.data() + at, got.data(), got.size());
 }
 
+// Not collective. n rows in P contiguous ranges of sizes differing by at most one (P + 1 bounds).
+std::vector<global_int_t> EvenRanges(global_int_t n, int size);
+
+// Collective. Rows of a row-major matrix with `width` doubles per row, laid out by the ranges
+// `from` (this rank holds rows [from[rank], from[rank+1]) in `in`), moved to the layout `to`
+// (returned: rows [to[rank], to[rank+1])), by one MPI_Alltoallv of contiguous row blocks. A
+// layout balanced for one kind of work (nonzeros) becomes one balanced for another (rows).
+std::vector<double> RedistributeRows(MPI_Comm comm, const std::vector<global_int_t>& from,
+                                     const std::vector<global_int_t>& to, const double* in, int width);
+
 }  // namespace qwem
