@@ -140,7 +140,8 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.add_option("--dim", o.eigen.dim, "d: number of top eigenpairs / embedding dimensions")->capture_default_str();
   app.add_option("--eigensolver", solver,
                  "block (block Lanczos on block products; single-precision products for --eig-tol >= 1e-5, checked "
-                 "in double) or slepc (SLEPc's EPS, Krylov-Schur unless -eps_type says otherwise)")
+                 "in double), slepc (SLEPc's EPS, Krylov-Schur unless -eps_type says otherwise) or scalapack "
+                 "(ScaLAPACK's dense pdsyevr: many eigenpairs, 16 V^2 / P bytes per rank)")
       ->capture_default_str();
   app.add_option("--eig-tol", o.eigen.tol, "Relative residual ||A v - lambda v|| / |lambda| of every eigenpair")
       ->capture_default_str();
@@ -173,7 +174,8 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.add_option("--concept-words", o.eval.concept_words, "Words shown at each end of a concept")
       ->capture_default_str();
   app.add_flag("--full-spectrum", o.target.full_spectrum,
-               "Also compute every eigenvalue of the target (explicit dense matrix, LAPACK on every rank; V <= 20000)");
+               "Also compute every eigenvalue of the target (ScaLAPACK's pdsyevr on the explicit matrix, 8 V^2 / P "
+               "bytes per rank)");
   app.add_option("--mode", mode,
                  "closed (eigenpairs of the target), sgd (train W by SGD) or gd (full-batch gradient descent on M*)")
       ->capture_default_str();

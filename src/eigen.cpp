@@ -6,6 +6,8 @@
 #include <cmath>
 
 #include "qwem/block_lanczos.hpp"
+#include "qwem/dense_eigen.hpp"
+#include "qwem/exchange.hpp"
 #include "qwem/format.hpp"
 #include "qwem/petsc_handle.hpp"
 #include "qwem/signals.hpp"
@@ -136,6 +138,52 @@ EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& 
   return result;
 }
 
+// ||A v - lambda v|| / |lambda| of every pair, with double-precision block products (d / 32 of
+// them), for a solver that has no residuals of its own.
+std::vector<double> DoublePrecisionResiduals(MPI_Comm comm, const Target& target, const EigenResult& eig) {
+  constexpr int b = 32;
+  BlockOperator A(comm, target, OperatorKind::kSparse, b, false, true);
+  const int d = eig.dim(), n = static_cast<int>(A.n_local());
+  const std::vector<double> even = RedistributeRows(comm, target.pattern->row_ranges, A.layout(), eig.vectors.data(), d);
+  std::vector<double> X(static_cast<std::size_t>(std::max(n, 1)) * b), AX(X.size()), sums(2 * b);
+  std::vector<double> residuals(d);
+  for (int k0 = 0; k0 < d; k0 += b) {
+    const int cols = std::min(b, d - k0);
+    std::fill(X.begin(), X.end(), 0.0);
+    for (int c = 0; c < cols; ++c)
+      for (int i = 0; i < n; ++i) X[i + static_cast<std::size_t>(c) * n] = even[static_cast<std::size_t>(i) * d + k0 + c];
+    A.Apply(X.data(), std::max(n, 1), AX.data(), std::max(n, 1), Precision::kDouble);
+    std::fill(sums.begin(), sums.end(), 0.0);
+    for (int c = 0; c < cols; ++c)
+      for (int i = 0; i < n; ++i) {
+        const double r = AX[i + static_cast<std::size_t>(c) * n] - eig.eigenvalues[k0 + c] * X[i + static_cast<std::size_t>(c) * n];
+        sums[c] += r * r;
+      }
+    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, sums.data(), cols, MPI_DOUBLE, MPI_SUM, comm));
+    for (int c = 0; c < cols; ++c) residuals[k0 + c] = std::sqrt(sums[c]) / std::abs(eig.eigenvalues[k0 + c]);
+  }
+  return residuals;
+}
+
+// ScaLAPACK: the top d pairs of the explicit matrix, directly.
+EigenResult SolveScalapack(MPI_Comm comm, const Target& target, const EigenOptions& options) {
+  EigenResult result;
+  DenseEigenpairs dense = SolveDense(comm, target, options.dim);
+  result.eigenvalues = std::move(dense.eigenvalues);
+  result.vectors = std::move(dense.vectors);
+  result.row_begin = target.pattern->row_begin;
+  result.row_end = target.pattern->row_end;
+  result.op.requested = result.op.chosen = OperatorKind::kDense;
+  result.op.reason = Format("block-cyclic %d x %d grid, blocks of %d", dense.grid_rows, dense.grid_cols, dense.block);
+  result.n_converged = result.dim();
+  result.n_matvecs = -1;
+  result.solver = "scalapack-pdsyevr";
+  result.precision = "double";
+  result.residuals = DoublePrecisionResiduals(comm, target, result);
+  result.residual_kind = "||A v - lambda v|| / |lambda| with double-precision products";
+  return result;
+}
+
 // SLEPc: EPS on a PETSc operator (the counting shell of S + c 1 1^T, or the explicit matrix).
 EigenResult SolveSlepc(MPI_Comm comm, const Target& target, const EigenOptions& options, OperatorKind op,
                        const ProgressLines& progress, bool interruptible) {
@@ -222,9 +270,9 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const Pro
 
 EigenResult ComputeEigenpairs(MPI_Comm comm, const Target& target, const EigenOptions& options, OperatorKind op,
                               const ProgressLines& progress, bool interruptible) {
-  EigenResult eig = options.solver == EigenSolverKind::kBlock
-                        ? SolveBlock(comm, target, options, op, progress, interruptible)
-                        : SolveSlepc(comm, target, options, op, progress, interruptible);
+  EigenResult eig = options.solver == EigenSolverKind::kBlock   ? SolveBlock(comm, target, options, op, progress, interruptible)
+                    : options.solver == EigenSolverKind::kSlepc ? SolveSlepc(comm, target, options, op, progress, interruptible)
+                                                                : SolveScalapack(comm, target, options);
   if (options.solver == EigenSolverKind::kBlock)
     NormalizeSigns(comm, eig.row_begin, eig.row_end - eig.row_begin, eig.dim(), eig.vectors.data());
   if (eig.stop_signal == 0 && eig.n_converged < options.dim) {
@@ -262,32 +310,19 @@ void NormalizeSigns(MPI_Comm comm, global_int_t row_begin, global_int_t n_rows, 
   }
 }
 
-PetscErrorCode SolveFullSpectrum(Mat A, std::vector<double>* eigenvalues) {
-  PetscFunctionBeginUser;
-  PetscInt n;
-  PetscCall(MatGetSize(A, &n, nullptr));
-  OwnedEps eps;
-  PetscCall(CreateSymmetricEps(A, EPSLAPACK, n, PETSC_DEFAULT, &eps));
-  PetscCall(EPSSetOptionsPrefix(eps, "full_"));  // -full_eps_type ..., apart from the top-d solver
-  PetscCall(EPSSetFromOptions(eps));
-  PetscCall(EPSSolve(eps));
-  PetscInt nconv;
-  PetscCall(EPSGetConverged(eps, &nconv));
-  eigenvalues->resize(nconv);
-  for (PetscInt k = 0; k < nconv; ++k) {
-    PetscScalar lambda;
-    PetscCall(EPSGetEigenvalue(eps, k, &lambda, nullptr));
-    (*eigenvalues)[k] = PetscRealPart(lambda);
-  }
-  PetscFunctionReturn(0);
+std::vector<double> ComputeFullSpectrum(MPI_Comm comm, const Target& target) {
+  return SolveDense(comm, target, 0).eigenvalues;
 }
 
-std::vector<double> ComputeFullSpectrum(MPI_Comm comm, const Target& target) {
-  OwnedMat dense;
-  PetscThrow(CreateDenseTarget(comm, target, &dense), "CreateDenseTarget");
-  std::vector<double> eigenvalues;
-  PetscThrow(SolveFullSpectrum(dense, &eigenvalues), "SolveFullSpectrum");
-  return eigenvalues;
+void CheckEigenMemory(MPI_Comm comm, bool vectors, bool full_spectrum, global_int_t V) {
+  if (!vectors && !full_spectrum) return;
+  const NodeMemory node = NodeMemoryShare(comm);
+  const double need = DenseEigenBytesPerRank(V, CommSize(comm), vectors);
+  AgreeOrThrow(comm, need <= 0.8 * node.per_rank,
+               std::string(vectors ? "--eigensolver scalapack" : "--full-spectrum") + " needs the dense V x V matrix" +
+                   (vectors ? " and its eigenvectors" : "") + ": about " + FormatBytes(need) + " per rank (" +
+                   std::to_string(node.ranks_here) + " ranks on a node of " + FormatBytes(node.bytes) +
+                   "); use more nodes" + (vectors ? ", or the block solver" : ""));
 }
 
 std::vector<double> ComputeEmbeddings(const EigenResult& eig, double power) {

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -113,6 +114,17 @@ global_int_t PeakRssBytes() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<global_int_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+NodeMemory NodeMemoryShare(MPI_Comm comm) {
+  MPI_Comm node;
+  QWEM_MPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  NodeMemory m;
+  m.ranks_here = CommSize(node);
+  MPI_Comm_free(&node);
+  m.bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  m.per_rank = m.bytes / m.ranks_here;
+  return m;
 }
 
 }  // namespace qwem

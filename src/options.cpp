@@ -19,8 +19,8 @@ constexpr Named<TargetKind> kTargets[] = {
     {TargetKind::kMStar, "mstar"}, {TargetKind::kPPMI, "ppmi"}, {TargetKind::kPMI, "pmi"}};
 constexpr Named<OperatorKind> kOperators[] = {
     {OperatorKind::kAuto, "auto"}, {OperatorKind::kSparse, "sparse"}, {OperatorKind::kDense, "dense"}};
-constexpr Named<EigenSolverKind> kSolvers[] = {{EigenSolverKind::kBlock, "block"},
-                                                {EigenSolverKind::kSlepc, "slepc"}};
+constexpr Named<EigenSolverKind> kSolvers[] = {
+    {EigenSolverKind::kBlock, "block"}, {EigenSolverKind::kSlepc, "slepc"}, {EigenSolverKind::kScalapack, "scalapack"}};
 constexpr Named<LossKind> kLosses[] = {{LossKind::kQwem, "qwem"}, {LossKind::kSgns, "sgns"}};
 constexpr Named<Sampling> kSamplings[] = {{Sampling::kPairs, "pairs"}, {Sampling::kWindows, "windows"}};
 constexpr Named<OutputVectors> kOutputVectors[] = {{OutputVectors::kTied, "tied"},
@@ -193,8 +193,6 @@ void Options::CheckForVocabulary(global_int_t V) const {
   if (counts_only) return;
   if (eigen.dim >= V)
     throw Error("--dim=" + std::to_string(eigen.dim) + " must be smaller than V = " + std::to_string(V));
-  if (target.full_spectrum && V > kDenseMaxWords)
-    throw Error("--full-spectrum needs the dense matrix: V must be at most " + std::to_string(kDenseMaxWords));
 }
 
 }  // namespace qwem

@@ -1,7 +1,5 @@
 #include "qwem/trainer.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -77,16 +75,12 @@ double TrainingBytesPerRank(const TrainingSetup& setup, global_int_t n_words, in
 }
 
 void CheckTrainingMemory(MPI_Comm comm, const TrainingSetup& setup, global_int_t n_words) {
-  MPI_Comm node;
-  QWEM_MPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-  const int ranks_here = CommSize(node);
-  MPI_Comm_free(&node);
-  const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
-  const double share = memory / ranks_here;
+  const NodeMemory node = NodeMemoryShare(comm);
   const double need = TrainingBytesPerRank(setup, n_words, CommSize(comm));
-  AgreeOrThrow(comm, need <= share,
-               "the training would take about " + FormatBytes(need) + " per rank (" + std::to_string(ranks_here) +
-                   " ranks on a node of " + FormatBytes(memory) + "): lower --batch, --negatives or --dim");
+  AgreeOrThrow(comm, need <= node.per_rank,
+               "the training would take about " + FormatBytes(need) + " per rank (" +
+                   std::to_string(node.ranks_here) + " ranks on a node of " + FormatBytes(node.bytes) +
+                   "): lower --batch, --negatives or --dim");
 }
 
 std::unique_ptr<Trainer> CreateTrainer(MPI_Comm comm, const TrainingSetup& setup, TrainingInputs inputs) {

@@ -130,6 +130,8 @@ for k in "${KILLS[@]}"; do
   rm -f "$WORK/kill.h5" "$WORK/kill.h5.partial"
   args=(--corpus "$WORK/big" --vocab-size 10000 --dim 100 --out "$WORK/kill.h5")
   [ "$phase" = train ] && args+=("${SGD[@]}" "${NOEVAL[@]}")
+  # The eigensolve: long enough to be killed inside (double precision, tight tolerance).
+  [ "$phase" = eigensolve ] && args+=(--dim 300 --eig-tol 1e-12)
   # The write phase: the counts of the large corpus, saved, take a moment to write.
   [ "$phase" = write ] && args+=(--dim 10 --save-cooccurrence "${NOEVAL[@]}")
   start "kill-$phase" "${args[@]}"
@@ -169,7 +171,10 @@ for how in usr1 term int ranks; do
     bad "signal ($how): a checkpoint, no result" "" "$WORK/sig-$how.log"
   else ok "signal ($how): mpirun status $RC, checkpoint written"; fi
 done
-start eig-signal --corpus "$WORK/big" --vocab-size 10000 --dim 100 "${SGD[@]}" "${NOEVAL[@]}" --out "$WORK/eig.h5"
+# A long solve (tight tolerance: double precision, many restarts), so that the signal comes
+# during it however fast the machine.
+start eig-signal --corpus "$WORK/big" --vocab-size 10000 --dim 300 --eig-tol 1e-12 "${SGD[@]}" "${NOEVAL[@]}" \
+  --out "$WORK/eig.h5"
 wait_for eig-signal "target:"
 sleep 1
 kill -USR1 "$PID"

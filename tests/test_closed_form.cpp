@@ -145,7 +145,7 @@ void ExpectMatchesLapack(const Setting& s, int d = 12) {
     }
     const double residual = o.Residual(v, theta);
     EXPECT_LE(got.eig.residuals[k], s.tol) << "pair " << k;
-    if (s.solver == EigenSolverKind::kBlock) {  // the block solver reports true residuals
+    if (s.solver != EigenSolverKind::kSlepc) {  // block and ScaLAPACK report true residuals
       EXPECT_NEAR(got.eig.residuals[k], residual, 1e-6 * s.tol + 1e-12) << "pair " << k;
     }
     if (tight) {
@@ -172,6 +172,12 @@ TEST(ClosedForm, BlockSinglePrecisionWithinItsTolerance) {
 TEST(ClosedForm, BlockManyRestartsAndLocking) {
   // 40 pairs in blocks of 16 with a basis of 88 columns: pairs lock over many restarts.
   ExpectMatchesLapack({TargetKind::kMStar, OperatorKind::kSparse, EigenSolverKind::kBlock, 1e-10, 16, 88}, 40);
+}
+TEST(ClosedForm, ScalapackMStarMatchesLapack) {
+  ExpectMatchesLapack({TargetKind::kMStar, OperatorKind::kDense, EigenSolverKind::kScalapack});
+}
+TEST(ClosedForm, ScalapackPmiManyPairsMatchLapack) {
+  ExpectMatchesLapack({TargetKind::kPMI, OperatorKind::kDense, EigenSolverKind::kScalapack}, 150);
 }
 TEST(ClosedForm, SlepcMStarSparseMatchesLapack) {
   ExpectMatchesLapack({TargetKind::kMStar, OperatorKind::kSparse, EigenSolverKind::kSlepc});
@@ -208,6 +214,10 @@ TEST(ClosedForm, BlockIdenticalOnEverySubcommunicatorSize) {
 TEST(ClosedForm, BlockSinglePrecisionIdenticalOnEverySubcommunicatorSize) {
   ExpectSameOnEverySubcommunicator({TargetKind::kMStar, OperatorKind::kSparse, EigenSolverKind::kBlock, 1e-4, 16},
                                    1e-9, 1e-6);
+}
+TEST(ClosedForm, ScalapackIdenticalOnEverySubcommunicatorSize) {
+  ExpectSameOnEverySubcommunicator({TargetKind::kMStar, OperatorKind::kDense, EigenSolverKind::kScalapack}, 1e-12,
+                                   1e-9);
 }
 TEST(ClosedForm, SlepcIdenticalOnEverySubcommunicatorSize) {
   ExpectSameOnEverySubcommunicator({TargetKind::kMStar, OperatorKind::kSparse, EigenSolverKind::kSlepc}, 1e-9,

@@ -1,10 +1,11 @@
 // Top eigenpairs of the target (SCIENCE.md section 3) and the closed-form embeddings
 // W = [v_1 .. v_d] diag(max(lambda, 0)^p).
 //
-// Two solvers (--eigensolver): qwem-dist's block Lanczos on block products (block_lanczos.hpp,
-// the default), and SLEPc's EPS on a PETSc operator (Krylov-Schur unless -eps_type says
-// otherwise). Both see the target through the operator the cost model chooses (sparse + rank one,
-// or the explicit dense matrix), and both return eigenvectors signed the same way.
+// Three solvers (--eigensolver): qwem-dist's block Lanczos on block products (block_lanczos.hpp,
+// the default), SLEPc's EPS on a PETSc operator (Krylov-Schur unless -eps_type says otherwise),
+// both on the operator the cost model chooses (sparse + rank one, or the explicit dense matrix);
+// and ScaLAPACK's dense pdsyevr (dense_eigen.hpp), for many eigenpairs. All return eigenvectors
+// signed the same way.
 #pragma once
 
 #include <petscmat.h>
@@ -62,15 +63,13 @@ EigenResult ComputeEigenpairs(MPI_Comm comm, const Target& target, const EigenOp
 PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const ProgressLines& progress,
                                   EigenResult* result, bool interruptible = false);
 
-// Collective. Every eigenvalue of the explicit (dense) symmetric matrix A, descending: the full
-// spectrum, for plots. SLEPc's LAPACK solver (redundant on every rank: 8 V^2 bytes per rank);
-// options prefix "full_" (-full_eps_type ...). SLEPc 3.18's ScaLAPACK solver stops on this
-// matrix with "Cannot retrieve original matrices (have been modified)", so it is not the default.
-PetscErrorCode SolveFullSpectrum(Mat A, std::vector<double>* eigenvalues);
-
-// Collective. Every eigenvalue of the target, descending (SolveFullSpectrum on its explicit
-// dense matrix, built and freed here).
+// Collective. Every eigenvalue of the target, descending (ScaLAPACK on its explicit matrix,
+// dense_eigen.hpp).
 std::vector<double> ComputeFullSpectrum(MPI_Comm comm, const Target& target);
+
+// Collective. Refuses (qwem::Error on every rank) a dense solve whose matrices would not fit the
+// node's memory: eigenpairs by ScaLAPACK (vectors), or the full spectrum.
+void CheckEigenMemory(MPI_Comm comm, bool vectors, bool full_spectrum, global_int_t V);
 
 // Collective. Signs the d columns of this rank's rows (row-major, rows x d, rows starting at
 // global row row_begin) so that each column's largest-magnitude entry is positive (the lowest

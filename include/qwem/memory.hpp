@@ -47,4 +47,12 @@ using big_vector = std::vector<T, BigAllocator<T>>;
 // Peak resident set size of this process in bytes (getrusage).
 global_int_t PeakRssBytes();
 
+// Collective. The node's physical memory and its share per rank on this node (ranks sharing the
+// node counted by MPI_COMM_TYPE_SHARED).
+struct NodeMemory {
+  double bytes = 0, per_rank = 0;
+  int ranks_here = 1;
+};
+NodeMemory NodeMemoryShare(MPI_Comm comm);
+
 }  // namespace qwem

@@ -18,8 +18,9 @@ enum class Mode { kClosed, kSgd, kGd };
 enum class TargetKind { kMStar, kPPMI, kPMI };
 // How the eigensolver sees the target (--operator).
 enum class OperatorKind { kAuto, kSparse, kDense };
-// The eigensolver (--eigensolver): qwem-dist's block Lanczos on block products, or SLEPc's EPS.
-enum class EigenSolverKind { kBlock, kSlepc };
+// The eigensolver (--eigensolver): qwem-dist's block Lanczos on block products, SLEPc's EPS, or
+// ScaLAPACK's dense pdsyevr (many eigenpairs).
+enum class EigenSolverKind { kBlock, kSlepc, kScalapack };
 enum class LossKind { kQwem, kSgns };
 // sgd's samples: pairs drawn from P_ij (exact, any rank count gives the same W), or word2vec's
 // windows streamed from each rank's shard (sgns only).
