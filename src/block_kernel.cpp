@@ -86,11 +86,12 @@ void PanelDouble(std::size_t n_rows, const global_int_t* row_ptr, const word_id_
   }
 }
 
+// kernel(tile, X, Y + row0 b, add) for every tile; the first tile of a band sets its rows of Y.
 template <class X, class Kernel>
-void ForEachPanel(const PanelMatrix& A, const X* x, int b, double* Y, Kernel kernel) {
-  const std::size_t panels = A.row_ptr.size();
-  if (panels == 0) std::fill(Y, Y + static_cast<std::size_t>(A.n_rows) * b, 0.0);
-  for (std::size_t p = 0; p < panels; ++p) kernel(p, x, Y, p > 0);
+void ForEachTile(const PanelMatrix& A, const X* x, int b, double* Y, Kernel kernel) {
+  if (A.tiles.empty()) std::fill(Y, Y + static_cast<std::size_t>(A.n_rows) * b, 0.0);
+  for (const PanelMatrix::Tile& t : A.tiles)
+    kernel(t, x, Y + static_cast<std::size_t>(t.row0) * b, t.col0 > 0);
 }
 
 }  // namespace
@@ -99,11 +100,14 @@ bool SupportedBlockWidth(int b) { return std::find(std::begin(kBlockWidths), std
 
 std::size_t PanelMatrix::bytes() const {
   std::size_t total = 0;
-  for (const auto& v : row_ptr) total += v.size() * sizeof(global_int_t);
-  for (const auto& v : cols) total += v.size() * sizeof(word_id_t);
-  for (const auto& v : values_float) total += v.size() * sizeof(float);
-  for (const auto& v : values_double) total += v.size() * sizeof(double);
+  for (const Tile& t : tiles)
+    total += t.row_ptr.size() * sizeof(global_int_t) + t.cols.size() * sizeof(word_id_t) +
+             t.values_float.size() * sizeof(float) + t.values_double.size() * sizeof(double);
   return total;
+}
+
+global_int_t BandRows(int b) {
+  return std::max<global_int_t>(1, static_cast<global_int_t>(kBandBytes / (static_cast<std::size_t>(b) * sizeof(double))));
 }
 
 global_int_t PanelColumns(int b, std::size_t element_bytes) {
@@ -111,52 +115,67 @@ global_int_t PanelColumns(int b, std::size_t element_bytes) {
 }
 
 PanelMatrix MakePanelMatrix(global_int_t n_rows, global_int_t n_cols, const global_int_t* row_ptr,
-                            const word_id_t* cols, const double* values, global_int_t panel_cols, bool with_float,
-                            bool with_double) {
+                            const word_id_t* cols, const double* values, global_int_t band_rows,
+                            global_int_t panel_cols, bool with_float, bool with_double) {
   PanelMatrix A;
   A.n_rows = n_rows;
   A.n_cols = n_cols;
   A.nnz = row_ptr[n_rows] - row_ptr[0];
-  for (global_int_t c = 0; c < n_cols; c += panel_cols) A.panel_begin.push_back(c);
-  A.panel_begin.push_back(n_cols);
-  const std::size_t panels = A.panel_begin.size() - 1;
-  // Entries per panel and row: columns are sorted, so each row's entries fall into the panels in
-  // order; one counting pass, then one filling pass.
-  A.row_ptr.assign(panels, std::vector<global_int_t>(n_rows + 1, 0));
-  for (global_int_t r = 0; r < n_rows; ++r)
-    for (global_int_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) ++A.row_ptr[cols[k] / panel_cols][r + 1];
-  A.cols.resize(panels);
-  if (with_float) A.values_float.resize(panels);
-  if (with_double) A.values_double.resize(panels);
-  for (std::size_t p = 0; p < panels; ++p) {
-    auto& ptr = A.row_ptr[p];
-    for (global_int_t r = 0; r < n_rows; ++r) ptr[r + 1] += ptr[r];
-    const std::size_t n = static_cast<std::size_t>(ptr[n_rows]);
-    // Padding for the prefetches: valid column indices (the panel's first column).
-    A.cols[p].assign(n + kPrefetch, static_cast<word_id_t>(A.panel_begin[p]));
-    if (with_float) A.values_float[p].resize(n);
-    if (with_double) A.values_double[p].resize(n);
-  }
-  std::vector<global_int_t> at(panels);
-  for (global_int_t r = 0; r < n_rows; ++r) {
-    for (std::size_t p = 0; p < panels; ++p) at[p] = A.row_ptr[p][r];
-    for (global_int_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) {
-      const std::size_t p = static_cast<std::size_t>(cols[k] / panel_cols);
-      const std::size_t j = static_cast<std::size_t>(at[p]++);
-      A.cols[p][j] = cols[k];
-      if (with_float) A.values_float[p][j] = static_cast<float>(values[k]);
-      if (with_double) A.values_double[p][j] = values[k];
+  const global_int_t chunks = (n_cols + panel_cols - 1) / panel_cols;
+  std::vector<global_int_t> chunk_nnz(chunks);
+  std::vector<std::size_t> panel_of(chunks);
+  for (global_int_t r0 = 0; r0 < n_rows; r0 += band_rows) {
+    const global_int_t r1 = std::min(n_rows, r0 + band_rows), rows = r1 - r0;
+    // The band's panels: chunks of panel_cols columns, merged until one holds enough entries.
+    std::fill(chunk_nnz.begin(), chunk_nnz.end(), 0);
+    for (global_int_t k = row_ptr[r0]; k < row_ptr[r1]; ++k) ++chunk_nnz[cols[k] / panel_cols];
+    const std::size_t first = A.tiles.size();
+    global_int_t in_panel = 0;
+    A.tiles.push_back({r0, r1, 0, {}, {}, {}, {}});
+    for (global_int_t c = 0; c < chunks; ++c) {
+      panel_of[c] = A.tiles.size() - 1;
+      in_panel += chunk_nnz[c];
+      if (in_panel >= kMinPanelEntriesPerRow * rows && c + 1 < chunks) {
+        A.tiles.push_back({r0, r1, (c + 1) * panel_cols, {}, {}, {}, {}});
+        in_panel = 0;
+      }
+    }
+    // Entries per tile and row (columns are sorted, so a row's entries fall into the tiles in
+    // order), then the entries.
+    for (std::size_t t = first; t < A.tiles.size(); ++t) A.tiles[t].row_ptr.assign(rows + 1, 0);
+    for (global_int_t r = r0; r < r1; ++r)
+      for (global_int_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) ++A.tiles[panel_of[cols[k] / panel_cols]].row_ptr[r - r0 + 1];
+    for (std::size_t t = first; t < A.tiles.size(); ++t) {
+      PanelMatrix::Tile& tile = A.tiles[t];
+      for (global_int_t r = 0; r < rows; ++r) tile.row_ptr[r + 1] += tile.row_ptr[r];
+      const std::size_t n = static_cast<std::size_t>(tile.row_ptr[rows]);
+      // Padding for the prefetches: valid column indices (the tile's first column).
+      tile.cols.assign(n + kPrefetch, static_cast<word_id_t>(tile.col0));
+      if (with_float) tile.values_float.resize(n);
+      if (with_double) tile.values_double.resize(n);
+    }
+    std::vector<global_int_t> at(A.tiles.size() - first);
+    for (global_int_t r = r0; r < r1; ++r) {
+      for (std::size_t t = first; t < A.tiles.size(); ++t) at[t - first] = A.tiles[t].row_ptr[r - r0];
+      for (global_int_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) {
+        const std::size_t t = panel_of[cols[k] / panel_cols];
+        PanelMatrix::Tile& tile = A.tiles[t];
+        const std::size_t j = static_cast<std::size_t>(at[t - first]++);
+        tile.cols[j] = cols[k];
+        if (with_float) tile.values_float[j] = static_cast<float>(values[k]);
+        if (with_double) tile.values_double[j] = values[k];
+      }
     }
   }
   return A;
 }
 
 void MultiplyBlock(const PanelMatrix& A, const float* X, int b, double* Y) {
-  ForEachPanel(A, X, b, Y, [&](std::size_t p, const float* x, double* y, bool add) {
-    const auto n = static_cast<std::size_t>(A.n_rows);
-    const global_int_t* ptr = A.row_ptr[p].data();
-    const word_id_t* cols = A.cols[p].data();
-    const float* v = A.values_float[p].data();
+  ForEachTile(A, X, b, Y, [&](const PanelMatrix::Tile& t, const float* x, double* y, bool add) {
+    const auto n = static_cast<std::size_t>(t.row1 - t.row0);
+    const global_int_t* ptr = t.row_ptr.data();
+    const word_id_t* cols = t.cols.data();
+    const float* v = t.values_float.data();
     switch (b) {
       case 16: return PanelFloat<1>(n, ptr, cols, v, x, y, add);
       case 32: return PanelFloat<2>(n, ptr, cols, v, x, y, add);
@@ -168,11 +187,11 @@ void MultiplyBlock(const PanelMatrix& A, const float* X, int b, double* Y) {
 }
 
 void MultiplyBlock(const PanelMatrix& A, const double* X, int b, double* Y) {
-  ForEachPanel(A, X, b, Y, [&](std::size_t p, const double* x, double* y, bool add) {
-    const auto n = static_cast<std::size_t>(A.n_rows);
-    const global_int_t* ptr = A.row_ptr[p].data();
-    const word_id_t* cols = A.cols[p].data();
-    const double* v = A.values_double[p].data();
+  ForEachTile(A, X, b, Y, [&](const PanelMatrix::Tile& t, const double* x, double* y, bool add) {
+    const auto n = static_cast<std::size_t>(t.row1 - t.row0);
+    const global_int_t* ptr = t.row_ptr.data();
+    const word_id_t* cols = t.cols.data();
+    const double* v = t.values_double.data();
     switch (b) {
       case 16: return PanelDouble<1>(n, ptr, cols, v, x, y, add);
       case 32: return PanelDouble<2>(n, ptr, cols, v, x, y, add);
@@ -184,13 +203,13 @@ void MultiplyBlock(const PanelMatrix& A, const double* X, int b, double* Y) {
 }
 
 void MultiplyBlockReference(const PanelMatrix& A, const double* X, int b, double* Y) {
-  const auto n = static_cast<std::size_t>(A.n_rows);
-  std::fill(Y, Y + n * b, 0.0);
-  for (std::size_t p = 0; p < A.row_ptr.size(); ++p)
-    for (std::size_t r = 0; r < n; ++r)
-      for (global_int_t k = A.row_ptr[p][r]; k < A.row_ptr[p][r + 1]; ++k) {
-        const double v = A.values_double.empty() ? A.values_float[p][k] : A.values_double[p][k];
-        for (int c = 0; c < b; ++c) Y[r * b + c] += v * X[static_cast<std::size_t>(A.cols[p][k]) * b + c];
+  std::fill(Y, Y + static_cast<std::size_t>(A.n_rows) * b, 0.0);
+  for (const PanelMatrix::Tile& t : A.tiles)
+    for (global_int_t r = 0; r < t.row1 - t.row0; ++r)
+      for (global_int_t k = t.row_ptr[r]; k < t.row_ptr[r + 1]; ++k) {
+        const double v = t.values_double.empty() ? t.values_float[k] : t.values_double[k];
+        for (int c = 0; c < b; ++c)
+          Y[static_cast<std::size_t>(t.row0 + r) * b + c] += v * X[static_cast<std::size_t>(t.cols[k]) * b + c];
       }
 }
 

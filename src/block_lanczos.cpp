@@ -147,8 +147,8 @@ std::vector<double> Solver::Project(int k, double* W) {
   return total;
 }
 
-// W (n x b, orthogonal to the first k columns of Q) = W' R with W' orthonormal, by CholQR2;
-// returns R (b x b, upper triangular, column-major). A numerically dependent block goes to
+// W (n x b, orthogonal to the first k columns of Q) = W' R with W' orthonormal, by CholQR (twice
+// unless the block is well conditioned for the tolerance, see reorthogonalize_); returns R (b x b, upper triangular, column-major). A numerically dependent block goes to
 // NormalizeByColumns instead.
 std::vector<double> Solver::Normalize(double* W, int k) {
   const Timed timed(&times_.normalize);
@@ -161,9 +161,11 @@ std::vector<double> Solver::Normalize(double* W, int k) {
     int info = 0;
     dpotrf_("U", &b_, U.data(), &b_, &info);
     bool ok = info == 0;
+    double kept = 1;  // the smallest share of a column's squared norm left after the earlier ones
     for (int c = 0; ok && c < b_; ++c) {
       const double g = G[c + static_cast<std::size_t>(c) * b_], u = U[c + static_cast<std::size_t>(c) * b_];
       ok = g > 0 && u * u >= kDependentShare * g;
+      if (ok) kept = std::min(kept, u * u / g);
     }
     if (!ok) {
       // W = W' R_cols with R_cols from the fallback; the total is R_cols R.
@@ -178,6 +180,9 @@ std::vector<double> Solver::Normalize(double* W, int k) {
     std::vector<double> total(R.size());
     dgemm_("N", "N", &b_, &b_, &b_, &kOne, U.data(), &b_, R.data(), &b_, &kZero, total.data(), &b_);
     R.swap(total);
+    // One round leaves W' orthonormal to about 1e-16 times the block's squared condition number,
+    // which `kept` bounds from below: a second round only where that matters (as in Project).
+    if (round == 0 && kept * reorthogonalize_ * reorthogonalize_ > 1) break;
   }
   return R;
 }

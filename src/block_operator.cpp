@@ -7,6 +7,18 @@
 
 namespace qwem {
 
+namespace {
+
+// fn(i0, i1) over rows [0, n) in chunks of 64: transposes between row-major blocks and
+// column-major ones touch each cache line once per chunk, not once per column.
+template <class Fn>
+void ForRowChunks(global_int_t n, Fn&& fn) {
+  constexpr global_int_t kChunk = 64;
+  for (global_int_t i0 = 0; i0 < n; i0 += kChunk) fn(i0, std::min(n, i0 + kChunk));
+}
+
+}  // namespace
+
 OperatorChoice ChooseOperator(MPI_Comm comm, const CooccurrenceRows& pattern, OperatorKind requested,
                               const OperatorCosts& costs) {
   OperatorChoice choice;
@@ -57,7 +69,7 @@ BlockOperator::BlockOperator(MPI_Comm comm, const Target& target, OperatorKind k
   } else {
     // Panels sized for the float X when single precision is used (double X then reads a slice
     // twice as large, still within L2).
-    sparse_ = MakePanelMatrix(rows, V, p.row_ptr.data(), p.cols.data(), target.values.data(),
+    sparse_ = MakePanelMatrix(rows, V, p.row_ptr.data(), p.cols.data(), target.values.data(), BandRows(b),
                               PanelColumns(b, single ? sizeof(float) : sizeof(double)), single, dbl);
   }
   y_rows_.resize(static_cast<std::size_t>(rows) * b);
@@ -74,8 +86,10 @@ void BlockOperator::Gather(const double* X, int ldx, aligned_vector<T>* full) {
   full->resize(static_cast<std::size_t>(n_global_) * b_);
   // This rank's rows, row-major, in place at their offset of the full block, then gathered.
   T* mine = full->data() + static_cast<std::size_t>(row_begin()) * b_;
-  for (global_int_t i = 0; i < n; ++i)
-    for (int c = 0; c < b_; ++c) mine[i * b_ + c] = static_cast<T>(X[i + static_cast<std::size_t>(c) * ldx]);
+  ForRowChunks(n, [&](global_int_t i0, global_int_t i1) {  // a cache-blocked transpose
+    for (int c = 0; c < b_; ++c)
+      for (global_int_t i = i0; i < i1; ++i) mine[i * b_ + c] = static_cast<T>(X[i + static_cast<std::size_t>(c) * ldx]);
+  });
   const MPI_Datatype type = sizeof(T) == sizeof(float) ? MPI_FLOAT : MPI_DOUBLE;
   QWEM_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, type, full->data(), gather_counts_.data(), gather_displs_.data(), type,
                           comm_));
@@ -118,9 +132,10 @@ void BlockOperator::Apply(const double* X, int ldx, double* Y, int ldy, Precisio
   // The matrix rows' results to the blocks' layout, then column-major.
   const std::vector<double> mine = RedistributeRows(comm_, matrix_rows_, layout_, y_rows_.data(), b_);
   const global_int_t n = n_local();
-  for (int c = 0; c < b_; ++c)
-    for (global_int_t i = 0; i < n; ++i)
-      Y[i + static_cast<std::size_t>(c) * ldy] = mine[static_cast<std::size_t>(i) * b_ + c];
+  ForRowChunks(n, [&](global_int_t i0, global_int_t i1) {
+    for (int c = 0; c < b_; ++c)
+      for (global_int_t i = i0; i < i1; ++i) Y[i + static_cast<std::size_t>(c) * ldy] = mine[static_cast<std::size_t>(i) * b_ + c];
+  });
   products_ += b_;
   seconds_ += MPI_Wtime() - t0;
 }

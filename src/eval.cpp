@@ -51,8 +51,11 @@ std::vector<double> GatherRows(MPI_Comm comm, const LocalRows& e, const double* 
 }
 
 // Collective. 3CosAdd for a batch of (a, b, c) queries: the word maximizing cos(x, b - a + c)
-// over all x outside {a, b, c}. Each rank scores its own rows with one dgemm, then
-// MPI_MAXLOC picks the global best (lowest id on ties).
+// over all x outside {a, b, c}. Each rank scores its own rows, then MPI_MAXLOC picks the global
+// best (lowest id on ties). The scores are computed in single precision (sgemm, twice dgemm's
+// rate), and every row within the single-precision error bound of a query's best is scored
+// again in double: the answer is the double-precision argmax (scores equal to about 1e-15 may
+// resolve differently from a dgemm's summation order).
 std::vector<word_id_t> Answer3CosAdd(MPI_Comm comm, const LocalRows& e, const std::vector<double>& unit,
                                      const std::vector<std::array<word_id_t, 3>>& queries) {
   std::vector<word_id_t> answers(queries.size(), -1);
@@ -68,35 +71,56 @@ std::vector<word_id_t> Answer3CosAdd(MPI_Comm comm, const LocalRows& e, const st
   auto row = [&](word_id_t id) {
     return rows.data() + (std::lower_bound(ids.begin(), ids.end(), id) - ids.begin()) * static_cast<std::ptrdiff_t>(d);
   };
+  const std::vector<float> unit_single(unit.begin(), unit.end());
   for (std::size_t q0 = 0; q0 < queries.size(); q0 += kBatch) {
     const std::size_t nq = std::min(kBatch, queries.size() - q0);
-    std::vector<double> target(nq * d);
+    std::vector<double> target(nq * d), margin(nq);
     for (std::size_t q = 0; q < nq; ++q) {
       const double *a = row(queries[q0 + q][0]), *b = row(queries[q0 + q][1]), *c = row(queries[q0 + q][2]);
-      for (int k = 0; k < d; ++k) target[q * d + k] = b[k] - a[k] + c[k];
+      double norm2 = 0;
+      for (int k = 0; k < d; ++k) {
+        target[q * d + k] = b[k] - a[k] + c[k];
+        norm2 += target[q * d + k] * target[q * d + k];
+      }
+      // |single - double| <= (d + 2) 2^-24 ||t|| ||u|| (rounding to float, then the dot
+      // product), ||u|| <= 1; twice that for the best's own error, and twice again for safety.
+      margin[q] = 4.0 * (d + 2) * 0x1.0p-24 * std::sqrt(norm2);
     }
+    const std::vector<float> target_single(target.begin(), target.end());
     // scores (m x nq, column-major) = unit (m x d) * target^T; both row-major, so in BLAS terms
     // scores^T (nq x m) = target (nq x d) * unit^T.
-    std::vector<double> scores(static_cast<std::size_t>(m) * nq);
+    std::vector<float> scores(static_cast<std::size_t>(m) * nq);
     if (m > 0) {
       const int nqi = static_cast<int>(nq);
-      const double one = 1.0, zero = 0.0;
-      dgemm_("T", "N", &nqi, &m, &d, &one, target.data(), &d, unit.data(), &d, &zero, scores.data(), &nqi);
+      const float one = 1.0f, zero = 0.0f;
+      sgemm_("T", "N", &nqi, &m, &d, &one, target_single.data(), &d, unit_single.data(), &d, &zero, scores.data(), &nqi);
     }
+    auto allowed = [&](word_id_t id, std::size_t q) {
+      const auto& qq = queries[q0 + q];
+      return id != qq[0] && id != qq[1] && id != qq[2];
+    };
+    // The best single-precision score of each query, row by row (a row's scores are contiguous).
+    std::vector<float> best_single(nq, -std::numeric_limits<float>::infinity());
+    for (int i = 0; i < m; ++i) {
+      const auto id = static_cast<word_id_t>(e.row_begin + i);
+      const float* r = scores.data() + static_cast<std::size_t>(i) * nq;
+      for (std::size_t q = 0; q < nq; ++q)
+        if (r[q] > best_single[q] && allowed(id, q)) best_single[q] = r[q];
+    }
+    // The candidates again in double, rows in id order, so a tie keeps the lowest id.
     struct {
       double value;
       int index;
     } best[kBatch];
     for (std::size_t q = 0; q < nq; ++q) best[q] = {-1e300, static_cast<int>(e.n_words)};
-    // Row by row (the scores of a row are contiguous); rows in id order, so a tie keeps the
-    // lowest id.
     for (int i = 0; i < m; ++i) {
       const auto id = static_cast<word_id_t>(e.row_begin + i);
-      const double* row = scores.data() + static_cast<std::size_t>(i) * nq;
+      const float* r = scores.data() + static_cast<std::size_t>(i) * nq;
       for (std::size_t q = 0; q < nq; ++q) {
-        if (row[q] <= best[q].value) continue;
-        const auto& qq = queries[q0 + q];
-        if (id != qq[0] && id != qq[1] && id != qq[2]) best[q] = {row[q], id};
+        if (r[q] < best_single[q] - margin[q] || !allowed(id, q)) continue;
+        double s = 0;
+        for (int k = 0; k < d; ++k) s += target[q * d + k] * unit[static_cast<std::size_t>(i) * d + k];
+        if (s > best[q].value) best[q] = {s, id};
       }
     }
     QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, best, static_cast<int>(nq), MPI_DOUBLE_INT, MPI_MAXLOC, comm));

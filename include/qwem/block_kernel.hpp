@@ -3,8 +3,8 @@
 // a fraction of a sparse matrix-vector product (SpMV streams A once per column).
 //
 // The rows of X that a row of A reads are scattered (its column indices); they stay in the core's
-// L2 cache when A is split by column into panels whose slice of X is small (kPanelBytes): each
-// panel is a CSR over all local rows, and Y accumulates panel after panel.
+// L2 cache when A is cut into tiles (below) whose slices of X and Y are small, and Y accumulates
+// tile after tile.
 //
 // Two precisions:
 //  * float  : A's values and X in single precision, each run of up to kFloatRun products summed
@@ -25,32 +25,46 @@ namespace qwem {
 inline constexpr int kBlockWidths[] = {16, 32, 48, 64};
 bool SupportedBlockWidth(int b);
 
-// The bytes of X one panel reads: half of a 2 MiB L2, leaving room for A's stream and Y.
+// The bytes of X one panel reads and of Y one band writes: together within a 2 MiB L2, with room
+// for A's stream.
 inline constexpr std::size_t kPanelBytes = std::size_t{640} << 10;
+inline constexpr std::size_t kBandBytes = std::size_t{512} << 10;
 // Products summed in single precision before they are added in double (float kernel).
 inline constexpr int kFloatRun = 64;
+// Consecutive panels are merged until they hold this many entries per row on average.
+inline constexpr global_int_t kMinPanelEntriesPerRow = 32;
 
-// This rank's rows of an n_rows x n_cols sparse matrix, split by column into panels. Panel p
-// holds the entries with column in [panel_begin[p], panel_begin[p+1]) as CSR over all rows
-// (row_ptr[p] has n_rows + 1 offsets into cols[p] and the values); cols are padded at the end so
-// that the kernel may prefetch a few entries ahead.
+// This rank's rows of an n_rows x n_cols sparse matrix, cut into tiles: bands of rows whose
+// part of Y (kBandBytes) stays in L2 while the band is done, each band cut by column into panels
+// whose slice of X (kPanelBytes) stays in L2 too. Panels with few entries per row are merged
+// with their neighbours (kMinPanelEntriesPerRow): a panel costs a pass over the band's rows of
+// Y, worth it only for enough entries, and the X rows of rare columns (word ids are in frequency
+// order) are read too seldom for their cache residence to matter. Tiles are stored band after
+// band, panels in column order; each is a CSR of its rows (row_ptr has rows + 1 offsets into cols
+// and the values), cols padded at the end so that the kernel may prefetch a few entries ahead.
 struct PanelMatrix {
+  struct Tile {
+    global_int_t row0 = 0, row1 = 0, col0 = 0;
+    std::vector<global_int_t> row_ptr;
+    std::vector<word_id_t> cols;
+    std::vector<float> values_float;    // with_float
+    std::vector<double> values_double;  // with_double
+  };
   global_int_t n_rows = 0, n_cols = 0, nnz = 0;
-  std::vector<global_int_t> panel_begin;
-  std::vector<std::vector<global_int_t>> row_ptr;
-  std::vector<std::vector<word_id_t>> cols;
-  std::vector<std::vector<float>> values_float;    // with_float
-  std::vector<std::vector<double>> values_double;  // with_double
+  std::vector<Tile> tiles;
   std::size_t bytes() const;
 };
 
-// Not collective. Splits CSR rows (row_ptr over n_rows rows, sorted column indices in cols,
-// values) into panels of panel_cols columns, keeping float and/or double copies of the values.
+// Not collective. Cuts CSR rows (row_ptr over n_rows rows, sorted column indices in cols,
+// values) into tiles for blocks of `band_rows` rows and panels of panel_cols columns (merged as
+// above), keeping float and/or double copies of the values.
 PanelMatrix MakePanelMatrix(global_int_t n_rows, global_int_t n_cols, const global_int_t* row_ptr,
-                            const word_id_t* cols, const double* values, global_int_t panel_cols, bool with_float,
-                            bool with_double);
+                            const word_id_t* cols, const double* values, global_int_t band_rows,
+                            global_int_t panel_cols, bool with_float, bool with_double);
 
-// The panel width for blocks of b columns of `element_bytes` each: kPanelBytes of X per panel.
+// The band height and panel width for blocks of b columns: kBandBytes of Y (double) per band,
+// kPanelBytes of X per panel (X elements of `element_bytes`).
+global_int_t BandRows(int b);
 global_int_t PanelColumns(int b, std::size_t element_bytes);
 
 // Not collective. Y = A X: X is n_cols x b, row-major (row i of X at X + i b), Y is n_rows x b,
