@@ -32,3 +32,18 @@ bench_binary() {
     cmake --build "$tree/build" -j2 --target qwem-dist >/dev/null || { echo "cannot build '$1'" >&2; return 1; }
   echo "$tree/build/qwem-dist"
 }
+
+# bench_save_counts V: the Gutenberg counts at V words, saved once as $WORK/counts.h5 (2 ranks).
+bench_save_counts() {
+  mpirun -n 2 "$BUILD/qwem-dist" --corpus "$WORK/corpus" --vocab-size "$1" --dim 10 --counts-only \
+    --save-cooccurrence --out "$WORK/counts.h5" >/dev/null
+}
+
+# bench_from_counts NAME [options]: qwem-dist on 2 ranks from $WORK/counts.h5, no similarity or
+# concepts, writing $WORK/NAME.h5 and the log $WORK/NAME.log.
+bench_from_counts() {
+  local name=$1
+  shift
+  mpirun -n 2 "$BUILD/qwem-dist" --counts-from "$WORK/counts.h5" --similarity none --concepts 0 \
+    --progress-seconds 0 --out "$WORK/$name.h5" "$@" >"$WORK/$name.log"
+}

@@ -10,14 +10,8 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 bench_start eigtol "${1:-}"
 
-mpirun -n 2 "$BUILD/qwem-dist" --corpus "$WORK/corpus" --vocab-size 10000 --dim 10 --counts-only \
-  --save-cooccurrence --out "$WORK/counts.h5" >/dev/null
-run() {  # NAME [options]
-  local name=$1
-  shift
-  mpirun -n 2 "$BUILD/qwem-dist" --counts-from "$WORK/counts.h5" --dim 200 --similarity none --concepts 0 \
-    --progress-seconds 0 --out "$WORK/$name.h5" "$@" >"$WORK/$name.log"
-}
+bench_save_counts 10000
+run() { bench_from_counts "$@" --dim 200; }
 run block-1e-8 --eig-tol 1e-8
 for tol in 1e-6 1e-5 1e-4 1e-3 1e-2; do run "block-$tol" --eig-tol "$tol"; done
 run slepc-1e-8 --eigensolver slepc --eig-tol 1e-8

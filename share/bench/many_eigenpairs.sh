@@ -10,14 +10,8 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 bench_start many "${1:-}"
 
-mpirun -n 2 "$BUILD/qwem-dist" --corpus "$WORK/corpus" --vocab-size 10000 --dim 10 --counts-only \
-  --save-cooccurrence --out "$WORK/counts.h5" >/dev/null
-run() {  # NAME [options]
-  local name=$1
-  shift
-  mpirun -n 2 "$BUILD/qwem-dist" --counts-from "$WORK/counts.h5" --analogies none --similarity none --concepts 0 \
-    --progress-seconds 60 --out "$WORK/$name.h5" "$@" >"$WORK/$name.log"
-}
+bench_save_counts 10000
+run() { bench_from_counts "$@" --analogies none; }
 run block-1000 --dim 1000
 run scalapack-1000 --dim 1000 --eigensolver scalapack
 run scalapack-4096 --dim 4096 --eigensolver scalapack
