@@ -446,6 +446,10 @@ BlockLanczosResult Solver::Run() {
 
 }  // namespace
 
+bool BlockLanczosFits(const BlockLanczosOptions& options, int b, global_int_t n_global) {
+  return ResolvedBasisSize(options, b, n_global) >= options.nev + 2 * b;
+}
+
 int ResolvedBasisSize(const BlockLanczosOptions& options, int b, global_int_t n_global) {
   const global_int_t wanted = options.ncv > 0 ? options.ncv : std::max(5 * options.nev / 2, options.nev + 8 * b);
   return static_cast<int>(std::min<global_int_t>(wanted, n_global - b));
@@ -453,6 +457,11 @@ int ResolvedBasisSize(const BlockLanczosOptions& options, int b, global_int_t n_
 
 BlockLanczosResult SolveBlockLanczos(MPI_Comm comm, BlockOperator& A, const BlockLanczosOptions& options,
                                      const RestartMonitor& monitor, const StopTest& stop) {
+  if (!BlockLanczosFits(options, A.block(), A.n_global()))
+    throw Error("the block eigensolver's basis (" + std::to_string(ResolvedBasisSize(options, A.block(), A.n_global())) +
+                " columns, at most V - b) has no room for " + std::to_string(options.nev) +
+                " eigenpairs and two blocks of " + std::to_string(A.block()) + ": raise --eig-ncv, lower --dim or "
+                "--eig-block, or use --eigensolver scalapack");
   Solver solver(comm, A, options, monitor, stop);
   return solver.Run();
 }

@@ -90,8 +90,19 @@ PetscErrorCode StopOnSignal(EPS eps, PetscInt its, PetscInt max_it, PetscInt nco
 }
 
 // The block solver: block Lanczos on the block operator the cost model picks.
+EigenResult SolveScalapack(MPI_Comm comm, const Target& target, const EigenOptions& options);
+
 EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& options, OperatorKind op,
                        const ProgressLines& progress, bool interruptible) {
+  BlockLanczosOptions fits;
+  fits.nev = options.dim;
+  fits.ncv = options.ncv;
+  if (options.ncv == 0 && !BlockLanczosFits(fits, BlockWidth(options), target.pattern->n_words)) {
+    // Too small a vocabulary for blocks (V < d + 3 b): the dense solve, which is cheap there.
+    EigenResult result = SolveScalapack(comm, target, options);
+    result.op.reason += Format("; V = %lld is too small for the block solver", static_cast<long long>(target.pattern->n_words));
+    return result;
+  }
   EigenResult result;
   const Precision precision = options.tol >= kSinglePrecisionTol ? Precision::kSingle : Precision::kDouble;
   result.op = ChooseOperator(comm, *target.pattern, op,

@@ -156,7 +156,7 @@ void Report::EndEigensolve(const EigenResult& eig, const std::string& loaded_fro
   if (eig.block > 0) how += Format(", blocks of %d, %s products", eig.block, eig.precision.c_str());
   if (eig.refined > 0) how += Format(", %d pairs refined in double", eig.refined);
   how += std::string(", operator ") + Name(eig.op.chosen);
-  if (eig.op.requested == OperatorKind::kAuto) how += " (" + eig.op.reason + ")";
+  if (!eig.op.reason.empty() && eig.op.reason != "requested") how += " (" + eig.op.reason + ")";
   End("top eigenvalues " + top +
       Format("; lambda_%d = %.1f; %lld converged, max rel. residual %.1e%s, %s products, %lld restarts (%s)",
              eig.dim(), eig.eigenvalues.back(), static_cast<long long>(eig.n_converged), worst,

@@ -50,6 +50,9 @@ struct BlockLanczosOptions {
 // d = 300 3.6k with 750; at d = 100, 250 columns took 4.5k products and 350 took 1.8k (with too
 // small a basis a restart leaves room for few blocks and pairs lock slowly: hence nev + 8 b).
 int ResolvedBasisSize(const BlockLanczosOptions& options, int b, global_int_t n_global);
+// Whether that basis has room for the nev pairs and two blocks (else the problem is too small
+// for blocks of b: V < nev + 3 b by default; a dense solver is the tool there).
+bool BlockLanczosFits(const BlockLanczosOptions& options, int b, global_int_t n_global);
 
 // Where a solve spent its time (seconds on this rank).
 struct BlockLanczosTimes {
@@ -83,7 +86,7 @@ using RestartMonitor = std::function<void(int restart, int converged, global_int
 using StopTest = std::function<int()>;
 
 // Collective. The options.nev largest eigenpairs of A (fewer if max_products ran out or a stop
-// signal came: the result says how many converged).
+// signal came: the result says how many converged). Throws qwem::Error if !BlockLanczosFits.
 BlockLanczosResult SolveBlockLanczos(MPI_Comm comm, BlockOperator& A, const BlockLanczosOptions& options,
                                      const RestartMonitor& monitor = nullptr, const StopTest& stop = nullptr);
 
