@@ -56,6 +56,17 @@ class PairTrainer final : public Trainer {
   }
 
  private:
+  // A positive as drawn: sample index, row, column and C_ij; and, on the row's owner, what the
+  // column draw needs.
+  struct Drawn {
+    std::int32_t s, i, j, pad;
+    global_int_t count;
+  };
+  struct Owned {
+    global_int_t s, e;
+    word_id_t i;
+    std::uint64_t r1, r2;
+  };
   struct Pair {
     word_id_t i = -1, j = -1;
     double weight = 0;  // q (times nu / K for QWEM negatives); SGNS: 1
@@ -78,6 +89,8 @@ class PairTrainer final : public Trainer {
   CountLookup lookup_count_;  // C_ij of QWEM's negatives (this rank's rows)
   std::vector<double> W_;  // the replica, V x d
   std::vector<Pair> positives_, negatives_;
+  std::vector<Drawn> drawn_mine_, drawn_all_;
+  std::vector<Owned> drawn_owned_;
   std::vector<WeightedPair> batch_;  // both, in canonical order
   // Exact mode: rank r computes and updates rows [owned_rows_[r], owned_rows_[r + 1]).
   std::vector<word_id_t> owned_rows_;
@@ -156,20 +169,14 @@ void PairTrainer::Restore(global_int_t step, const std::vector<double>& local_ro
 }
 
 void PairTrainer::DrawPositives() {
-  struct Drawn {
-    std::int32_t s, i, j, pad;
-    global_int_t count;
-  };
-  std::vector<Drawn> mine;
   // Every rank draws each sample's row (a replicated table); the row's owner draws its column.
   // In passes, so that the scattered loads of many samples are in flight at once: the buckets
-  // of the row tables, then the entries of C they name.
-  struct Owned {
-    global_int_t s, e;
-    word_id_t i;
-    std::uint64_t r1, r2;
-  };
-  std::vector<Owned> owned;
+  // of the row tables, then the entries of C they name. The buffers live across steps (fresh
+  // pages each step cost more than the draws).
+  std::vector<Drawn>& mine = drawn_mine_;
+  std::vector<Owned>& owned = drawn_owned_;
+  mine.clear();
+  owned.clear();
   for (global_int_t s = 0; s < opt_.batch; ++s) {
     const word_id_t i = positive_sampler_.Row(CounterRandom(opt_.seed, step_, s, 0),
                                               CounterRandom(opt_.seed, step_, s, kPositiveLane));
@@ -187,12 +194,11 @@ void PairTrainer::DrawPositives() {
   for (const Owned& o : owned)
     mine.push_back({static_cast<std::int32_t>(o.s), o.i, counts_.cols[o.e], 0, counts_.values[o.e]});
   for (auto& p : positives_) p = Pair{};
-  std::vector<Drawn> all;
   const std::vector<Drawn>* drawn = &mine;
-  if (exact()) {
+  if (exact() && size_ > 1) {
     // Exact mode: every rank gets the whole batch.
-    all = AllgatherConcat(comm_, mine.data(), mine.size());
-    drawn = &all;
+    AllgatherConcat(comm_, mine.data(), mine.size(), &drawn_all_);
+    drawn = &drawn_all_;
   }
   for (const Drawn& x : *drawn) {
     Pair& p = positives_[x.s];
