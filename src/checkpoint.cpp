@@ -64,6 +64,18 @@ std::vector<Setting> TrainingSettings(const TrainingSetup& setup, const Vocabula
   // Recorded only when off, so that files written before the option resume as they did.
   if (!t.theory) settings.push_back({"theory", "none"});
   if (t.convention != TheoryConvention::kQwem) settings.push_back({"theory_convention", Name(t.convention)});
+  // Pair sampling's ablation settings and the stepped rate, likewise recorded only when they
+  // differ from the defaults that came before them.
+  if (setup.mode == Mode::kSgd && t.sampling == Sampling::kPairs) {
+    const PairWeights usual = t.loss == LossKind::kSgns ? PairWeights::kSampled : PairWeights::kQwem;
+    const NegativePairing usual_pairing = t.weights == PairWeights::kQwem ? NegativePairing::kIid : NegativePairing::kTarget;
+    if (t.weights != usual) settings.push_back({"weights", Name(t.weights)});
+    if (t.pairing != usual_pairing) settings.push_back({"negative_pairing", Name(t.pairing)});
+  }
+  if (t.lr_drop > 0) {
+    settings.push_back({"lr_drop", t.lr_drop});
+    settings.push_back({"lr_drop_factor", t.lr_drop_factor});
+  }
   if (setup.mode == Mode::kSgd && t.sampling == Sampling::kWindows) {
     settings.push_back({"context_group", integer(t.context_group)});
     settings.push_back({"window_ranks", integer(n_ranks)});

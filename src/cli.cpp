@@ -209,6 +209,20 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--lr-schedule", lr_schedule, "constant, or linear decay to 1e-4 eta (word2vec)")
       ->capture_default_str();
+  app.add_option("--lr-drop", o.train.lr_drop,
+                 "From this step on, the learning rate times --lr-drop-factor (the reference's x0.1 at 3M; 0: never)")
+      ->capture_default_str();
+  app.add_option("--lr-drop-factor", o.train.lr_drop_factor, "The factor of --lr-drop")->capture_default_str();
+  std::string weights, pairing;
+  CLI::Option* weights_option = app.add_option(
+      "--weights", weights,
+      "Pair sampling's weights: qwem (the paper's setting 3.1, q_ij = c / (P_ij + nu P_i P_j)), word2vec "
+      "(subsampling and unigram^0.75 negatives as importance weights) or sampled (word2vec's by sampling). "
+      "Default: qwem for --loss qwem, sampled for --loss sgns");
+  CLI::Option* pairing_option =
+      app.add_option("--negative-pairing", pairing,
+                     "Pair sampling's negatives: iid (i and j from the unigram) or target (i the positive's word, the "
+                     "reference's). Default: iid with --weights qwem, else target");
   app.add_option("--init-scale", o.train.init_scale,
                  "Standard deviation of the entries of W0 (--theory-convention reference: times 1/sqrt(d))")
       ->capture_default_str();
@@ -222,7 +236,7 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.add_option("--sync-every", o.train.sync_every,
                  "1: exact data-parallel SGD; K > 1: local SGD averaged every K steps")
       ->capture_default_str();
-  app.add_option("--subsample", o.train.subsample, "sgns: word2vec's subsampling threshold t (0: off)")
+  app.add_option("--subsample", o.train.subsample, "word2vec's subsampling threshold t (0: off): --loss sgns's discarding, or --weights word2vec")
       ->capture_default_str();
   app.add_option("--log-every", o.train.log_every,
                  "Record loss and spectrum every this many steps (0: ~200 log-spaced)")
@@ -281,6 +295,14 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   ParseName("--lr-schedule", lr_schedule, &o.train.lr_schedule);
   ParseName("--embeddings", embeddings, &o.output.embeddings);
   ParseName("--theory-convention", convention, &o.train.convention);
+  if (weights_option->count() > 0)
+    ParseName("--weights", weights, &o.train.weights);
+  else
+    o.train.weights = o.train.loss == LossKind::kSgns ? PairWeights::kSampled : PairWeights::kQwem;
+  if (pairing_option->count() > 0)
+    ParseName("--negative-pairing", pairing, &o.train.pairing);
+  else
+    o.train.pairing = o.train.weights == PairWeights::kQwem ? NegativePairing::kIid : NegativePairing::kTarget;
   if (steps == "auto") {
     o.train.steps_auto = true;
   } else {

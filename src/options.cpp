@@ -26,6 +26,9 @@ constexpr Named<Sampling> kSamplings[] = {{Sampling::kPairs, "pairs"}, {Sampling
 constexpr Named<OutputVectors> kOutputVectors[] = {{OutputVectors::kTied, "tied"},
                                                    {OutputVectors::kSeparate, "separate"}};
 constexpr Named<LrSchedule> kSchedules[] = {{LrSchedule::kConstant, "constant"}, {LrSchedule::kLinear, "linear"}};
+constexpr Named<PairWeights> kPairWeights[] = {
+    {PairWeights::kQwem, "qwem"}, {PairWeights::kWord2vec, "word2vec"}, {PairWeights::kSampled, "sampled"}};
+constexpr Named<NegativePairing> kPairings[] = {{NegativePairing::kIid, "iid"}, {NegativePairing::kTarget, "target"}};
 constexpr Named<EmbeddingSum> kEmbeddingSums[] = {{EmbeddingSum::kW, "w"}, {EmbeddingSum::kWPlusC, "w+c"}};
 constexpr Named<TheoryConvention> kConventions[] = {{TheoryConvention::kQwem, "qwem"},
                                                     {TheoryConvention::kReference, "reference"}};
@@ -64,6 +67,8 @@ const char* Name(Sampling v) { return NameIn(kSamplings, v); }
 const char* Name(OutputVectors v) { return NameIn(kOutputVectors, v); }
 const char* Name(LrSchedule v) { return NameIn(kSchedules, v); }
 const char* Name(EmbeddingSum v) { return NameIn(kEmbeddingSums, v); }
+const char* Name(PairWeights v) { return NameIn(kPairWeights, v); }
+const char* Name(NegativePairing v) { return NameIn(kPairings, v); }
 const char* Name(TheoryConvention v) { return NameIn(kConventions, v); }
 
 void ParseName(const std::string& option, const std::string& text, Mode* value) {
@@ -89,6 +94,12 @@ void ParseName(const std::string& option, const std::string& text, OutputVectors
 }
 void ParseName(const std::string& option, const std::string& text, LrSchedule* value) {
   *value = ParseIn(kSchedules, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, PairWeights* value) {
+  *value = ParseIn(kPairWeights, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, NegativePairing* value) {
+  *value = ParseIn(kPairings, option, text);
 }
 void ParseName(const std::string& option, const std::string& text, EmbeddingSum* value) {
   *value = ParseIn(kEmbeddingSums, option, text);
@@ -135,6 +146,8 @@ void Options::Check() const {
   Require(train.lr > 0 && Finite(train.lr), "--lr must be positive");
   Require(train.init_scale > 0 && Finite(train.init_scale), "--init-scale must be positive");
   Require(train.sync_every >= 1, "--sync-every must be at least 1");
+  Require(train.lr_drop >= 0, "--lr-drop must be a step (0: never)");
+  Require(train.lr_drop_factor > 0 && train.lr_drop_factor <= 1, "--lr-drop-factor must be in (0, 1]");
   Require(train.subsample >= 0 && Finite(train.subsample), "--subsample must be a non-negative number");
   Require(train.log_every >= 0 && train.eval_every >= 0 && train.checkpoints >= 1,
           "--log-every and --eval-every must be >= 0, --checkpoints >= 1");
@@ -165,9 +178,14 @@ void Options::Check() const {
   Require(train.convention == TheoryConvention::kQwem || training(),
           "--theory-convention applies to training (--mode sgd or gd)");
   Require(train.theory || eigen.from.empty(), "--no-theory solves no eigenpairs: --eigen-from is not used");
+  Require(!train.steps_auto || train.lr_drop == 0 || train.lr_schedule == LrSchedule::kConstant,
+          "--steps auto with --lr-drop needs --lr-schedule constant");
   Require(!train.steps_auto || (train.theory && !(mode == Mode::kSgd && train.sampling == Sampling::kWindows)),
           "--steps auto derives the horizon from M*'s eigenvalues: it needs the theory (not --no-theory) and gd or "
           "pair sampling");
+  Require(mode == Mode::kSgd || train.subsample == 0, "--subsample applies to --mode sgd");
+  Require(mode == Mode::kSgd || (!Given("weights") && !Given("negative-pairing")),
+          "--weights and --negative-pairing apply to --mode sgd");
   if (training()) {
     Require(target.cds == 1 && target.shift == 1,
             std::string("--mode ") + Name(mode) + " trains on M* itself: --cds and --shift are closed-form options");
@@ -184,6 +202,16 @@ void Options::Check() const {
     Require(!windows || train.sync_every == 1,
             "--sampling windows sums the ranks' changes every step: --sync-every must be 1");
     Require(windows || train.loss != LossKind::kQwem || train.negatives >= 1, "--loss qwem needs --negatives >= 1");
+    Require(!windows || (!Given("weights") && !Given("negative-pairing")),
+            "--weights and --negative-pairing apply to pair sampling (word2vec's windows have their own)");
+    Require(train.weights != PairWeights::kSampled || train.pairing == NegativePairing::kTarget,
+            "--weights sampled draws each negative for its positive's target word: --negative-pairing target");
+    Require(train.subsample == 0 || windows || train.weights != PairWeights::kQwem,
+            "--subsample is word2vec's subsampling: --weights qwem does not use it");
+    Require(!train.steps_auto || windows || train.weights == PairWeights::kQwem,
+            "--steps auto follows M*'s theory, the target of --weights qwem: give --steps with other weights");
+    Require(train.weights != PairWeights::kWord2vec || train.subsample > 0,
+            "--weights word2vec needs word2vec's subsampling threshold --subsample t (the reference's 1e-5)");
     Require(windows || train.batch * (1 + train.negatives) <= (global_int_t{1} << 30),
             "--batch times (1 + --negatives) must be at most 2^30");
   }

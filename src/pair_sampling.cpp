@@ -1,8 +1,10 @@
 #include "qwem/pair_sampling.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
+#include "qwem/pair_stats.hpp"
 #include "qwem/random.hpp"
 
 namespace qwem {
@@ -116,6 +118,60 @@ global_int_t CountLookup::operator()(word_id_t i, word_id_t j) const {
   const auto* hi = c_.cols.data() + c_.row_ptr[r + 1];
   const auto* it = std::lower_bound(lo, hi, j);
   return it != hi && *it == j ? c_.values[it - c_.cols.data()] : 0;
+}
+
+SampleWeights::SampleWeights(PairWeights kind, const std::vector<double>& unigram, double pair_norm, double c,
+                             double subsample, double nu, int K)
+    : kind_(kind), unigram_(unigram), pair_norm_(pair_norm), nu_(nu), c_(c), K_(std::max(K, 1)) {
+  const std::size_t V = unigram.size();
+  if (kind == PairWeights::kSampled && subsample > 0) {
+    keep_.resize(V);
+    for (std::size_t i = 0; i < V; ++i) keep_[i] = KeepProbability(unigram[i], subsample);
+  }
+  if (kind == PairWeights::kWord2vec) {
+    // The reference code's: each divided by its mean over the vocabulary.
+    accept_.resize(V);
+    ratio_.resize(V);
+    for (std::size_t i = 0; i < V; ++i) {
+      accept_[i] = KeepProbability(unigram[i], subsample);
+      ratio_[i] = std::pow(unigram[i], kNegativePower) / unigram[i];
+    }
+    for (std::vector<double>* v : {&accept_, &ratio_}) {
+      const double mean = std::accumulate(v->begin(), v->end(), 0.0) / static_cast<double>(V);
+      for (double& x : *v) x /= mean;
+    }
+  }
+}
+
+double SampleWeights::Positive(word_id_t i, word_id_t j, global_int_t count) const {
+  switch (kind_) {
+    case PairWeights::kQwem:
+      return c_ / (static_cast<double>(count) / pair_norm_ + nu_ * unigram_[i] * unigram_[j]);
+    case PairWeights::kWord2vec:
+      return accept_[i] * accept_[j];
+    case PairWeights::kSampled:
+      break;
+  }
+  return 1.0;
+}
+
+double SampleWeights::Negative(word_id_t i, word_id_t j, global_int_t count) const {
+  switch (kind_) {
+    case PairWeights::kQwem:
+      return nu_ / K_ * c_ / (static_cast<double>(count) / pair_norm_ + nu_ * unigram_[i] * unigram_[j]);
+    case PairWeights::kWord2vec:
+      return nu_ / K_ * 0.5 * (accept_[i] * ratio_[j] + accept_[j] * ratio_[i]);
+    case PairWeights::kSampled:
+      break;
+  }
+  return 1.0;
+}
+
+std::vector<double> SampleWeights::NegativeDistribution() const {
+  std::vector<double> u(unigram_);
+  if (kind_ == PairWeights::kSampled)
+    for (double& x : u) x = std::pow(x, kNegativePower);
+  return u;
 }
 
 }  // namespace qwem

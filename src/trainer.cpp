@@ -9,8 +9,9 @@
 namespace qwem {
 
 double ScheduledRate(const TrainOptions& options, double t) {
-  if (options.lr_schedule != LrSchedule::kLinear || options.steps <= 0) return options.lr;
-  return options.lr * std::max(1e-4, 1.0 - t / static_cast<double>(options.steps));
+  const double drop = options.lr_drop > 0 && t >= static_cast<double>(options.lr_drop) ? options.lr_drop_factor : 1.0;
+  if (options.lr_schedule != LrSchedule::kLinear || options.steps <= 0) return options.lr * drop;
+  return options.lr * drop * std::max(1e-4, 1.0 - t / static_cast<double>(options.steps));
 }
 
 Trainer::Trainer(MPI_Comm comm, const TrainingSetup& setup, const CooccurrenceRows& layout)
@@ -29,7 +30,11 @@ std::vector<double> Trainer::CopyRows() const {
 }
 
 double Trainer::SumOfRates(global_int_t t) const {
-  if (setup_.train.lr_schedule != LrSchedule::kLinear) return setup_.train.lr * static_cast<double>(t);
+  const TrainOptions& o = setup_.train;
+  if (o.lr_schedule != LrSchedule::kLinear) {
+    const global_int_t before = o.lr_drop > 0 ? std::min(t, o.lr_drop) : t;
+    return o.lr * (static_cast<double>(before) + o.lr_drop_factor * static_cast<double>(t - before));
+  }
   double sum = 0;
   for (global_int_t s = 0; s < t; ++s) sum += LearningRate(s);
   return sum;
@@ -54,7 +59,9 @@ global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& ei
                 " has a positive eigenvalue to switch on");
   tau_end *= 1.25;
   const double rate_sum = tau_end / TauPerRate(setup, V);  // the sum of the rates needed
-  const double steps = t.lr_schedule == LrSchedule::kLinear ? 2 * rate_sum / t.lr - 1 : rate_sum / t.lr;
+  double steps = t.lr_schedule == LrSchedule::kLinear ? 2 * rate_sum / t.lr - 1 : rate_sum / t.lr;
+  if (t.lr_drop > 0 && steps > static_cast<double>(t.lr_drop))  // constant (Check): the rest at the dropped rate
+    steps = static_cast<double>(t.lr_drop) + (rate_sum - t.lr * static_cast<double>(t.lr_drop)) / (t.lr * t.lr_drop_factor);
   if (!(steps < 1e15)) throw Error("--steps auto: the horizon is out of range (raise --lr)");
   return std::max<global_int_t>(1, static_cast<global_int_t>(std::ceil(steps)));
 }

@@ -5,10 +5,13 @@
 //  * a positive pair is drawn from P_ij, the windowed (L+1-j)-weighted pair distribution, in two
 //    exact alias draws (pair_sampling.hpp): its row i on every rank, its column j by the rank that
 //    owns row i of C, which knows C_ij;
-//  * negatives come from replicated alias tables (unigram for QWEM, nu P_i P_j; unigram^0.75
-//    with the positive's target word for SGNS), drawn identically on every rank;
-//  * QWEM's weight q_ij = c / (P_ij + nu P_i P_j), c = (1 + nu) / V^2 (so E[q] = 1), needs C_ij
-//    of the negatives: the rank owning row i looks it up and one MPI_Allreduce shares them.
+//  * negatives come from a replicated alias table (the unigram, or unigram^0.75 for --weights
+//    sampled), paired iid (both words drawn) or with the positive's target word, drawn
+//    identically on every rank;
+//  * the weights (--weights, options.hpp): qwem's q_ij = c / (P_ij + nu P_i P_j), c = (1 + nu) /
+//    V^2 (so E[q] = 1), needs C_ij of the negatives: the rank owning row i looks it up and one
+//    MPI_Allreduce shares them; word2vec's importance weights need only the unigram; sampled is
+//    word2vec's subsampling by discarding, weight 1.
 // Exact data-parallel mode (--sync-every 1): every rank holds a replica of W, the sample list is
 // shared, each rank computes the gradient of the rows it owns (a contiguous block balanced by
 // expected work), each row's terms summed in sample order (pair_kernel.hpp), and the blocks are
@@ -43,9 +46,10 @@ class PairTrainer final : public Trainer {
   }
   void Restore(global_int_t step, const std::vector<double>& local_rows, const std::vector<double>&) override;
   void Step() override;
-  // The loss since the last call: sgd-qwem estimates ||M* - W W^T||_F^2 / V^2 from the sampled
-  // pairs (4 / (1 + nu) times the mean weighted pair loss per positive, plus ||M*||_F^2 / V^2);
-  // sgd-sgns is the mean SGNS loss per positive (its negatives included).
+  // The loss since the last call: sgd-qwem with qwem weights estimates ||M* - W W^T||_F^2 / V^2
+  // from the sampled pairs (4 / (1 + nu) times the mean weighted pair loss per positive, plus
+  // ||M*||_F^2 / V^2); otherwise it is the mean weighted pair loss per positive (its negatives
+  // included).
   double TakeLoss() override;
   // sgd-qwem: tau = 2 c sum eta (the batch-mean loss); sgd-sgns the same times 1/2 (the
   // quadratic term of SGNS's loss is half QWEM's: a qualitative guide only).
@@ -81,8 +85,7 @@ class PairTrainer final : public Trainer {
   const CooccurrenceRows& counts_;
   const TrainOptions& opt_;  // setup_.train
   PairStatistics stats_;
-  double c_ = 0;              // of the QWEM reweighting
-  std::vector<double> keep_;  // sgns subsampling keep probabilities
+  SampleWeights weights_;
   AliasTable negative_table_;
   double mstar_norm2_ = 0;
   PositiveSampler positive_sampler_;
@@ -106,19 +109,14 @@ PairTrainer::PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const Cooccu
       counts_(counts),
       opt_(setup_.train),
       stats_(counts, vocab),
+      weights_(setup.train.weights, stats_.unigram, stats_.pair_norm, ReweightConstant(setup.nu, counts.n_words),
+               setup.train.subsample, setup.nu, setup.train.negatives),
       positive_sampler_(comm, counts),
       lookup_count_(counts),
       owned_rows_(exact() ? BalancedRows() : std::vector<word_id_t>{0, static_cast<word_id_t>(n_words_)}),
       gradients_(d_, exact() ? RowOwnership{owned_rows_[rank_], owned_rows_[rank_ + 1]}
                              : RowOwnership{0, static_cast<word_id_t>(n_words_)}) {
-  c_ = ReweightConstant(setup_.nu, n_words_);
-  std::vector<double> weights(stats_.unigram);
-  if (opt_.loss == LossKind::kSgns)
-    for (auto& w : weights) w = std::pow(w, kNegativePower);
-  negative_table_ = AliasTable(weights);
-  keep_.assign(n_words_, 1.0);
-  if (opt_.loss == LossKind::kSgns)
-    for (global_int_t i = 0; i < n_words_; ++i) keep_[i] = KeepProbability(stats_.unigram[i], opt_.subsample);
+  negative_table_ = AliasTable(weights_.NegativeDistribution());
   mstar_norm2_ = MStarNormSquared(comm_, counts, stats_, setup_.nu);
   if (positive_sampler_.Total() <= 0) throw Error("the corpus has no co-occurring pairs to train on");
 
@@ -135,14 +133,12 @@ PairTrainer::PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const Cooccu
 std::vector<word_id_t> PairTrainer::BalancedRows() const {
   const std::vector<global_int_t>& totals = positive_sampler_.RowTotals();
   const double T = static_cast<double>(positive_sampler_.Total()), K = opt_.negatives;
-  std::vector<double> negative(stats_.unigram);
-  if (opt_.loss == LossKind::kSgns)
-    for (double& u : negative) u = std::pow(u, kNegativePower);
+  const std::vector<double> negative = weights_.NegativeDistribution();
   const double norm = std::accumulate(negative.begin(), negative.end(), 0.0);
   std::vector<double> cumulative(n_words_ + 1, 0.0);
   for (global_int_t r = 0; r < n_words_; ++r) {
     const double p = static_cast<double>(totals[r]) / T, u = negative[r] / norm;
-    const double work = opt_.loss == LossKind::kQwem ? 2 * p + 2 * K * u : 2 * p + K * (p + u);
+    const double work = opt_.pairing == NegativePairing::kIid ? 2 * p + 2 * K * u : 2 * p + K * (p + u);
     cumulative[r + 1] = cumulative[r] + work;
   }
   std::vector<word_id_t> bounds(size_ + 1, static_cast<word_id_t>(n_words_));
@@ -203,12 +199,11 @@ void PairTrainer::DrawPositives() {
   for (const Drawn& x : *drawn) {
     Pair& p = positives_[x.s];
     p.mine = true;
-    if (opt_.loss == LossKind::kSgns) {
-      if (opt_.subsample > 0 && ToUnit(CounterRandom(opt_.seed, step_, x.s, 1)) >= keep_[x.i] * keep_[x.j]) continue;
-      p.weight = 1.0;
-    } else {
-      p.weight = c_ / (stats_.Pij(x.count) + setup_.nu * stats_.unigram[x.i] * stats_.unigram[x.j]);
-    }
+    // Subsampling by discarding (sampled weights), then the weight.
+    if (opt_.weights == PairWeights::kSampled && opt_.subsample > 0 &&
+        ToUnit(CounterRandom(opt_.seed, step_, x.s, 1)) >= weights_.Keep(x.i, x.j))
+      continue;
+    p.weight = weights_.Positive(x.i, x.j, x.count);
     p.i = x.i;
     p.j = x.j;
   }
@@ -217,33 +212,35 @@ void PairTrainer::DrawPositives() {
 void PairTrainer::DrawNegatives() {
   const int K = opt_.negatives;
   const global_int_t B = opt_.batch;
+  const bool counts = weights_.NeedsNegativeCounts();
   for (global_int_t s = 0; s < B; ++s) {
     const Pair& pos = positives_[s];
     for (int k = 0; k < K; ++k) {
       Pair& n = negatives_[s * K + k];
       n = Pair{};
-      if (opt_.loss == LossKind::kQwem) {
+      if (opt_.pairing == NegativePairing::kIid) {
         n.i = negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 2 + 2 * k));
-        n.j = negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 3 + 2 * k));
-        n.mine = pos.mine;
-        lookup_count_.Prefetch(n.i, n.j);
       } else if (pos.i >= 0) {
         n.i = pos.i;
-        n.j = negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 3 + 2 * k));
-        n.mine = pos.mine;
-        n.weight = 1.0;
+      } else {
+        continue;
       }
+      n.j = negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 3 + 2 * k));
+      n.mine = pos.mine;
+      if (counts)
+        lookup_count_.Prefetch(n.i, n.j);
+      else
+        n.weight = weights_.Negative(n.i, n.j, 0);
     }
   }
-  if (opt_.loss != LossKind::kQwem || negatives_.empty()) return;
+  if (!counts || negatives_.empty()) return;
   for (std::size_t k = 0; k < negatives_.size(); ++k)
-    lookup_[k] = static_cast<double>(lookup_count_(negatives_[k].i, negatives_[k].j));
-  // C_ij of the QWEM negatives: each row's owner has it, the others contribute 0 (exact sum).
+    lookup_[k] = negatives_[k].i >= 0 ? static_cast<double>(lookup_count_(negatives_[k].i, negatives_[k].j)) : 0.0;
+  // C_ij of the negatives: each row's owner has it, the others contribute 0 (exact sum).
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, lookup_.data(), static_cast<int>(lookup_.size()), MPI_DOUBLE, MPI_SUM, comm_));
   for (std::size_t k = 0; k < negatives_.size(); ++k) {
     Pair& n = negatives_[k];
-    const double pij = lookup_[k] / stats_.pair_norm;
-    n.weight = setup_.nu / K * c_ / (pij + setup_.nu * stats_.unigram[n.i] * stats_.unigram[n.j]);
+    if (n.i >= 0) n.weight = weights_.Negative(n.i, n.j, static_cast<global_int_t>(lookup_[k]));
   }
 }
 
@@ -300,7 +297,7 @@ double PairTrainer::TakeLoss() {
   loss_sum_ = n_positive_ = 0;
   if (v[1] <= 0) return std::nan("");
   const double mean = v[0] / v[1];
-  if (opt_.loss == LossKind::kQwem)
+  if (opt_.loss == LossKind::kQwem && opt_.weights == PairWeights::kQwem)
     return 4.0 / (1.0 + setup_.nu) * mean +
            mstar_norm2_ / (static_cast<double>(n_words_) * static_cast<double>(n_words_));
   return mean;

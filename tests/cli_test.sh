@@ -126,6 +126,25 @@ expect_error not_converged_slepc "converged.*-eps_max_it" --corpus "$SHARE/corpu
 expect_usage windows_qwem "sampling windows.*sgns" --corpus "$SHARE/corpus" --mode sgd --loss qwem --sampling windows
 expect_usage bad_sampling "--sampling" --corpus "$SHARE/corpus" --mode sgd --sampling corpus
 expect_usage separate_pairs "output-vectors separate" --corpus "$SHARE/corpus" --mode sgd --loss sgns --output-vectors separate
+# The appendix ablation's settings: each where it applies, with what it needs.
+expect_usage bad_weights "--weights" --corpus "$SHARE/corpus" --mode sgd --weights uniform
+expect_usage weights_closed_form "--weights and --negative-pairing apply to --mode sgd" --corpus "$SHARE/corpus" \
+  --weights word2vec
+expect_usage weights_windows "apply to pair sampling" --corpus "$SHARE/corpus" --mode sgd --loss sgns \
+  --sampling windows --weights qwem
+expect_usage sampled_iid "--weights sampled .*--negative-pairing target" --corpus "$SHARE/corpus" --mode sgd \
+  --weights sampled --negative-pairing iid
+expect_usage word2vec_no_subsample "--weights word2vec needs .*--subsample" --corpus "$SHARE/corpus" --mode sgd \
+  --weights word2vec
+expect_usage subsample_qwem "--subsample is word2vec's subsampling: --weights qwem does not use it" \
+  --corpus "$SHARE/corpus" --mode sgd --subsample 1e-4
+expect_usage subsample_closed_form "--subsample applies to --mode sgd" --corpus "$SHARE/corpus" --subsample 1e-4
+expect_usage auto_word2vec "--steps auto follows M\*'s theory" --corpus "$SHARE/corpus" --mode sgd --loss sgns \
+  --steps auto
+expect_usage lr_drop_factor "--lr-drop-factor must be in" --corpus "$SHARE/corpus" --mode sgd --lr-drop 10 \
+  --lr-drop-factor 0
+expect_usage auto_drop_linear "--steps auto with --lr-drop needs --lr-schedule constant" --corpus "$SHARE/corpus" \
+  --mode sgd --steps auto --lr-drop 10 --lr-schedule linear
 # Strict command line: nothing that looks like a typo is ignored.
 expect_usage one_dash_option "'-vocab-size' has one dash.*--vocab-size" -vocab-size 100 --corpus "$SHARE/corpus"
 expect_usage one_dash_flag "'-counts-only' has one dash" --corpus "$SHARE/corpus" -counts-only

@@ -1,8 +1,10 @@
 // Learning dynamics (SCIENCE.md section 4):
 //  * gd on a hand-built symmetric matrix with a known spectrum follows the closed-form curves;
-//  * sgd gives the same W, bit for bit, on every number of ranks (sub-communicators of 1..P);
+//  * sgd gives the same W, bit for bit, on every number of ranks (sub-communicators of 1..P), in
+//    every cell of the appendix ablation (--loss x --weights, both negative pairings);
 //  * a checkpoint written to HDF5 and resumed ends with the same W as an uninterrupted run;
-//  * a resume file from other settings, or a corrupt one, is refused with a clear error.
+//  * a resume file from other settings, or a corrupt one, is refused with a clear error;
+//  * the stepped rate (--lr-drop) changes the rate, tau and the --steps auto horizon as written.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -201,9 +203,35 @@ TrainingSetup SmallSgd(LossKind loss) {
   return o;
 }
 
+// The pair-sampling settings of the appendix ablation (--loss x --weights, with the negatives'
+// pairing) and the two settings that came before it.
+struct SgdCell {
+  LossKind loss;
+  PairWeights weights;
+  NegativePairing pairing;
+};
+std::string Describe(const SgdCell& c) {
+  return std::string(Name(c.loss)) + " loss, " + Name(c.weights) + " weights, " + Name(c.pairing) + " negatives";
+}
+TrainingSetup SmallSgd(const SgdCell& c) {
+  TrainingSetup o = SmallSgd(c.loss);
+  o.train.weights = c.weights;
+  o.train.pairing = c.pairing;
+  if (c.weights != PairWeights::kQwem) o.train.subsample = 1e-3;
+  return o;
+}
+
 TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
   const int world = CommSize(kWorld), rank = CommRank(kWorld);
-  for (LossKind loss : {LossKind::kQwem, LossKind::kSgns}) {
+  const SgdCell cells[] = {
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kIid},
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kTarget},
+      {LossKind::kQwem, PairWeights::kWord2vec, NegativePairing::kTarget},
+      {LossKind::kSgns, PairWeights::kQwem, NegativePairing::kIid},
+      {LossKind::kSgns, PairWeights::kWord2vec, NegativePairing::kTarget},
+      {LossKind::kSgns, PairWeights::kSampled, NegativePairing::kTarget},
+  };
+  for (const SgdCell& cell : cells) {
     std::vector<double> reference;
     for (int k = 1; k <= world; ++k) {
       MPI_Comm sub;
@@ -211,10 +239,11 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
       std::vector<double> W;
       if (sub != MPI_COMM_NULL) {
         test::PipelineResult p = test::RunPipeline(sub, test::ShareDir() + "/corpus", 300, 1, {});
-        const TrainingSetup o = SmallSgd(loss);
+        const TrainingSetup o = SmallSgd(cell);
         const std::unique_ptr<Trainer> t = CreateTrainer(sub, o, {p.rows, p.vocab});
         t->Initialize();
         while (t->step() < o.train.steps) t->Step();
+        EXPECT_TRUE(std::isfinite(t->TakeLoss())) << Describe(cell);
         W = GatherW(sub, *t, p.rows, o.dim);
         if (k == 1) {
           const std::unique_ptr<Trainer> start = CreateTrainer(sub, o, {p.rows, p.vocab});
@@ -222,7 +251,7 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
           const std::vector<double> W0 = GatherW(sub, *start, p.rows, o.dim);
           double moved = 0;
           for (std::size_t i = 0; i < W.size(); ++i) moved = std::max(moved, std::abs(W[i] - W0[i]));
-          EXPECT_GT(moved, 1e-4) << Name(loss) << ": training did not move W";
+          EXPECT_GT(moved, 1e-4) << Describe(cell) << ": training did not move W";
         }
         MPI_Comm_free(&sub);
       }
@@ -233,7 +262,7 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
           ASSERT_EQ(W.size(), reference.size());
           std::size_t differ = 0;
           for (std::size_t i = 0; i < W.size(); ++i) differ += W[i] != reference[i];
-          EXPECT_EQ(differ, 0u) << Name(loss) << ": W on " << k << " ranks differs from 1 rank";
+          EXPECT_EQ(differ, 0u) << Describe(cell) << ": W on " << k << " ranks differs from 1 rank";
         }
       }
     }
@@ -310,7 +339,6 @@ TEST(Dynamics, AliasTableDrawsTheGivenDistribution) {
   EXPECT_EQ(seen[2], 0);
 }
 
-}  // namespace
 
 // The discrete recurrence against gradient descent at a large step (eta' lambda_1 = 0.15), where
 // the continuous curve is visibly early: the driver's records, discrete curves and switch-on
@@ -419,3 +447,49 @@ TEST(Dynamics, AutoStepsReachesEveryMode) {
     EXPECT_GT(s_k * s_k, 0.85 * top[k]) << "mode " << k;
   }
 }
+
+// --lr-drop (the reference's stepped rate): the rate is multiplied by the factor from the given
+// step on, under either schedule; tau sums the rates actually taken; --steps auto lengthens the
+// run by the dropped rate's share, and that gd run still reaches every mode.
+TEST(Dynamics, SteppedLearningRate) {
+  const int V = 48, d = 4;
+  const std::vector<double> top = {12.0, 8.0, 5.0, 3.0};
+  TrainingSetup o = SyntheticGd(V, d, 1e-3, 4e-3);
+  const double lr = o.train.lr, dtau = 4e-3;
+  const global_int_t plain = AutoSteps(o, top, V);
+  const global_int_t drop = plain / 2;
+  o.train.lr_drop = drop;
+  o.train.lr_drop_factor = 0.1;
+  EXPECT_EQ(ScheduledRate(o.train, static_cast<double>(drop - 1)), lr);
+  EXPECT_NEAR(ScheduledRate(o.train, static_cast<double>(drop)), 0.1 * lr, 1e-15 * lr);
+  TrainingSetup linear = o;
+  linear.train.lr_schedule = LrSchedule::kLinear;
+  linear.train.steps = 4 * drop;
+  EXPECT_NEAR(ScheduledRate(linear.train, static_cast<double>(2 * drop)), 0.1 * lr * 0.5, 1e-15 * lr);
+  const global_int_t early = drop / 2;
+  EXPECT_NEAR(ScheduledRate(linear.train, static_cast<double>(early)),
+              lr * (1 - static_cast<double>(early) / static_cast<double>(4 * drop)), 1e-15 * lr);
+
+  // The horizon: the same tau as without the drop, the part after the drop at a tenth of the rate.
+  const double a0 = d * 1e-6, tau_end = 1.25 * std::log(9 * (3.0 / a0 - 1)) / 3.0;
+  const double steps = static_cast<double>(drop) + (tau_end / dtau - static_cast<double>(drop)) / 0.1;
+  EXPECT_EQ(AutoSteps(o, top, V), static_cast<global_int_t>(std::ceil(steps - 1e-6)));
+
+  Synthetic s = MakeSynthetic(kWorld, V, top);
+  o.train.steps = AutoSteps(o, top, V);
+  o.train.log_every = 0;
+  o.train.checkpoints = 1;
+  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target()});
+  trainer->Initialize();
+  EXPECT_NEAR(trainer->Tau(drop + 10), dtau * (static_cast<double>(drop) + 1.0), 1e-9);
+  EXPECT_NEAR(trainer->Tau(o.train.steps), tau_end, 4e-3);
+  const EigenResult eig = SyntheticEigenpairs(s, top, V);
+  TrainRecord rec;
+  RunTraining(kWorld, *trainer, &eig, nullptr, {}, rec);
+  for (int k = 0; k < d; ++k) {
+    const double s_k = rec.singular_values[rec.singular_values.size() - d + k];
+    EXPECT_GT(s_k * s_k, 0.85 * top[k]) << "mode " << k;
+  }
+}
+
+}  // namespace

@@ -8,7 +8,9 @@
 //  * PairGradients: the gradient of a batch (QWEM and SGNS, repeated pairs, i = j, d with and
 //    without a vector tail) equals a serial double-precision loop written from the
 //    specification in pair_kernel.hpp (one pair at a time, scalar dot products), each row
-//    computed by exactly one rank, the rows of all ranks together bit-identical to one rank's.
+//    computed by exactly one rank, the rows of all ranks together bit-identical to one rank's;
+//  * SampleWeights (--weights): each kind's weights equal the formulas written out by hand on a
+//    four-word unigram, with word2vec's keep probabilities checked against hand-computed values.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -209,6 +211,50 @@ TEST(Pairs, GradientsEqualTheSerialReference) {
       EXPECT_EQ(counts[1], n_pos);
     }
   }
+}
+
+// The weights of the appendix ablation on a four-word unigram with threshold t = 0.05, where
+// word2vec's keep probability min(1, (sqrt(p / t) + 1) t / p) is, by hand: p = 0.4: 0.478553,
+// 0.3: 0.574915, 0.2: 0.75, 0.1: 1 (capped from 1.207107).
+TEST(Pairs, SampleWeightsAreTheAblationsFormulas) {
+  const std::vector<double> u = {0.4, 0.3, 0.2, 0.1};
+  const double keep[] = {(std::sqrt(8.0) + 1) * 0.125, (std::sqrt(6.0) + 1) / 6.0, 0.75, 1.0};
+  EXPECT_NEAR(keep[0], 0.478553, 1e-6);
+  EXPECT_NEAR(keep[1], 0.574915, 1e-6);
+  const double t = 0.05, nu = 2.0, pair_norm = 1000.0, c = 3.0 / 16.0;
+  const int K = 4;
+  const SampleWeights qwem(PairWeights::kQwem, u, pair_norm, c, t, nu, K);
+  const SampleWeights word2vec(PairWeights::kWord2vec, u, pair_norm, c, t, nu, K);
+  const SampleWeights sampled(PairWeights::kSampled, u, pair_norm, c, t, nu, K);
+  const SampleWeights sampled_all(PairWeights::kSampled, u, pair_norm, c, 0.0, nu, K);
+  // word2vec's importance weights: keep probabilities and u^0.75 / u, each over its mean.
+  double keep_mean = 0, ratio_mean = 0;
+  for (int i = 0; i < 4; ++i) keep_mean += keep[i] / 4, ratio_mean += std::pow(u[i], -0.25) / 4;
+  const auto a = [&](int i) { return keep[i] / keep_mean; };
+  const auto r = [&](int i) { return std::pow(u[i], -0.25) / ratio_mean; };
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      const global_int_t count = 10 * (i + 1) + j;  // C_ij
+      const double q = c / (static_cast<double>(count) / pair_norm + nu * u[i] * u[j]);
+      EXPECT_NEAR(qwem.Positive(i, j, count), q, 1e-14 * q);
+      EXPECT_NEAR(qwem.Negative(i, j, count), nu / K * q, 1e-14 * q);
+      EXPECT_NEAR(word2vec.Positive(i, j, count), a(i) * a(j), 1e-14);
+      EXPECT_NEAR(word2vec.Negative(i, j, count), nu / K * (a(i) * r(j) + a(j) * r(i)) / 2, 1e-14);
+      EXPECT_EQ(sampled.Positive(i, j, count), 1.0);
+      EXPECT_EQ(sampled.Negative(i, j, count), 1.0);
+      EXPECT_NEAR(sampled.Keep(i, j), keep[i] * keep[j], 1e-15);
+      EXPECT_EQ(sampled_all.Keep(i, j), 1.0);
+      EXPECT_EQ(qwem.Keep(i, j), 1.0);
+      EXPECT_EQ(word2vec.Keep(i, j), 1.0);
+    }
+  EXPECT_TRUE(qwem.NeedsNegativeCounts());
+  EXPECT_FALSE(word2vec.NeedsNegativeCounts());
+  EXPECT_FALSE(sampled.NeedsNegativeCounts());
+  // Negatives are drawn from the unigram, or from unigram^0.75 when weights are by sampling.
+  EXPECT_EQ(qwem.NegativeDistribution(), u);
+  EXPECT_EQ(word2vec.NegativeDistribution(), u);
+  const std::vector<double> smoothed = sampled.NegativeDistribution();
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(smoothed[i], std::pow(u[i], 0.75), 1e-15);
 }
 
 }  // namespace

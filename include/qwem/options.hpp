@@ -28,6 +28,18 @@ enum class Sampling { kPairs, kWindows };
 // tied: one W (scores w_i . w_j, the theory's model); separate: word2vec's output vectors C.
 enum class OutputVectors { kTied, kSeparate };
 enum class LrSchedule { kConstant, kLinear };
+// The weights of pair sampling's samples (--weights), the paper's appendix ablation:
+//  qwem     the paper's setting 3.1: every pair weighted by q_ij = c / (P_ij + nu P_i P_j);
+//  word2vec word2vec's subsampling (threshold --subsample) and unigram^0.75 negatives as
+//           importance weights on the same samples: positives accept_i accept_j, negatives
+//           (accept_i r_j + accept_j r_i) / 2, accept = the keep probability and r = u^0.75 / u,
+//           each divided by its mean over the vocabulary (the reference code's);
+//  sampled  word2vec's by sampling: positives discarded by subsampling, negatives drawn from
+//           unigram^0.75, every sample of weight 1 (SGNS's pair sampling before the ablation).
+enum class PairWeights { kQwem, kWord2vec, kSampled };
+// How a negative pair is drawn (--negative-pairing): iid, i and j independently from the
+// unigram; target, i is its positive's target word (the reference code's) and j from the unigram.
+enum class NegativePairing { kIid, kTarget };
 // The theory's conventions (--theory-convention): qwem: W0 entries of std --init-scale and a_0 of
 // each mode its own squared projection (Gram-Schmidt); reference (the paper's code): entries of
 // std --init-scale / sqrt(d) and a_0 = init-scale^2 for every mode, its expected value.
@@ -44,6 +56,8 @@ const char* Name(LossKind v);
 const char* Name(Sampling v);
 const char* Name(OutputVectors v);
 const char* Name(LrSchedule v);
+const char* Name(PairWeights v);
+const char* Name(NegativePairing v);
 const char* Name(EmbeddingSum v);
 const char* Name(TheoryConvention v);
 // Sets *value from its name, the value of `option`: throws UsageError "unknown --target 'svd'
@@ -56,6 +70,8 @@ void ParseName(const std::string& option, const std::string& text, LossKind* val
 void ParseName(const std::string& option, const std::string& text, Sampling* value);
 void ParseName(const std::string& option, const std::string& text, OutputVectors* value);
 void ParseName(const std::string& option, const std::string& text, LrSchedule* value);
+void ParseName(const std::string& option, const std::string& text, PairWeights* value);
+void ParseName(const std::string& option, const std::string& text, NegativePairing* value);
 void ParseName(const std::string& option, const std::string& text, EmbeddingSum* value);
 void ParseName(const std::string& option, const std::string& text, TheoryConvention* value);
 
@@ -120,10 +136,17 @@ struct TrainOptions {
   int negatives = 1;          // per positive (sgns: word2vec uses 5)
   double lr = 0.05;           // eta of the batch-mean gradient (windows: alpha per pair)
   LrSchedule lr_schedule = LrSchedule::kConstant;  // linear: decay to 1e-4 eta (word2vec's)
+  global_int_t lr_drop = 0;                        // from this step on, eta times lr_drop_factor (0: never)
+  double lr_drop_factor = 0.1;                     // the reference's x0.1
+  // Pair sampling's weights and negatives; the CLI's defaults: qwem weights with iid negatives
+  // for --loss qwem, sampled with target-paired ones for --loss sgns (the settings before the
+  // ablation), target-paired for word2vec weights.
+  PairWeights weights = PairWeights::kQwem;
+  NegativePairing pairing = NegativePairing::kIid;
   double init_scale = 1e-4;                        // per-entry std of W0
   std::uint64_t seed = 1;                          // of the counter-based random streams
   int sync_every = 1;    // 1: exact data-parallel SGD; K > 1: local SGD, averaged every K steps
-  double subsample = 0;  // sgns: word2vec's subsampling threshold t (0: off)
+  double subsample = 0;  // word2vec's subsampling threshold t (0: off): sampled or word2vec weights
   // The records of the run.
   global_int_t log_every = 0;   // 0: about 200 log-spaced records
   int checkpoints = 8;          // log-spaced snapshots of W in /train/checkpoints

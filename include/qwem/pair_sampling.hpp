@@ -16,6 +16,7 @@
 
 #include "qwem/common.hpp"
 #include "qwem/cooccurrence.hpp"
+#include "qwem/options.hpp"
 #include "qwem/random.hpp"
 
 namespace qwem {
@@ -66,6 +67,37 @@ class PositiveSampler {
   global_int_t row_begin_;
   std::vector<global_int_t> row_totals_;
   IntegerAlias rows_, entries_;
+};
+
+// The weights of pair sampling's samples (--weights; options.hpp): replicated, not collective.
+class SampleWeights {
+ public:
+  // unigram: P_i (kept by reference); pair_norm: N (L+1)/2 (P_ij = C_ij / pair_norm); c: the
+  // reweighting constant (1 + nu) / V^2; K negatives per positive.
+  SampleWeights(PairWeights kind, const std::vector<double>& unigram, double pair_norm, double c, double subsample,
+                double nu, int K);
+  PairWeights kind() const { return kind_; }
+  // A positive (i, j) of count C_ij: qwem c / (P_ij + nu P_i P_j), word2vec accept_i accept_j,
+  // sampled 1.
+  double Positive(word_id_t i, word_id_t j, global_int_t count) const;
+  // A negative: qwem (nu / K) c / (P_ij + nu P_i P_j), word2vec (nu / K) (accept_i r_j + accept_j
+  // r_i) / 2, sampled 1.
+  double Negative(word_id_t i, word_id_t j, global_int_t count) const;
+  // --weights sampled: the probability that subsampling keeps a positive (i, j); else 1.
+  double Keep(word_id_t i, word_id_t j) const { return keep_.empty() ? 1.0 : keep_[i] * keep_[j]; }
+  // Whether Negative needs C_ij (qwem weights).
+  bool NeedsNegativeCounts() const { return kind_ == PairWeights::kQwem; }
+  // The distribution negatives are drawn from (not normalized): the unigram, or unigram^0.75
+  // for sampled weights.
+  std::vector<double> NegativeDistribution() const;
+
+ private:
+  PairWeights kind_;
+  const std::vector<double>& unigram_;
+  double pair_norm_, nu_, c_;
+  int K_;
+  std::vector<double> keep_;            // sampled: word2vec's keep probabilities
+  std::vector<double> accept_, ratio_;  // word2vec: keep probabilities and u^0.75 / u, over their means
 };
 
 // C_ij of this rank's rows in O(1) for dense rows (a bitmap of the row's columns with a running

@@ -18,10 +18,15 @@
 #   ppmi, pmi the baselines on the same counts (--counts-from)
 #   sgns      word2vec (SGNS, word2vec's own stream, --no-theory)
 #   qwem_sgd  QWEM trained by SGD from small init, pair sampling, theory curves from mstar.h5
+#   ablation_LOSS_WEIGHTS  the appendix ablation: loss {qwem, sgns} x weights {qwem, word2vec},
+#             pair sampling, the same steps for every cell (the preset's; full: 20000, or
+#             QWEM_ABLATION_STEPS), the rate x0.1 for the last quarter, word2vec's weights at
+#             10x the rate of the paper's (full preset; see share/bench/ablation.sh)
 # then plots of mstar and qwem_sgd (OUT/plots_*), the linear representations of the analogy
 # families against d (OUT/linear.h5, OUT/plots_linear), and OUT/table.md: analogy accuracy
 # (the paper's pair protocol and the standard one) and word similarity for every method beside
-# the paper's pair-protocol numbers (its Wikipedia corpus is about 100x larger than Gutenberg).
+# the paper's pair-protocol numbers (its Wikipedia corpus is about 100x larger than Gutenberg),
+# and the ablation's accuracy beside the reference code's own runs (COCA+NOW, 41M words).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 CORPUS=${1:-$HERE/share/corpus}
@@ -42,12 +47,16 @@ fail() { echo "reproduce: error: $*" >&2; exit 1; }
 case "$PRESET" in
   tiny)   COMMON=(--vocab-size 400 --window 16 --dim 10)
           SGD=(--negatives 2 --steps 300 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2)
+          ABLATION=(--negatives 2 --batch 24576 --init-scale 1e-2) ABL_STEPS=300 ABL_LR=(16 16)
           EPOCHS=1 ;;
   sample) COMMON=(--vocab-size 400 --window 16 --dim 10)
           SGD=(--negatives 2 --steps 3000 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2)
+          ABLATION=(--negatives 2 --batch 24576 --init-scale 1e-2) ABL_STEPS=3000 ABL_LR=(16 16)
           EPOCHS=5 ;;
   full)   COMMON=(--vocab-size 10000 --window 16 --dim 200)
           SGD=(--negatives 1 --steps "${QWEM_SGD_STEPS:-auto}" --batch 16384 --lr 4 --init-scale 1e-3)
+          ABLATION=(--negatives 1 --batch 16384 --init-scale 1e-3) ABL_STEPS=${QWEM_ABLATION_STEPS:-20000}
+          ABL_LR=(4 40)
           EPOCHS=5 ;;
   *) fail "unknown preset '$PRESET' (tiny, sample or full)" ;;
 esac
@@ -73,6 +82,15 @@ run sgns --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss sgns --sampling win
   --subsample 1e-4 --batch 65536 --lr 0.025 --lr-schedule linear --steps $(( (EPOCHS * TOKENS + 65535) / 65536 )) \
   --init-scale 1e-3 --checkpoints 1
 run qwem_sgd --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss qwem "${SGD[@]}" --eigen-from "$OUT/mstar.h5"
+# The ablation, from the saved counts: ABL_LR = (rate with qwem weights, with word2vec's).
+for loss in qwem sgns; do
+  run "ablation_${loss}_qwem" --counts-from "$OUT/mstar.h5" --dim "${COMMON[5]}" --mode sgd --loss "$loss" \
+    --weights qwem "${ABLATION[@]}" --steps "$ABL_STEPS" --lr-drop $((ABL_STEPS * 3 / 4)) --lr "${ABL_LR[0]}" \
+    --eigen-from "$OUT/mstar.h5"
+  run "ablation_${loss}_word2vec" --counts-from "$OUT/mstar.h5" --dim "${COMMON[5]}" --mode sgd --loss "$loss" \
+    --weights word2vec --subsample 1e-5 "${ABLATION[@]}" --steps "$ABL_STEPS" --lr-drop $((ABL_STEPS * 3 / 4)) \
+    --lr "${ABL_LR[1]}" --eigen-from "$OUT/mstar.h5"
+done
 
 $PY "$HERE/share/plot_dynamics.py" "$OUT/mstar.h5" --out-dir "$OUT/plots_mstar" >/dev/null
 $PY "$HERE/share/plot_dynamics.py" "$OUT/qwem_sgd.h5" --out-dir "$OUT/plots_qwem_sgd" --time tau1 >/dev/null
@@ -106,6 +124,21 @@ for key in ("sgns", "qwem_sgd", "mstar", "ppmi", "pmi"):
     print(f"| {names[key]} | {pct(ev['analogy_pairs']['overall_accuracy'])} of {ev['analogy_pairs']['overall_total']} "
           f"| {paper[key]} | {pct(ev['analogy_standard']['overall_accuracy'])} of {ev['analogy_standard']['overall_total']} "
           f"| {'-' if ws is None else f'{ws:.3f}'} | {'-' if sl is None else f'{sl:.3f}'} | {note} |")
+
+# The appendix ablation: the reference code's final accuracy on COCA+NOW (its own protocol;
+# launch/logs/ablation_*.log at 5M steps).
+reference = {("qwem", "qwem"): 20.8, ("qwem", "word2vec"): 37.2, ("sgns", "qwem"): 22.0, ("sgns", "word2vec"): 40.1}
+print("\nThe appendix ablation (pair sampling, the same steps in every cell):\n")
+print("| loss | weights | steps | --lr | analogy, pair protocol (%) | analogy, standard (%) | top-5 overlap with M* | reference, COCA+NOW (%) |")
+print("|---|---|---|---|---|---|---|---|")
+for loss in ("qwem", "sgns"):
+    for weights in ("qwem", "word2vec"):
+        run = qwem.load(os.path.join(out, f"ablation_{loss}_{weights}.h5"))
+        ev, s = run.eval, run.settings
+        overlap = run.training["overlap"][-1, min(4, run.training["overlap"].shape[1] - 1)]
+        print(f"| {loss.upper()} | {weights} | {s.completed_steps} | {s.lr:g} | {pct(ev['analogy_pairs']['overall_accuracy'])} "
+              f"| {pct(ev['analogy_standard']['overall_accuracy'])} of {ev['analogy_standard']['overall_total']} "
+              f"| {overlap:.3f} | {reference[(loss, weights)]} |")
 EOF
 cat "$OUT/table.md"
 echo "reproduce: done; the table is $OUT/table.md"
