@@ -90,13 +90,14 @@ void PanelDouble(std::size_t n_rows, const global_int_t* row_ptr, const word_id_
 template <class X, class Kernel>
 void ForEachTile(const PanelMatrix& A, const X* x, int b, double* Y, Kernel kernel) {
   if (A.tiles.empty()) std::fill(Y, Y + static_cast<std::size_t>(A.n_rows) * b, 0.0);
-  for (const PanelMatrix::Tile& t : A.tiles)
-    kernel(t, x, Y + static_cast<std::size_t>(t.row0) * b, t.col0 > 0);
+  for (const PanelMatrix::Tile& t : A.tiles) kernel(t, x, Y + static_cast<std::size_t>(t.row0) * b, t.col0 > 0);
 }
 
 }  // namespace
 
-bool SupportedBlockWidth(int b) { return std::find(std::begin(kBlockWidths), std::end(kBlockWidths), b) != std::end(kBlockWidths); }
+bool SupportedBlockWidth(int b) {
+  return std::find(std::begin(kBlockWidths), std::end(kBlockWidths), b) != std::end(kBlockWidths);
+}
 
 std::size_t PanelMatrix::bytes() const {
   std::size_t total = 0;
@@ -107,11 +108,13 @@ std::size_t PanelMatrix::bytes() const {
 }
 
 global_int_t BandRows(int b) {
-  return std::max<global_int_t>(1, static_cast<global_int_t>(kBandBytes / (static_cast<std::size_t>(b) * sizeof(double))));
+  return std::max<global_int_t>(1,
+                                static_cast<global_int_t>(kBandBytes / (static_cast<std::size_t>(b) * sizeof(double))));
 }
 
 global_int_t PanelColumns(int b, std::size_t element_bytes) {
-  return std::max<global_int_t>(1, static_cast<global_int_t>(kPanelBytes / (static_cast<std::size_t>(b) * element_bytes)));
+  return std::max<global_int_t>(1,
+                                static_cast<global_int_t>(kPanelBytes / (static_cast<std::size_t>(b) * element_bytes)));
 }
 
 PanelMatrix MakePanelMatrix(global_int_t n_rows, global_int_t n_cols, const global_int_t* row_ptr,
@@ -144,7 +147,8 @@ PanelMatrix MakePanelMatrix(global_int_t n_rows, global_int_t n_cols, const glob
     // order), then the entries.
     for (std::size_t t = first; t < A.tiles.size(); ++t) A.tiles[t].row_ptr.assign(rows + 1, 0);
     for (global_int_t r = r0; r < r1; ++r)
-      for (global_int_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k) ++A.tiles[panel_of[cols[k] / panel_cols]].row_ptr[r - r0 + 1];
+      for (global_int_t k = row_ptr[r]; k < row_ptr[r + 1]; ++k)
+        ++A.tiles[panel_of[cols[k] / panel_cols]].row_ptr[r - r0 + 1];
     for (std::size_t t = first; t < A.tiles.size(); ++t) {
       PanelMatrix::Tile& tile = A.tiles[t];
       for (global_int_t r = 0; r < rows; ++r) tile.row_ptr[r + 1] += tile.row_ptr[r];
@@ -177,10 +181,14 @@ void MultiplyBlock(const PanelMatrix& A, const float* X, int b, double* Y) {
     const word_id_t* cols = t.cols.data();
     const float* v = t.values_float.data();
     switch (b) {
-      case 16: return PanelFloat<1>(n, ptr, cols, v, x, y, add);
-      case 32: return PanelFloat<2>(n, ptr, cols, v, x, y, add);
-      case 48: return PanelFloat<3>(n, ptr, cols, v, x, y, add);
-      case 64: return PanelFloat<4>(n, ptr, cols, v, x, y, add);
+      case 16:
+        return PanelFloat<1>(n, ptr, cols, v, x, y, add);
+      case 32:
+        return PanelFloat<2>(n, ptr, cols, v, x, y, add);
+      case 48:
+        return PanelFloat<3>(n, ptr, cols, v, x, y, add);
+      case 64:
+        return PanelFloat<4>(n, ptr, cols, v, x, y, add);
     }
     throw std::invalid_argument("MultiplyBlock: unsupported block width " + std::to_string(b));
   });
@@ -193,10 +201,14 @@ void MultiplyBlock(const PanelMatrix& A, const double* X, int b, double* Y) {
     const word_id_t* cols = t.cols.data();
     const double* v = t.values_double.data();
     switch (b) {
-      case 16: return PanelDouble<1>(n, ptr, cols, v, x, y, add);
-      case 32: return PanelDouble<2>(n, ptr, cols, v, x, y, add);
-      case 48: return PanelDouble<3>(n, ptr, cols, v, x, y, add);
-      case 64: return PanelDouble<4>(n, ptr, cols, v, x, y, add);
+      case 16:
+        return PanelDouble<1>(n, ptr, cols, v, x, y, add);
+      case 32:
+        return PanelDouble<2>(n, ptr, cols, v, x, y, add);
+      case 48:
+        return PanelDouble<3>(n, ptr, cols, v, x, y, add);
+      case 64:
+        return PanelDouble<4>(n, ptr, cols, v, x, y, add);
     }
     throw std::invalid_argument("MultiplyBlock: unsupported block width " + std::to_string(b));
   });

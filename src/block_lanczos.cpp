@@ -122,7 +122,8 @@ std::vector<double> Solver::Project(int k, double* W) {
   auto column_norms = [&](double* out) {  // squared, local
     for (int c = 0; c < b_; ++c) {
       double s = 0;
-      for (int i = 0; i < n_; ++i) s += W[i + static_cast<std::size_t>(c) * ld_] * W[i + static_cast<std::size_t>(c) * ld_];
+      for (int i = 0; i < n_; ++i)
+        s += W[i + static_cast<std::size_t>(c) * ld_] * W[i + static_cast<std::size_t>(c) * ld_];
       out[c] = s;
     }
   };
@@ -148,8 +149,8 @@ std::vector<double> Solver::Project(int k, double* W) {
 }
 
 // W (n x b, orthogonal to the first k columns of Q) = W' R with W' orthonormal, by CholQR (twice
-// unless the block is well conditioned for the tolerance, see reorthogonalize_); returns R (b x b, upper triangular, column-major). A numerically dependent block goes to
-// NormalizeByColumns instead.
+// unless the block is well conditioned for the tolerance, see reorthogonalize_); returns R (b x b, upper triangular,
+// column-major). A numerically dependent block goes to NormalizeByColumns instead.
 std::vector<double> Solver::Normalize(double* W, int k) {
   const Timed timed(&times_.normalize);
   std::vector<double> R(static_cast<std::size_t>(b_) * b_, 0.0), G(R.size()), U(R.size());
@@ -374,8 +375,7 @@ std::vector<double> Solver::Verify() {
           sums[c] += pass == 0 ? r * ax(i, c) : r * r;
         }
       QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, sums.data(), cols, MPI_DOUBLE, MPI_SUM, comm_));
-      for (int c = 0; c < cols; ++c)
-        (pass == 0 ? locked_values_[start + c] : res[start + c]) = sums[c];
+      for (int c = 0; c < cols; ++c) (pass == 0 ? locked_values_[start + c] : res[start + c]) = sums[c];
     }
   }
   for (int i = 0; i < nlock_; ++i) res[i] = std::sqrt(res[i]) / std::abs(locked_values_[i]);
@@ -458,9 +458,11 @@ int ResolvedBasisSize(const BlockLanczosOptions& options, int b, global_int_t n_
 BlockLanczosResult SolveBlockLanczos(MPI_Comm comm, BlockOperator& A, const BlockLanczosOptions& options,
                                      const RestartMonitor& monitor, const StopTest& stop) {
   if (!BlockLanczosFits(options, A.block(), A.n_global()))
-    throw Error("the block eigensolver's basis (" + std::to_string(ResolvedBasisSize(options, A.block(), A.n_global())) +
+    throw Error("the block eigensolver's basis (" +
+                std::to_string(ResolvedBasisSize(options, A.block(), A.n_global())) +
                 " columns, at most V - b) has no room for " + std::to_string(options.nev) +
-                " eigenpairs and two blocks of " + std::to_string(A.block()) + ": raise --eig-ncv, lower --dim or "
+                " eigenpairs and two blocks of " + std::to_string(A.block()) +
+                ": raise --eig-ncv, lower --dim or "
                 "--eig-block, or use --eigensolver scalapack");
   Solver solver(comm, A, options, monitor, stop);
   return solver.Run();

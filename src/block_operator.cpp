@@ -88,11 +88,12 @@ void BlockOperator::Gather(const double* X, int ldx, aligned_vector<T>* full) {
   T* mine = full->data() + static_cast<std::size_t>(row_begin()) * b_;
   ForRowChunks(n, [&](global_int_t i0, global_int_t i1) {  // a cache-blocked transpose
     for (int c = 0; c < b_; ++c)
-      for (global_int_t i = i0; i < i1; ++i) mine[i * b_ + c] = static_cast<T>(X[i + static_cast<std::size_t>(c) * ldx]);
+      for (global_int_t i = i0; i < i1; ++i)
+        mine[i * b_ + c] = static_cast<T>(X[i + static_cast<std::size_t>(c) * ldx]);
   });
   const MPI_Datatype type = sizeof(T) == sizeof(float) ? MPI_FLOAT : MPI_DOUBLE;
-  QWEM_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, type, full->data(), gather_counts_.data(), gather_displs_.data(), type,
-                          comm_));
+  QWEM_MPI(
+      MPI_Allgatherv(MPI_IN_PLACE, 0, type, full->data(), gather_counts_.data(), gather_displs_.data(), type, comm_));
 }
 
 template <class T>
@@ -134,7 +135,8 @@ void BlockOperator::Apply(const double* X, int ldx, double* Y, int ldy, Precisio
   const global_int_t n = n_local();
   ForRowChunks(n, [&](global_int_t i0, global_int_t i1) {
     for (int c = 0; c < b_; ++c)
-      for (global_int_t i = i0; i < i1; ++i) Y[i + static_cast<std::size_t>(c) * ldy] = mine[static_cast<std::size_t>(i) * b_ + c];
+      for (global_int_t i = i0; i < i1; ++i)
+        Y[i + static_cast<std::size_t>(c) * ldy] = mine[static_cast<std::size_t>(i) * b_ + c];
   });
   products_ += b_;
   seconds_ += MPI_Wtime() - t0;

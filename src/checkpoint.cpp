@@ -68,7 +68,8 @@ std::vector<Setting> TrainingSettings(const TrainingSetup& setup, const Vocabula
   // differ from the defaults that came before them.
   if (setup.mode == Mode::kSgd && t.sampling == Sampling::kPairs) {
     const PairWeights usual = t.loss == LossKind::kSgns ? PairWeights::kSampled : PairWeights::kQwem;
-    const NegativePairing usual_pairing = t.weights == PairWeights::kQwem ? NegativePairing::kIid : NegativePairing::kTarget;
+    const NegativePairing usual_pairing =
+        t.weights == PairWeights::kQwem ? NegativePairing::kIid : NegativePairing::kTarget;
     if (t.weights != usual) settings.push_back({"weights", Name(t.weights)});
     if (t.pairing != usual_pairing) settings.push_back({"negative_pairing", Name(t.pairing)});
   }

@@ -93,9 +93,9 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
 
   // Named values are read as text here and parsed into their enums below, once.
-  std::string mode = Name(o.mode), target = Name(o.target.kind), op = Name(o.target.op),
-              solver = Name(o.eigen.solver), loss = Name(o.train.loss),
-              sampling = Name(o.train.sampling), output_vectors, lr_schedule = Name(o.train.lr_schedule);
+  std::string mode = Name(o.mode), target = Name(o.target.kind), op = Name(o.target.op), solver = Name(o.eigen.solver),
+              loss = Name(o.train.loss), sampling = Name(o.train.sampling), output_vectors,
+              lr_schedule = Name(o.train.lr_schedule);
   std::string analogies = o.eval.analogies->path;
   std::vector<std::string> similarity;
   for (const EvalFile& f : o.eval.similarity) similarity.push_back(f.path);
@@ -236,7 +236,8 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.add_option("--sync-every", o.train.sync_every,
                  "1: exact data-parallel SGD; K > 1: local SGD averaged every K steps")
       ->capture_default_str();
-  app.add_option("--subsample", o.train.subsample, "word2vec's subsampling threshold t (0: off): --loss sgns's discarding, or --weights word2vec")
+  app.add_option("--subsample", o.train.subsample,
+                 "word2vec's subsampling threshold t (0: off): --loss sgns's discarding, or --weights word2vec")
       ->capture_default_str();
   app.add_option("--log-every", o.train.log_every,
                  "Record loss and spectrum every this many steps (0: ~200 log-spaced)")

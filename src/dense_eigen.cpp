@@ -15,11 +15,11 @@ void Cblacs_gridinit(int* context, const char* order, int nprow, int npcol);
 void Cblacs_gridinfo(int context, int* nprow, int* npcol, int* myrow, int* mycol);
 void Cblacs_gridexit(int context);
 int numroc_(const int* n, const int* nb, const int* iproc, const int* isrcproc, const int* nprocs);
-void descinit_(int* desc, const int* m, const int* n, const int* mb, const int* nb, const int* irsrc,
-               const int* icsrc, const int* ictxt, const int* lld, int* info);
+void descinit_(int* desc, const int* m, const int* n, const int* mb, const int* nb, const int* irsrc, const int* icsrc,
+               const int* ictxt, const int* lld, int* info);
 void pdsyevr_(const char* jobz, const char* range, const char* uplo, const int* n, double* a, const int* ia,
-              const int* ja, const int* desca, const double* vl, const double* vu, const int* il, const int* iu,
-              int* m, int* nz, double* w, double* z, const int* iz, const int* jz, const int* descz, double* work,
+              const int* ja, const int* desca, const double* vl, const double* vu, const int* il, const int* iu, int* m,
+              int* nz, double* w, double* z, const int* iz, const int* jz, const int* descz, double* work,
               const int* lwork, int* iwork, const int* liwork, int* info);
 }
 
@@ -175,7 +175,8 @@ DenseEigenpairs SolveDense(MPI_Comm comm, const Target& target, int d) {
   }
   Z = {};
   std::vector<std::size_t> recv_displs;
-  const big_vector<char> got = ExchangeBytes(comm, reinterpret_cast<const char*>(send.data()), send_displs, recv_displs);
+  const big_vector<char> got =
+      ExchangeBytes(comm, reinterpret_cast<const char*>(send.data()), send_displs, recv_displs);
   const global_int_t my_rows = p.n_local_rows();
   result.vectors.assign(static_cast<std::size_t>(my_rows) * d, 0.0);
   for (int src = 0; src < size; ++src) {

@@ -44,9 +44,9 @@ class EigenProgress {
     const std::string eta = converged > 0 && converged < dim_
                                 ? FormatTimeLeft(elapsed * static_cast<double>(dim_ - converged) / converged)
                                 : "";
-    const std::string rate =
-        products >= 0 ? Format("%lld products (%.1f/s)", products, products / std::max(elapsed, 1e-9))
-                      : std::string("(explicit matrix)");
+    const std::string rate = products >= 0
+                                 ? Format("%lld products (%.1f/s)", products, products / std::max(elapsed, 1e-9))
+                                 : std::string("(explicit matrix)");
     progress_.say(Format("eigensolve: restart %lld, %lld of %d converged, %s, %.1f s%s", restart, converged, dim_,
                          rate.c_str(), elapsed, eta.c_str()));
   }
@@ -100,7 +100,8 @@ EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& 
   if (options.ncv == 0 && !BlockLanczosFits(fits, BlockWidth(options), target.pattern->n_words)) {
     // Too small a vocabulary for blocks (V < d + 3 b): the dense solve, which is cheap there.
     EigenResult result = SolveScalapack(comm, target, options);
-    result.op.reason += Format("; V = %lld is too small for the block solver", static_cast<long long>(target.pattern->n_words));
+    result.op.reason +=
+        Format("; V = %lld is too small for the block solver", static_cast<long long>(target.pattern->n_words));
     return result;
   }
   EigenResult result;
@@ -117,7 +118,8 @@ EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& 
   lanczos.precision = precision;
   EigenProgress lines(progress, options.dim);
   const BlockLanczosResult r = SolveBlockLanczos(
-      comm, A, lanczos, [&](int restart, int converged, global_int_t products) { lines.Line(restart, converged, products); },
+      comm, A, lanczos,
+      [&](int restart, int converged, global_int_t products) { lines.Line(restart, converged, products); },
       interruptible ? StopTest([comm] { return AgreedStopSignal(comm); }) : StopTest());
   const int n = static_cast<int>(A.n_local()), d = r.n_converged;
   result.eigenvalues = r.eigenvalues;
@@ -126,7 +128,8 @@ EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& 
   // The solver's even row layout back to the counts' layout, row-major.
   std::vector<double> rows(static_cast<std::size_t>(n) * d);
   for (int k = 0; k < d; ++k)
-    for (int i = 0; i < n; ++i) rows[static_cast<std::size_t>(i) * d + k] = r.vectors[static_cast<std::size_t>(k) * n + i];
+    for (int i = 0; i < n; ++i)
+      rows[static_cast<std::size_t>(i) * d + k] = r.vectors[static_cast<std::size_t>(k) * n + i];
   result.vectors = RedistributeRows(comm, A.layout(), target.pattern->row_ranges, rows.data(), d);
   result.row_begin = target.pattern->row_begin;
   result.row_end = target.pattern->row_end;
@@ -155,19 +158,22 @@ std::vector<double> DoublePrecisionResiduals(MPI_Comm comm, const Target& target
   constexpr int b = 32;
   BlockOperator A(comm, target, OperatorKind::kSparse, b, false, true);
   const int d = eig.dim(), n = static_cast<int>(A.n_local());
-  const std::vector<double> even = RedistributeRows(comm, target.pattern->row_ranges, A.layout(), eig.vectors.data(), d);
+  const std::vector<double> even =
+      RedistributeRows(comm, target.pattern->row_ranges, A.layout(), eig.vectors.data(), d);
   std::vector<double> X(static_cast<std::size_t>(std::max(n, 1)) * b), AX(X.size()), sums(2 * b);
   std::vector<double> residuals(d);
   for (int k0 = 0; k0 < d; k0 += b) {
     const int cols = std::min(b, d - k0);
     std::fill(X.begin(), X.end(), 0.0);
     for (int c = 0; c < cols; ++c)
-      for (int i = 0; i < n; ++i) X[i + static_cast<std::size_t>(c) * n] = even[static_cast<std::size_t>(i) * d + k0 + c];
+      for (int i = 0; i < n; ++i)
+        X[i + static_cast<std::size_t>(c) * n] = even[static_cast<std::size_t>(i) * d + k0 + c];
     A.Apply(X.data(), std::max(n, 1), AX.data(), std::max(n, 1), Precision::kDouble);
     std::fill(sums.begin(), sums.end(), 0.0);
     for (int c = 0; c < cols; ++c)
       for (int i = 0; i < n; ++i) {
-        const double r = AX[i + static_cast<std::size_t>(c) * n] - eig.eigenvalues[k0 + c] * X[i + static_cast<std::size_t>(c) * n];
+        const double r =
+            AX[i + static_cast<std::size_t>(c) * n] - eig.eigenvalues[k0 + c] * X[i + static_cast<std::size_t>(c) * n];
         sums[c] += r * r;
       }
     QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, sums.data(), cols, MPI_DOUBLE, MPI_SUM, comm));
@@ -281,9 +287,10 @@ PetscErrorCode SolveTopEigenpairs(Mat op, const EigenOptions& options, const Pro
 
 EigenResult ComputeEigenpairs(MPI_Comm comm, const Target& target, const EigenOptions& options, OperatorKind op,
                               const ProgressLines& progress, bool interruptible) {
-  EigenResult eig = options.solver == EigenSolverKind::kBlock   ? SolveBlock(comm, target, options, op, progress, interruptible)
-                    : options.solver == EigenSolverKind::kSlepc ? SolveSlepc(comm, target, options, op, progress, interruptible)
-                                                                : SolveScalapack(comm, target, options);
+  EigenResult eig =
+      options.solver == EigenSolverKind::kBlock   ? SolveBlock(comm, target, options, op, progress, interruptible)
+      : options.solver == EigenSolverKind::kSlepc ? SolveSlepc(comm, target, options, op, progress, interruptible)
+                                                  : SolveScalapack(comm, target, options);
   if (options.solver == EigenSolverKind::kBlock)
     NormalizeSigns(comm, eig.row_begin, eig.row_end - eig.row_begin, eig.dim(), eig.vectors.data());
   if (eig.stop_signal == 0 && eig.n_converged < options.dim) {
@@ -291,8 +298,7 @@ EigenResult ComputeEigenpairs(MPI_Comm comm, const Target& target, const EigenOp
                                  ? "raise --eig-max-products or --eig-ncv, or lower --dim"
                                  : "raise -eps_max_it or -eps_ncv, or lower --dim";
     throw Error("only " + std::to_string(eig.n_converged) + " of " + std::to_string(options.dim) +
-                " eigenpairs converged (" + eig.solver + ", " + std::to_string(eig.n_restarts) + " restarts); " +
-                what);
+                " eigenpairs converged (" + eig.solver + ", " + std::to_string(eig.n_restarts) + " restarts); " + what);
   }
   return eig;
 }

@@ -93,7 +93,8 @@ std::vector<word_id_t> Answer3CosAdd(MPI_Comm comm, const LocalRows& e, const st
     if (m > 0) {
       const int nqi = static_cast<int>(nq);
       const float one = 1.0f, zero = 0.0f;
-      sgemm_("T", "N", &nqi, &m, &d, &one, target_single.data(), &d, unit_single.data(), &d, &zero, scores.data(), &nqi);
+      sgemm_("T", "N", &nqi, &m, &d, &one, target_single.data(), &d, unit_single.data(), &d, &zero, scores.data(),
+             &nqi);
     }
     auto allowed = [&](word_id_t id, std::size_t q) {
       const auto& qq = queries[q0 + q];

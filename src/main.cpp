@@ -181,7 +181,8 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     if (!opt.output.save_vocab.empty()) SaveVocabulary(comm, opt.output.save_vocab, vocab);
     TrainingSetup setup{opt.mode, opt.eigen.dim, opt.count.window, opt.target.nu, opt.train};  // steps: below
     if (opt.training()) CheckTrainingMemory(comm, setup, V);
-    CheckEigenMemory(comm, opt.eigenpairs() && opt.eigen.from.empty() && opt.eigen.solver == EigenSolverKind::kScalapack,
+    CheckEigenMemory(comm,
+                     opt.eigenpairs() && opt.eigen.from.empty() && opt.eigen.solver == EigenSolverKind::kScalapack,
                      opt.target.full_spectrum && !opt.counts_only, V);
 
     std::optional<EigenResult> eig;

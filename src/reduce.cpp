@@ -46,8 +46,8 @@ std::vector<std::uint64_t> EqualCellBands(std::uint64_t H, int size) {
 // top bit of each lane marks a nonzero lane, and one multiplication gathers the four marks).
 inline std::uint64_t NonzeroMask64(const Cell16* cells) {
   constexpr std::uint64_t kLow15 = 0x7FFF7FFF7FFF7FFFull, kTop = 0x8000800080008000ull;
-  constexpr std::uint64_t kGather = (std::uint64_t{1} << 48) | (std::uint64_t{1} << 33) | (std::uint64_t{1} << 18) |
-                                    (std::uint64_t{1} << 3);
+  constexpr std::uint64_t kGather =
+      (std::uint64_t{1} << 48) | (std::uint64_t{1} << 33) | (std::uint64_t{1} << 18) | (std::uint64_t{1} << 3);
   std::uint64_t mask = 0;
   for (int i = 0; i < 16; ++i) {
     std::uint64_t x;
@@ -266,8 +266,8 @@ class RowBuilder {
       }
     }
     std::vector<std::size_t> displs;
-    const big_vector<char> got =
-        ExchangeByOwner(comm_, cells.data(), cells.size(), [&](const Cell& c) { return owner[c.row]; }, displs);
+    const big_vector<char> got = ExchangeByOwner(
+        comm_, cells.data(), cells.size(), [&](const Cell& c) { return owner[c.row]; }, displs);
     for (std::size_t b = 0; b < got.size(); b += sizeof(Cell)) {
       Cell c;
       std::memcpy(&c, got.data() + b, sizeof(Cell));
@@ -281,8 +281,9 @@ class RowBuilder {
     std::vector<std::pair<word_id_t, global_int_t>> tmp;
     for (std::size_t r = 0; r < n; ++r) {
       const global_int_t b = rows_.row_ptr[r], e = rows_.row_ptr[r + 1];
-      if (next_[r] != e) throw std::logic_error("ReduceCounts: row " + std::to_string(rows_.row_begin + r) +
-                                                " got a different number of nonzeros than counted");
+      if (next_[r] != e)
+        throw std::logic_error("ReduceCounts: row " + std::to_string(rows_.row_begin + r) +
+                               " got a different number of nonzeros than counted");
       if (std::is_sorted(rows_.cols.begin() + b, rows_.cols.begin() + e)) continue;
       tmp.clear();
       for (global_int_t k = b; k < e; ++k) tmp.emplace_back(rows_.cols[k], rows_.values[k]);
@@ -296,7 +297,9 @@ class RowBuilder {
   // columns, in pieces of whole triangle rows.
   struct Block {
     std::uint64_t hi0 = 0, hi1 = 0, lo0 = 0, width = 0;
-    std::uint64_t RowsPerPiece() const { return std::max<std::uint64_t>(1, kPiece / std::max<std::uint64_t>(1, width)); }
+    std::uint64_t RowsPerPiece() const {
+      return std::max<std::uint64_t>(1, kPiece / std::max<std::uint64_t>(1, width));
+    }
     std::uint64_t Pieces() const { return width == 0 ? 0 : (hi1 - hi0 + RowsPerPiece() - 1) / RowsPerPiece(); }
     std::pair<std::uint64_t, std::uint64_t> PieceRows(std::uint64_t i) const {
       if (width == 0) return {hi0, hi0};

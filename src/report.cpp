@@ -158,13 +158,14 @@ void Report::EndEigensolve(const EigenResult& eig, const std::string& loaded_fro
   how += std::string(", operator ") + Name(eig.op.chosen);
   if (!eig.op.reason.empty() && eig.op.reason != "requested") how += " (" + eig.op.reason + ")";
   End("top eigenvalues " + top +
-      Format("; lambda_%d = %.1f; %lld converged, max rel. residual %.1e%s, %s products, %lld restarts (%s)",
-             eig.dim(), eig.eigenvalues.back(), static_cast<long long>(eig.n_converged), worst,
+      Format("; lambda_%d = %.1f; %lld converged, max rel. residual %.1e%s, %s products, %lld restarts (%s)", eig.dim(),
+             eig.eigenvalues.back(), static_cast<long long>(eig.n_converged), worst,
              eig.tol > 0 ? Format(" (tol %.0e)", eig.tol).c_str() : "", products.c_str(),
              static_cast<long long>(eig.n_restarts), how.c_str()));
   if (eig.block > 0) {
     const BlockLanczosTimes& t = eig.times;
-    Say(Format("eigensolve time (rank 0): products %.2f s (%.3f ms per column), orthogonalization %.2f s (%d of %d "
+    Say(
+        Format("eigensolve time (rank 0): products %.2f s (%.3f ms per column), orthogonalization %.2f s (%d of %d "
                "blocks twice), normalization %.2f s, Rayleigh-Ritz %.2f s, rotation %.2f s, double-precision check "
                "%.2f s",
                t.products, 1e3 * t.products / std::max<double>(1, static_cast<double>(eig.n_matvecs)), t.orthogonalize,

@@ -61,7 +61,8 @@ global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& ei
   const double rate_sum = tau_end / TauPerRate(setup, V);  // the sum of the rates needed
   double steps = t.lr_schedule == LrSchedule::kLinear ? 2 * rate_sum / t.lr - 1 : rate_sum / t.lr;
   if (t.lr_drop > 0 && steps > static_cast<double>(t.lr_drop))  // constant (Check): the rest at the dropped rate
-    steps = static_cast<double>(t.lr_drop) + (rate_sum - t.lr * static_cast<double>(t.lr_drop)) / (t.lr * t.lr_drop_factor);
+    steps =
+        static_cast<double>(t.lr_drop) + (rate_sum - t.lr * static_cast<double>(t.lr_drop)) / (t.lr * t.lr_drop_factor);
   if (!(steps < 1e15)) throw Error("--steps auto: the horizon is out of range (raise --lr)");
   return std::max<global_int_t>(1, static_cast<global_int_t>(std::ceil(steps)));
 }
@@ -85,9 +86,8 @@ void CheckTrainingMemory(MPI_Comm comm, const TrainingSetup& setup, global_int_t
   const NodeMemory node = NodeMemoryShare(comm);
   const double need = TrainingBytesPerRank(setup, n_words, CommSize(comm));
   AgreeOrThrow(comm, need <= node.per_rank,
-               "the training would take about " + FormatBytes(need) + " per rank (" +
-                   std::to_string(node.ranks_here) + " ranks on a node of " + FormatBytes(node.bytes) +
-                   "): lower --batch, --negatives or --dim");
+               "the training would take about " + FormatBytes(need) + " per rank (" + std::to_string(node.ranks_here) +
+                   " ranks on a node of " + FormatBytes(node.bytes) + "): lower --batch, --negatives or --dim");
 }
 
 std::unique_ptr<Trainer> CreateTrainer(MPI_Comm comm, const TrainingSetup& setup, TrainingInputs inputs) {

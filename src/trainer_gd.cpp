@@ -70,9 +70,9 @@ void GdTrainer::Step() {
   for (int r = 0; r < n; ++r)
     for (int k = 0; k < d; ++k) a[r + static_cast<std::size_t>(k) * lda] = W_[static_cast<std::size_t>(r) * d + k];
   PetscThrow(MatDenseRestoreArrayWrite(W_dense_, &a), "MatDenseRestoreArrayWrite");
-  PetscThrow(MatMatMult(S_, W_dense_, Y_dense_.get() ? MAT_REUSE_MATRIX : MAT_INITIAL_MATRIX, PETSC_DEFAULT,
-                        Y_dense_.inout()),
-             "MatMatMult");
+  PetscThrow(
+      MatMatMult(S_, W_dense_, Y_dense_.get() ? MAT_REUSE_MATRIX : MAT_INITIAL_MATRIX, PETSC_DEFAULT, Y_dense_.inout()),
+      "MatMatMult");
   // 1^T W and the Gram matrix W^T W, all-reduced.
   std::vector<double> reduce(static_cast<std::size_t>(d) * d + d + 1, 0.0);
   double* gram = reduce.data();

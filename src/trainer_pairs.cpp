@@ -90,7 +90,7 @@ class PairTrainer final : public Trainer {
   double mstar_norm2_ = 0;
   PositiveSampler positive_sampler_;
   CountLookup lookup_count_;  // C_ij of QWEM's negatives (this rank's rows)
-  std::vector<double> W_;  // the replica, V x d
+  std::vector<double> W_;     // the replica, V x d
   std::vector<Pair> positives_, negatives_;
   std::vector<Drawn> drawn_mine_, drawn_all_;
   std::vector<Owned> drawn_owned_;
@@ -144,8 +144,8 @@ std::vector<word_id_t> PairTrainer::BalancedRows() const {
   std::vector<word_id_t> bounds(size_ + 1, static_cast<word_id_t>(n_words_));
   bounds[0] = 0;
   for (int r = 1; r < size_; ++r)
-    bounds[r] = static_cast<word_id_t>(std::lower_bound(cumulative.begin(), cumulative.end(),
-                                                        cumulative.back() * r / size_) - cumulative.begin());
+    bounds[r] = static_cast<word_id_t>(
+        std::lower_bound(cumulative.begin(), cumulative.end(), cumulative.back() * r / size_) - cumulative.begin());
   for (int r = 1; r <= size_; ++r) bounds[r] = std::max(bounds[r], bounds[r - 1]);
   return bounds;
 }
@@ -174,8 +174,8 @@ void PairTrainer::DrawPositives() {
   mine.clear();
   owned.clear();
   for (global_int_t s = 0; s < opt_.batch; ++s) {
-    const word_id_t i = positive_sampler_.Row(CounterRandom(opt_.seed, step_, s, 0),
-                                              CounterRandom(opt_.seed, step_, s, kPositiveLane));
+    const word_id_t i =
+        positive_sampler_.Row(CounterRandom(opt_.seed, step_, s, 0), CounterRandom(opt_.seed, step_, s, kPositiveLane));
     if (i < counts_.row_begin || i >= counts_.row_end) continue;
     const Owned o{s, -1, i, CounterRandom(opt_.seed, step_, s, kPositiveLane + 1),
                   CounterRandom(opt_.seed, step_, s, kPositiveLane + 2)};

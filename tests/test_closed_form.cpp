@@ -166,9 +166,7 @@ void ExpectMatchesLapack(const Setting& s, int d = 12, std::int64_t V = 400) {
 TEST(ClosedForm, BlockMStarSparseMatchesLapack) { ExpectMatchesLapack({TargetKind::kMStar, OperatorKind::kSparse}); }
 TEST(ClosedForm, BlockMStarDenseMatchesLapack) { ExpectMatchesLapack({TargetKind::kMStar, OperatorKind::kDense}); }
 TEST(ClosedForm, BlockPpmiMatchesLapack) { ExpectMatchesLapack({TargetKind::kPPMI, OperatorKind::kSparse}); }
-TEST(ClosedForm, BlockPmiWithItsFloorMatchesLapack) {
-  ExpectMatchesLapack({TargetKind::kPMI, OperatorKind::kSparse});
-}
+TEST(ClosedForm, BlockPmiWithItsFloorMatchesLapack) { ExpectMatchesLapack({TargetKind::kPMI, OperatorKind::kSparse}); }
 TEST(ClosedForm, BlockSinglePrecisionWithinItsTolerance) {
   ExpectMatchesLapack({TargetKind::kMStar, OperatorKind::kSparse, EigenSolverKind::kBlock, 1e-4, 32});
 }
@@ -214,20 +212,17 @@ void ExpectSameOnEverySubcommunicator(const Setting& s, double value_tol, double
   }
 }
 
-TEST(ClosedForm, BlockIdenticalOnEverySubcommunicatorSize) {
-  ExpectSameOnEverySubcommunicator({}, 1e-12, 1e-9);
-}
+TEST(ClosedForm, BlockIdenticalOnEverySubcommunicatorSize) { ExpectSameOnEverySubcommunicator({}, 1e-12, 1e-9); }
 TEST(ClosedForm, BlockSinglePrecisionIdenticalOnEverySubcommunicatorSize) {
-  ExpectSameOnEverySubcommunicator({TargetKind::kMStar, OperatorKind::kSparse, EigenSolverKind::kBlock, 1e-4, 16},
-                                   1e-9, 1e-6);
+  ExpectSameOnEverySubcommunicator({TargetKind::kMStar, OperatorKind::kSparse, EigenSolverKind::kBlock, 1e-4, 16}, 1e-9,
+                                   1e-6);
 }
 TEST(ClosedForm, ScalapackIdenticalOnEverySubcommunicatorSize) {
   ExpectSameOnEverySubcommunicator({TargetKind::kMStar, OperatorKind::kDense, EigenSolverKind::kScalapack}, 1e-12,
                                    1e-9);
 }
 TEST(ClosedForm, SlepcIdenticalOnEverySubcommunicatorSize) {
-  ExpectSameOnEverySubcommunicator({TargetKind::kMStar, OperatorKind::kSparse, EigenSolverKind::kSlepc}, 1e-9,
-                                   1e-7);
+  ExpectSameOnEverySubcommunicator({TargetKind::kMStar, OperatorKind::kSparse, EigenSolverKind::kSlepc}, 1e-9, 1e-7);
 }
 
 // A diagonal operator built by hand (one entry per row): eigenvalue 5 on every 20th row, 3 on

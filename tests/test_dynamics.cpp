@@ -339,7 +339,6 @@ TEST(Dynamics, AliasTableDrawsTheGivenDistribution) {
   EXPECT_EQ(seen[2], 0);
 }
 
-
 // The discrete recurrence against gradient descent at a large step (eta' lambda_1 = 0.15), where
 // the continuous curve is visibly early: the driver's records, discrete curves and switch-on
 // times, on the synthetic spectrum (an independent serial recurrence checks DiscreteTheory).

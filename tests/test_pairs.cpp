@@ -125,8 +125,8 @@ TEST(Pairs, CountLookupEqualsTheCounts) {
 }
 
 // The serial oracle: one pair at a time, scalar dot products, both sides.
-std::vector<double> ReferenceGradient(const std::vector<double>& W, int V, int d, const std::vector<WeightedPair>& pairs,
-                                      LossKind loss, double scale) {
+std::vector<double> ReferenceGradient(const std::vector<double>& W, int V, int d,
+                                      const std::vector<WeightedPair>& pairs, LossKind loss, double scale) {
   std::vector<double> G(static_cast<std::size_t>(V) * d, 0.0);
   for (const WeightedPair& p : pairs) {
     if (p.i < 0) continue;

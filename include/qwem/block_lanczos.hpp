@@ -37,7 +37,7 @@ namespace qwem {
 
 struct BlockLanczosOptions {
   int nev = 200;
-  int ncv = 0;       // largest basis, locked pairs included (0: automatic, see ResolvedBasisSize)
+  int ncv = 0;        // largest basis, locked pairs included (0: automatic, see ResolvedBasisSize)
   double tol = 1e-4;  // on the relative residual ||A x - theta x|| / |theta|
   Precision precision = Precision::kSingle;  // of the Krylov products (the check is in double)
   global_int_t max_products = 0;             // column products before giving up (0: 200 ncv)
@@ -56,12 +56,12 @@ bool BlockLanczosFits(const BlockLanczosOptions& options, int b, global_int_t n_
 
 // Where a solve spent its time (seconds on this rank).
 struct BlockLanczosTimes {
-  double products = 0;         // block products (Apply: gather, kernel, rank one)
-  double orthogonalize = 0;    // Gram-Schmidt against the basis
-  double normalize = 0;        // CholQR2 and its fallback
-  double rayleigh_ritz = 0;    // diagonalizing T (rank 0) and broadcasting the Ritz pairs
-  double rotate = 0;           // the basis times the kept Ritz vectors
-  double verify = 0;           // the double-precision check (its products included)
+  double products = 0;       // block products (Apply: gather, kernel, rank one)
+  double orthogonalize = 0;  // Gram-Schmidt against the basis
+  double normalize = 0;      // CholQR2 and its fallback
+  double rayleigh_ritz = 0;  // diagonalizing T (rank 0) and broadcasting the Ritz pairs
+  double rotate = 0;         // the basis times the kept Ritz vectors
+  double verify = 0;         // the double-precision check (its products included)
 };
 
 struct BlockLanczosResult {

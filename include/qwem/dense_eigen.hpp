@@ -19,8 +19,8 @@
 namespace qwem {
 
 struct DenseEigenpairs {
-  std::vector<double> eigenvalues;  // descending (all V, or the top d)
-  std::vector<double> vectors;      // the top d: this rank's rows of the counts' layout, row-major
+  std::vector<double> eigenvalues;              // descending (all V, or the top d)
+  std::vector<double> vectors;                  // the top d: this rank's rows of the counts' layout, row-major
   int grid_rows = 0, grid_cols = 0, block = 0;  // the BLACS grid and the block-cyclic block size
 };
 

@@ -30,18 +30,18 @@ struct EigenResult {
   std::vector<double> vectors;  // this rank's rows of [v_1 .. v_d], row-major (rows x d)
   OperatorChoice op;            // the operator the solver saw
   PetscInt n_converged = 0;
-  PetscInt n_restarts = 0;        // restarts (SLEPc: EPSGetIterationNumber, outer iterations)
-  global_int_t n_matvecs = -1;    // column products (-1 if the operator does not count them)
+  PetscInt n_restarts = 0;             // restarts (SLEPc: EPSGetIterationNumber, outer iterations)
+  global_int_t n_matvecs = -1;         // column products (-1 if the operator does not count them)
   global_int_t n_double_products = 0;  // block solver: of them in double precision
-  int refined = 0;                // block solver: pairs iterated again in double precision
-  std::string solver;             // "block-lanczos" or the EPS type after -eps_* options
-  std::string precision;          // block solver: of the Krylov products
+  int refined = 0;                     // block solver: pairs iterated again in double precision
+  std::string solver;                  // "block-lanczos" or the EPS type after -eps_* options
+  std::string precision;               // block solver: of the Krylov products
   double tol = 0;
   PetscInt ncv = 0;
-  int block = 0;        // block solver: columns per block product
-  BlockLanczosTimes times;  // block solver: where the time went (rank 0)
+  int block = 0;                                  // block solver: columns per block product
+  BlockLanczosTimes times;                        // block solver: where the time went (rank 0)
   int projections = 0, repeated_projections = 0;  // block solver: Gram-Schmidt passes
-  int stop_signal = 0;  // the solve was ended by this signal (interruptible solves only)
+  int stop_signal = 0;                            // the solve was ended by this signal (interruptible solves only)
   int dim() const { return static_cast<int>(eigenvalues.size()); }
 };
 

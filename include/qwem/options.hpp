@@ -109,11 +109,11 @@ struct EigenOptions {
   // at V = 10k, d = 200, 1e-5 gives the same 4,433 analogy answers as 1e-8 and W W^T within
   // 6.5e-6; 1e-4 changes one answer, 1e-3 eight (share/bench/eigen_tolerance.sh).
   double tol = 1e-5;
-  int block = 0;       // block solver: columns per block product (16, 32, 48 or 64; 0: BlockWidth)
-  int ncv = 0;         // largest basis (block solver; SLEPc: -eps_ncv); 0: automatic
+  int block = 0;                  // block solver: columns per block product (16, 32, 48 or 64; 0: BlockWidth)
+  int ncv = 0;                    // largest basis (block solver; SLEPc: -eps_ncv); 0: automatic
   global_int_t max_products = 0;  // block solver: column products before giving up (0: 200 ncv)
-  double power = 0.5;  // p in W = V diag(max(lambda, 0)^p)
-  std::string from;    // --eigen-from: M*'s eigenpairs from an earlier output instead of solving
+  double power = 0.5;             // p in W = V diag(max(lambda, 0)^p)
+  std::string from;               // --eigen-from: M*'s eigenpairs from an earlier output instead of solving
 };
 
 // The block solver's width for --eig-block 0: 16 below 64 eigenpairs, else 32. On Gutenberg
@@ -143,10 +143,10 @@ struct TrainOptions {
   // ablation), target-paired for word2vec weights.
   PairWeights weights = PairWeights::kQwem;
   NegativePairing pairing = NegativePairing::kIid;
-  double init_scale = 1e-4;                        // per-entry std of W0
-  std::uint64_t seed = 1;                          // of the counter-based random streams
-  int sync_every = 1;    // 1: exact data-parallel SGD; K > 1: local SGD, averaged every K steps
-  double subsample = 0;  // word2vec's subsampling threshold t (0: off): sampled or word2vec weights
+  double init_scale = 1e-4;  // per-entry std of W0
+  std::uint64_t seed = 1;    // of the counter-based random streams
+  int sync_every = 1;        // 1: exact data-parallel SGD; K > 1: local SGD, averaged every K steps
+  double subsample = 0;      // word2vec's subsampling threshold t (0: off): sampled or word2vec weights
   // The records of the run.
   global_int_t log_every = 0;   // 0: about 200 log-spaced records
   int checkpoints = 8;          // log-spaced snapshots of W in /train/checkpoints

@@ -58,7 +58,9 @@ class PositiveSampler {
   global_int_t Entry(word_id_t i, std::uint64_t r1, std::uint64_t r2) const {
     return entries_.Draw(static_cast<std::size_t>(i - row_begin_), r1, r2);
   }
-  void PrefetchEntry(word_id_t i, std::uint64_t r1) const { entries_.Prefetch(static_cast<std::size_t>(i - row_begin_), r1); }
+  void PrefetchEntry(word_id_t i, std::uint64_t r1) const {
+    entries_.Prefetch(static_cast<std::size_t>(i - row_begin_), r1);
+  }
   // The global sum of C (the denominator of P_ij's sampling weights), and its row sums.
   global_int_t Total() const { return rows_.Total(0); }
   const std::vector<global_int_t>& RowTotals() const { return row_totals_; }
