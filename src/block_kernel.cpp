@@ -36,8 +36,8 @@ inline f8 High(f16 v) { return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 1
 // Y (+)= panel * X, float values and X, runs of kFloatRun products summed in float, in double
 // across runs. R = b / 16 registers of 16 columns.
 template <int R>
-void PanelFloat(std::size_t n_rows, const global_int_t* row_ptr, const word_id_t* cols, const float* values,
-                const float* X, double* Y, bool add) {
+void Panel(std::size_t n_rows, const global_int_t* row_ptr, const word_id_t* cols, const float* values, const float* X,
+           double* Y, bool add) {
   constexpr int b = 16 * R;
   for (std::size_t r = 0; r < n_rows; ++r) {
     double* y = Y + r * b;
@@ -67,8 +67,8 @@ void PanelFloat(std::size_t n_rows, const global_int_t* row_ptr, const word_id_t
 
 // Y (+)= panel * X in double. R = b / 16.
 template <int R>
-void PanelDouble(std::size_t n_rows, const global_int_t* row_ptr, const word_id_t* cols, const double* values,
-                 const double* X, double* Y, bool add) {
+void Panel(std::size_t n_rows, const global_int_t* row_ptr, const word_id_t* cols, const double* values,
+           const double* X, double* Y, bool add) {
   constexpr int b = 16 * R;
   for (std::size_t r = 0; r < n_rows; ++r) {
     double* y = Y + r * b;
@@ -91,6 +91,32 @@ template <class X, class Kernel>
 void ForEachTile(const PanelMatrix& A, const X* x, int b, double* Y, Kernel kernel) {
   if (A.tiles.empty()) std::fill(Y, Y + static_cast<std::size_t>(A.n_rows) * b, 0.0);
   for (const PanelMatrix::Tile& t : A.tiles) kernel(t, x, Y + static_cast<std::size_t>(t.row0) * b, t.col0 > 0);
+}
+
+// A tile's values in X's precision.
+const float* TileValues(const PanelMatrix::Tile& t, const float*) { return t.values_float.data(); }
+const double* TileValues(const PanelMatrix::Tile& t, const double*) { return t.values_double.data(); }
+
+// Y = A X by the panel kernel of b's width, in X's precision.
+template <class T>
+void MultiplyTiles(const PanelMatrix& A, const T* X, int b, double* Y) {
+  ForEachTile(A, X, b, Y, [&](const PanelMatrix::Tile& t, const T* x, double* y, bool add) {
+    const auto n = static_cast<std::size_t>(t.row1 - t.row0);
+    const global_int_t* ptr = t.row_ptr.data();
+    const word_id_t* cols = t.cols.data();
+    const T* v = TileValues(t, x);
+    switch (b) {
+      case 16:
+        return Panel<1>(n, ptr, cols, v, x, y, add);
+      case 32:
+        return Panel<2>(n, ptr, cols, v, x, y, add);
+      case 48:
+        return Panel<3>(n, ptr, cols, v, x, y, add);
+      case 64:
+        return Panel<4>(n, ptr, cols, v, x, y, add);
+    }
+    throw std::invalid_argument("MultiplyBlock: unsupported block width " + std::to_string(b));
+  });
 }
 
 }  // namespace
@@ -174,45 +200,9 @@ PanelMatrix MakePanelMatrix(global_int_t n_rows, global_int_t n_cols, const glob
   return A;
 }
 
-void MultiplyBlock(const PanelMatrix& A, const float* X, int b, double* Y) {
-  ForEachTile(A, X, b, Y, [&](const PanelMatrix::Tile& t, const float* x, double* y, bool add) {
-    const auto n = static_cast<std::size_t>(t.row1 - t.row0);
-    const global_int_t* ptr = t.row_ptr.data();
-    const word_id_t* cols = t.cols.data();
-    const float* v = t.values_float.data();
-    switch (b) {
-      case 16:
-        return PanelFloat<1>(n, ptr, cols, v, x, y, add);
-      case 32:
-        return PanelFloat<2>(n, ptr, cols, v, x, y, add);
-      case 48:
-        return PanelFloat<3>(n, ptr, cols, v, x, y, add);
-      case 64:
-        return PanelFloat<4>(n, ptr, cols, v, x, y, add);
-    }
-    throw std::invalid_argument("MultiplyBlock: unsupported block width " + std::to_string(b));
-  });
-}
+void MultiplyBlock(const PanelMatrix& A, const float* X, int b, double* Y) { MultiplyTiles(A, X, b, Y); }
 
-void MultiplyBlock(const PanelMatrix& A, const double* X, int b, double* Y) {
-  ForEachTile(A, X, b, Y, [&](const PanelMatrix::Tile& t, const double* x, double* y, bool add) {
-    const auto n = static_cast<std::size_t>(t.row1 - t.row0);
-    const global_int_t* ptr = t.row_ptr.data();
-    const word_id_t* cols = t.cols.data();
-    const double* v = t.values_double.data();
-    switch (b) {
-      case 16:
-        return PanelDouble<1>(n, ptr, cols, v, x, y, add);
-      case 32:
-        return PanelDouble<2>(n, ptr, cols, v, x, y, add);
-      case 48:
-        return PanelDouble<3>(n, ptr, cols, v, x, y, add);
-      case 64:
-        return PanelDouble<4>(n, ptr, cols, v, x, y, add);
-    }
-    throw std::invalid_argument("MultiplyBlock: unsupported block width " + std::to_string(b));
-  });
-}
+void MultiplyBlock(const PanelMatrix& A, const double* X, int b, double* Y) { MultiplyTiles(A, X, b, Y); }
 
 void MultiplyBlockReference(const PanelMatrix& A, const double* X, int b, double* Y) {
   std::fill(Y, Y + static_cast<std::size_t>(A.n_rows) * b, 0.0);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include "qwem/checkpoint.hpp"
@@ -419,6 +420,28 @@ TEST(Dynamics, ReferenceConventionInitAndA0) {
   EXPECT_GT(rec.switch_on_measured[d - 1], rec.switch_on_theory[d - 1]);
 }
 
+// A gd run of --steps auto on the synthetic spectrum `top`: it reaches tau_end, and every mode
+// ends at (about) 0.9 of its eigenvalue or more. `check` sees the initialized trainer first.
+void ExpectAutoStepsReachEveryMode(TrainingSetup o, const std::vector<double>& top, int V, double tau_end,
+                                   const std::function<void(const Trainer&)>& check = {}) {
+  const int d = o.dim;
+  Synthetic s = MakeSynthetic(kWorld, V, top);
+  o.train.steps = AutoSteps(o, top, V);
+  o.train.log_every = 0;
+  o.train.checkpoints = 1;
+  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target()});
+  trainer->Initialize();
+  if (check) check(*trainer);
+  EXPECT_NEAR(trainer->Tau(o.train.steps), tau_end, 4e-3);
+  const EigenResult eig = SyntheticEigenpairs(s, top, V);
+  TrainRecord rec;
+  RunTraining(kWorld, *trainer, &eig, nullptr, {}, rec);
+  for (int k = 0; k < d; ++k) {
+    const double s_k = rec.singular_values[rec.singular_values.size() - d + k];
+    EXPECT_GT(s_k * s_k, 0.85 * top[k]) << "mode " << k;
+  }
+}
+
 // --steps auto: the horizon from the theory, for both schedules, and a gd run of that length on
 // the synthetic spectrum ends with every mode at (about) 0.9 of its eigenvalue or more.
 TEST(Dynamics, AutoStepsReachesEveryMode) {
@@ -431,20 +454,7 @@ TEST(Dynamics, AutoStepsReachesEveryMode) {
   linear.train.lr_schedule = LrSchedule::kLinear;
   EXPECT_EQ(AutoSteps(linear, top, V), static_cast<global_int_t>(std::ceil(2 * tau_end / 4e-3 - 1 - 1e-9)));
 
-  Synthetic s = MakeSynthetic(kWorld, V, top);
-  o.train.steps = AutoSteps(o, top, V);
-  o.train.log_every = 0;
-  o.train.checkpoints = 1;
-  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target()});
-  trainer->Initialize();
-  EXPECT_NEAR(trainer->Tau(o.train.steps), tau_end, 4e-3);
-  const EigenResult eig = SyntheticEigenpairs(s, top, V);
-  TrainRecord rec;
-  RunTraining(kWorld, *trainer, &eig, nullptr, {}, rec);
-  for (int k = 0; k < d; ++k) {
-    const double s_k = rec.singular_values[rec.singular_values.size() - d + k];
-    EXPECT_GT(s_k * s_k, 0.85 * top[k]) << "mode " << k;
-  }
+  ExpectAutoStepsReachEveryMode(o, top, V, tau_end);
 }
 
 // --lr-drop (the reference's stepped rate): the rate is multiplied by the factor from the given
@@ -474,21 +484,9 @@ TEST(Dynamics, SteppedLearningRate) {
   const double steps = static_cast<double>(drop) + (tau_end / dtau - static_cast<double>(drop)) / 0.1;
   EXPECT_EQ(AutoSteps(o, top, V), static_cast<global_int_t>(std::ceil(steps - 1e-6)));
 
-  Synthetic s = MakeSynthetic(kWorld, V, top);
-  o.train.steps = AutoSteps(o, top, V);
-  o.train.log_every = 0;
-  o.train.checkpoints = 1;
-  const std::unique_ptr<Trainer> trainer = CreateTrainer(kWorld, o, {s.rows, s.vocab, &s.target()});
-  trainer->Initialize();
-  EXPECT_NEAR(trainer->Tau(drop + 10), dtau * (static_cast<double>(drop) + 1.0), 1e-9);
-  EXPECT_NEAR(trainer->Tau(o.train.steps), tau_end, 4e-3);
-  const EigenResult eig = SyntheticEigenpairs(s, top, V);
-  TrainRecord rec;
-  RunTraining(kWorld, *trainer, &eig, nullptr, {}, rec);
-  for (int k = 0; k < d; ++k) {
-    const double s_k = rec.singular_values[rec.singular_values.size() - d + k];
-    EXPECT_GT(s_k * s_k, 0.85 * top[k]) << "mode " << k;
-  }
+  ExpectAutoStepsReachEveryMode(o, top, V, tau_end, [&](const Trainer& trainer) {
+    EXPECT_NEAR(trainer.Tau(drop + 10), dtau * (static_cast<double>(drop) + 1.0), 1e-9);
+  });
 }
 
 }  // namespace
