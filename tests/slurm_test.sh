@@ -9,6 +9,8 @@
 #  * jobs/sgd.sbatch (mpirun): the time-limit warning (SIGUSR1 to the batch shell, as
 #    --signal=B:USR1 sends it) makes a checkpoint; the job requeues itself, resumes, ends
 #    COMPLETED, and its W equals the uninterrupted pipeline run's bit for bit;
+#  * jobs/paper.sbatch (srun): share/paper/reproduce.sh at its tiny preset on the allocation's
+#    tasks ends COMPLETED with table.md's methods and ablation cells;
 #  * failures: a bad corpus makes the job FAILED with the one-line error in its .err file, and
 #    the completion check rejects it; a failed first pipeline stage never starts the second.
 # The closed-form and failing jobs are submitted with sbatch --wait, whose status must be the
@@ -90,8 +92,9 @@ closed=$(cut -d';' -f1 "$WORK/closed.id")
 bad_job=$(cut -d';' -f1 "$WORK/bad.id")
 bad_pipeline=$(QWEM_SBATCH_ARGS="${FIT[*]}" bash "$SRC/jobs/pipeline.sh" "$WORK/no-such-corpus" "$WORK/badpipe" | sed -n 's/^jobs: //p')
 read -r bad_first bad_second <<<"$bad_pipeline"
+paper=$(submit "$SRC/jobs/paper.sbatch" "$SRC/share/corpus" "$WORK/paper" tiny)
 echo "jobs: closed $closed, pipeline $pipe_closed -> $pipe_sgd, interrupted sgd $interrupted, failing $bad_job," \
-     "failing pipeline $bad_first -> $bad_second"
+     "failing pipeline $bad_first -> $bad_second, paper $paper"
 
 # The time-limit warning for the SGD job, once it is training: SIGUSR1 to the batch shell only,
 # as #SBATCH --signal=B:USR1@300 delivers it before the limit.
@@ -101,7 +104,7 @@ for _ in $(seq 600); do
 done
 sleep 1
 scancel --signal=USR1 --batch "$interrupted"
-wait_done "$closed" "$pipe_closed" "$pipe_sgd" "$interrupted" "$bad_job" "$bad_first"
+wait_done "$closed" "$pipe_closed" "$pipe_sgd" "$interrupted" "$bad_job" "$bad_first" "$paper"
 wait "$closed_wait"
 closed_status=$?
 wait "$bad_wait"
@@ -166,6 +169,16 @@ assert np.array_equal(a["/embeddings"][:], b["/embeddings"][:]), "resumed W diff
 EOF
 then bad requeue "HDF5 content"
 else ok "sgd.sbatch: SIGUSR1 -> checkpoint -> requeue -> resume -> COMPLETED, W bit for bit as uninterrupted"; fi
+
+# --- the paper's reproduction ---------------------------------------------------------------
+if ! completed "$paper"; then bad paper "state $(state "$paper"), exit $(field "$paper" ExitCode): $(tail -n 3 "qwem-paper-$paper.out")"
+elif ! grep -q "^reproduce: preset tiny, corpus .*, 2 ranks, into $WORK/paper$" "qwem-paper-$paper.out"; then
+  bad paper "no 'reproduce: preset tiny ... 2 ranks' line"
+elif [ "$(grep -c "^| \(SGNS (word2vec)\|QWEM by SGD\|QWEM closed form (M\*)\|PPMI\|PMI\) | [0-9.]* of [0-9]* |" \
+        "$WORK/paper/table.md")" -ne 5 ] ||
+     [ "$(grep -c "^| \(QWEM\|SGNS\) | \(qwem\|word2vec\) | 300 |" "$WORK/paper/table.md")" -ne 4 ]; then
+  bad paper "table.md lacks methods or ablation cells"
+else ok "paper.sbatch: reproduce.sh tiny on the job's 2 tasks, COMPLETED, table.md complete"; fi
 
 # --- failures --------------------------------------------------------------------------------
 if [ "$(state "$bad_job")" != FAILED ] || [ "$(field "$bad_job" ExitCode)" != "1:0" ]; then

@@ -10,8 +10,9 @@
 #         full    V = 10000, d = 200 (the paper's size), SGNS for 5 epochs, QWEM by SGD for
 #                 --steps auto (the theory's horizon: at this size hundreds of thousands of steps,
 #                 many hours; QWEM_SGD_STEPS=N caps it, and the table says how far it got)
-# Environment: NP ranks (default 2), BUILD (default build), MPIRUN (default mpirun; add
-# --allow-run-as-root --oversubscribe as needed), QWEM_SGD_STEPS.
+# Environment: NP ranks (default 2), BUILD (default build), QWEM_BIN (default BUILD/qwem-dist),
+# MPIRUN (default mpirun, or srun ... inside an allocation, as jobs/paper.sbatch does; add
+# --allow-run-as-root --oversubscribe to mpirun as needed), QWEM_SGD_STEPS, QWEM_ABLATION_STEPS.
 #
 # What it runs, each into OUT/NAME.h5 with its log OUT/NAME.log:
 #   mstar     the closed form of M* (QWEM), with the counts saved (the others reuse them)
@@ -35,7 +36,7 @@ OUT=${2:-paper-$PRESET}
 NP=${NP:-2}
 BUILD=${BUILD:-$HERE/build}
 read -r -a MPI <<<"${MPIRUN:-mpirun}"
-BIN=$BUILD/qwem-dist
+BIN=${QWEM_BIN:-$BUILD/qwem-dist}
 PY=/usr/bin/python3
 export PYTHONPATH=$HERE/share/python${PYTHONPATH:+:$PYTHONPATH}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
