@@ -67,11 +67,8 @@ std::vector<Setting> TrainingSettings(const TrainingSetup& setup, const Vocabula
   // Pair sampling's ablation settings and the stepped rate, likewise recorded only when they
   // differ from the defaults that came before them.
   if (setup.mode == Mode::kSgd && t.sampling == Sampling::kPairs) {
-    const PairWeights usual = t.loss == LossKind::kSgns ? PairWeights::kSampled : PairWeights::kQwem;
-    const NegativePairing usual_pairing =
-        t.weights == PairWeights::kQwem ? NegativePairing::kIid : NegativePairing::kTarget;
-    if (t.weights != usual) settings.push_back({"weights", Name(t.weights)});
-    if (t.pairing != usual_pairing) settings.push_back({"negative_pairing", Name(t.pairing)});
+    if (t.weights != DefaultWeights(t.loss)) settings.push_back({"weights", Name(t.weights)});
+    if (t.pairing != DefaultPairing(t.weights)) settings.push_back({"negative_pairing", Name(t.pairing)});
   }
   if (t.lr_drop > 0) {
     settings.push_back({"lr_drop", t.lr_drop});

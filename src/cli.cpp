@@ -299,11 +299,11 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   if (weights_option->count() > 0)
     ParseName("--weights", weights, &o.train.weights);
   else
-    o.train.weights = o.train.loss == LossKind::kSgns ? PairWeights::kSampled : PairWeights::kQwem;
+    o.train.weights = DefaultWeights(o.train.loss);
   if (pairing_option->count() > 0)
     ParseName("--negative-pairing", pairing, &o.train.pairing);
   else
-    o.train.pairing = o.train.weights == PairWeights::kQwem ? NegativePairing::kIid : NegativePairing::kTarget;
+    o.train.pairing = DefaultPairing(o.train.weights);
   if (steps == "auto") {
     o.train.steps_auto = true;
   } else {

@@ -89,15 +89,20 @@ PetscErrorCode StopOnSignal(EPS eps, PetscInt its, PetscInt max_it, PetscInt nco
   PetscFunctionReturn(0);
 }
 
-// The block solver: block Lanczos on the block operator the cost model picks.
-EigenResult SolveScalapack(MPI_Comm comm, const Target& target, const EigenOptions& options);
+EigenResult SolveScalapack(MPI_Comm comm, const Target& target, const EigenOptions& options);  // below
 
+// The block solver: block Lanczos on the block operator the cost model picks.
 EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& options, OperatorKind op,
                        const ProgressLines& progress, bool interruptible) {
-  BlockLanczosOptions fits;
-  fits.nev = options.dim;
-  fits.ncv = options.ncv;
-  if (options.ncv == 0 && !BlockLanczosFits(fits, BlockWidth(options), target.pattern->n_words)) {
+  const int b = BlockWidth(options);
+  const Precision precision = options.tol >= kSinglePrecisionTol ? Precision::kSingle : Precision::kDouble;
+  BlockLanczosOptions lanczos;
+  lanczos.nev = options.dim;
+  lanczos.ncv = options.ncv;
+  lanczos.max_products = options.max_products;
+  lanczos.tol = options.tol;
+  lanczos.precision = precision;
+  if (options.ncv == 0 && !BlockLanczosFits(lanczos, b, target.pattern->n_words)) {
     // Too small a vocabulary for blocks (V < d + 3 b): the dense solve, which is cheap there.
     EigenResult result = SolveScalapack(comm, target, options);
     result.op.reason +=
@@ -105,17 +110,9 @@ EigenResult SolveBlock(MPI_Comm comm, const Target& target, const EigenOptions& 
     return result;
   }
   EigenResult result;
-  const Precision precision = options.tol >= kSinglePrecisionTol ? Precision::kSingle : Precision::kDouble;
   result.op = ChooseOperator(comm, *target.pattern, op,
                              precision == Precision::kSingle ? kBlockSingleCosts : kBlockDoubleCosts);
-  const int b = BlockWidth(options);
   BlockOperator A(comm, target, result.op.chosen, b, precision == Precision::kSingle, true);
-  BlockLanczosOptions lanczos;
-  lanczos.nev = options.dim;
-  lanczos.ncv = options.ncv;
-  lanczos.max_products = options.max_products;
-  lanczos.tol = options.tol;
-  lanczos.precision = precision;
   EigenProgress lines(progress, options.dim);
   const BlockLanczosResult r = SolveBlockLanczos(
       comm, A, lanczos,

@@ -71,6 +71,13 @@ const char* Name(PairWeights v) { return NameIn(kPairWeights, v); }
 const char* Name(NegativePairing v) { return NameIn(kPairings, v); }
 const char* Name(TheoryConvention v) { return NameIn(kConventions, v); }
 
+PairWeights DefaultWeights(LossKind loss) {
+  return loss == LossKind::kSgns ? PairWeights::kSampled : PairWeights::kQwem;
+}
+NegativePairing DefaultPairing(PairWeights weights) {
+  return weights == PairWeights::kQwem ? NegativePairing::kIid : NegativePairing::kTarget;
+}
+
 void ParseName(const std::string& option, const std::string& text, Mode* value) {
   *value = ParseIn(kModes, option, text);
 }

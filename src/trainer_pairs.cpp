@@ -73,7 +73,7 @@ class PairTrainer final : public Trainer {
   };
   struct Pair {
     word_id_t i = -1, j = -1;
-    double weight = 0;  // q (times nu / K for QWEM negatives); SGNS: 1
+    double weight = 0;  // SampleWeights' Positive or Negative
     bool mine = false;  // local SGD: drawn here
   };
   void DrawPositives();
@@ -89,7 +89,7 @@ class PairTrainer final : public Trainer {
   AliasTable negative_table_;
   double mstar_norm2_ = 0;
   PositiveSampler positive_sampler_;
-  CountLookup lookup_count_;  // C_ij of QWEM's negatives (this rank's rows)
+  CountLookup lookup_count_;  // C_ij of the negatives under qwem weights (this rank's rows)
   std::vector<double> W_;     // the replica, V x d
   std::vector<Pair> positives_, negatives_;
   std::vector<Drawn> drawn_mine_, drawn_all_;

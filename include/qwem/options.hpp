@@ -40,6 +40,10 @@ enum class PairWeights { kQwem, kWord2vec, kSampled };
 // How a negative pair is drawn (--negative-pairing): iid, i and j independently from the
 // unigram; target, i is its positive's target word (the reference code's) and j from the unigram.
 enum class NegativePairing { kIid, kTarget };
+// The defaults, those of pair sampling before the ablation: qwem weights for --loss qwem,
+// sampled for sgns; iid negatives with qwem weights, else target-paired.
+PairWeights DefaultWeights(LossKind loss);
+NegativePairing DefaultPairing(PairWeights weights);
 // The theory's conventions (--theory-convention): qwem: W0 entries of std --init-scale and a_0 of
 // each mode its own squared projection (Gram-Schmidt); reference (the paper's code): entries of
 // std --init-scale / sqrt(d) and a_0 = init-scale^2 for every mode, its expected value.
@@ -138,9 +142,7 @@ struct TrainOptions {
   LrSchedule lr_schedule = LrSchedule::kConstant;  // linear: decay to 1e-4 eta (word2vec's)
   global_int_t lr_drop = 0;                        // from this step on, eta times lr_drop_factor (0: never)
   double lr_drop_factor = 0.1;                     // the reference's x0.1
-  // Pair sampling's weights and negatives; the CLI's defaults: qwem weights with iid negatives
-  // for --loss qwem, sampled with target-paired ones for --loss sgns (the settings before the
-  // ablation), target-paired for word2vec weights.
+  // Pair sampling's weights and negatives (the CLI's defaults: DefaultWeights, DefaultPairing).
   PairWeights weights = PairWeights::kQwem;
   NegativePairing pairing = NegativePairing::kIid;
   double init_scale = 1e-4;  // per-entry std of W0
