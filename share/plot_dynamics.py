@@ -133,10 +133,18 @@ def plot_training(f, args, save):
             for m in range(min(k, td.shape[1])):
                 ax.plot(tau[positive], td[positive, m], color=colors[m], lw=1, ls=":")
             ax.plot([], [], color="gray", ls=":", label="discrete-step theory")
+        coupled_note = ""
+        if "theory_coupled_singular_values" in t:
+            # The coupled theory gives W's d singular values (sorted, like the measured ones).
+            tc = t["theory_coupled_singular_values"][:]
+            for m in range(min(k, tc.shape[1])):
+                ax.plot(tau[positive], tc[positive, m], color=colors[m], lw=1, ls="-.")
+            ax.plot([], [], color="gray", ls="-.", label="coupled theory")
+            coupled_note = f", coupled {t.attrs.get('theory_coupled_max_error_top10', float('nan')):.3f}"
         error = t.attrs.get("theory_max_error_top10", t.attrs.get("theory_agreement_top10", float("nan")))
         discrete = t.attrs.get("theory_discrete_max_error_top10", float("nan"))
         ax.set_title(f"{title}\nmax error |s - s_theory| / sqrt(lambda), top 10 (lower is better): "
-                     f"{error:.3f}, discrete {discrete:.3f}", fontsize=9)
+                     f"{error:.3f}, discrete {discrete:.3f}{coupled_note}", fontsize=9)
     else:
         ax.set_title(title, fontsize=9)
     ax.set_xscale("log")

@@ -122,6 +122,11 @@ void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainingSetup& setu
   out.Attribute("/train", "switch_on_error_top10", SwitchOnError(rec.switch_on_measured, rec.switch_on_theory, 10));
   out.Attribute("/train", "switch_on_discrete_error_top10",
                 SwitchOnError(rec.switch_on_measured, rec.switch_on_discrete, 10));
+  if (!rec.theory_coupled.empty()) {
+    out.Attribute("/train", "theory_coupled_max_error_top10", rec.CoupledMaxError(10));
+    out.Attribute("/train", "switch_on_coupled_error_top10",
+                  SwitchOnError(rec.switch_on_measured, rec.switch_on_coupled, 10));
+  }
   out.Attribute("/train", "train_seconds", rec.train_seconds);
   out.Attribute("/train", "updates_per_second_per_rank", rec.updates_per_second_per_rank);
   WriteSeries(out, "/train/step", rec.step, 1);
@@ -138,6 +143,13 @@ void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainingSetup& setu
   WriteSeries(out, "/train/switch_on_tau", rec.switch_on_measured, 1);
   WriteSeries(out, "/train/switch_on_tau_theory", rec.switch_on_theory, 1);
   WriteSeries(out, "/train/switch_on_tau_discrete", rec.switch_on_discrete, 1);
+  if (!rec.initial_projections.empty()) {
+    WriteSeries(out, "/train/coupled_eigenvalues", rec.coupled_eigenvalues, 1);
+    WriteSeries(out, "/train/initial_projections", rec.initial_projections, rec.dim);
+    WriteSeries(out, "/train/initial_gram", rec.initial_gram, rec.dim);
+    WriteSeries(out, "/train/theory_coupled_singular_values", rec.theory_coupled, rec.dim);
+    WriteSeries(out, "/train/switch_on_tau_coupled", rec.switch_on_coupled, 1);
+  }
   WriteSeries(out, "/train/overlap", rec.overlap, rec.n_overlap);
   WriteSeries(out, "/train/eval_step", rec.eval_step, 1);
   WriteSeries(out, "/train/analogy_accuracy", rec.analogy, 1);
@@ -178,6 +190,11 @@ TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const TrainingS
     if (in.Exists("/train/eigenvalues")) {
       rec.eigenvalues = in.Read<double>("/train/eigenvalues");
       rec.a0 = in.Read<double>("/train/a0");
+    }
+    if (in.Exists("/train/initial_projections")) {  // files written before the coupled theory have none
+      rec.coupled_eigenvalues = in.Read<double>("/train/coupled_eigenvalues");
+      rec.initial_projections = in.Read<double>("/train/initial_projections");
+      rec.initial_gram = in.Read<double>("/train/initial_gram");
     }
     rec.n_modes = static_cast<int>(rec.eigenvalues.size());
     if (rec.n_modes > 0) rec.theory = in.Read<double>("/train/theory_singular_values");

@@ -226,6 +226,9 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.add_option("--init-scale", o.train.init_scale,
                  "Standard deviation of the entries of W0 (--theory-convention reference: times 1/sqrt(d))")
       ->capture_default_str();
+  app.add_option("--theory-modes", o.train.theory_modes,
+                 "Eigenpairs of M* for the coupled theory, at least --dim (modes beyond d compete with the top d "
+                 "for W's directions). Default: the larger of 2 d and d + 50 (at most V - 1)");
   std::string convention = Name(o.train.convention);
   app.add_option("--theory-convention", convention,
                  "qwem (W0 entries of std --init-scale, a_0 of each mode its own projection) or reference (the "

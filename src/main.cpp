@@ -199,7 +199,9 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       /* ---- 7. Eigensolve: the top-d eigenpairs (block Lanczos, or SLEPc with --eigensolver slepc) ---- */
       if (solve) {
         report.Begin("eigensolve");
-        eig = ComputeEigenpairs(comm, target, opt.eigen, opt.target.op, report.Lines(), opt.training());
+        EigenOptions wanted = opt.eigen;  // training: more than d for the coupled theory
+        wanted.dim = opt.EigenpairsWanted(V);
+        eig = ComputeEigenpairs(comm, target, wanted, opt.target.op, report.Lines(), opt.training());
         if (eig->stop_signal)  // a training run stopped before its first step: nothing to checkpoint
           throw Interrupted("interrupted by signal " + std::to_string(eig->stop_signal) +
                             " during the eigensolve, before training; run again (a closed-form run's eigenpairs "
@@ -212,7 +214,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       /* ---- 7. (or) The eigenpairs of an earlier output (--eigen-from) ---- */
       report.Begin("eigensolve");
       eig = LoadEigenpairs(comm, opt.eigen.from, opt.count.window, vocab, opt.target, counts.row_begin, counts.row_end,
-                           opt.eigen.dim);
+                           opt.eigen.dim, opt.EigenpairsWanted(V));
       report.EndEigensolve(*eig, opt.eigen.from);
     }
 

@@ -138,6 +138,10 @@ void Options::Check() const {
   Require(corpus.max_token_bytes >= 1, "--max-token-bytes must be at least 1");
   Require(!output.path.empty(), "--out must name a file");
   Require(eigen.dim >= 1, "--dim must be at least 1");
+  Require(train.theory_modes < 0 || training(), "--theory-modes is for --mode sgd|gd");
+  Require(train.theory_modes < 0 || train.theory, "--theory-modes needs the theory curves (drop --no-theory)");
+  Require(train.theory_modes < 0 || train.theory_modes >= eigen.dim,
+          "--theory-modes must be at least --dim (the theory's modes include the top d)");
   Require(eigen.tol > 0 && eigen.tol < 1, "--eig-tol must be in (0, 1)");
   Require(eigen.block == 0 || eigen.block == 16 || eigen.block == 32 || eigen.block == 48 || eigen.block == 64,
           "--eig-block must be 16, 32, 48 or 64 (0: automatic)");
@@ -228,6 +232,12 @@ void Options::CheckForVocabulary(global_int_t V) const {
   if (counts_only) return;
   if (eigen.dim >= V)
     throw Error("--dim=" + std::to_string(eigen.dim) + " must be smaller than V = " + std::to_string(V));
+}
+
+int Options::EigenpairsWanted(global_int_t V) const {
+  if (!training() || !train.theory) return eigen.dim;
+  const global_int_t d = eigen.dim, want = train.theory_modes < 0 ? std::max(2 * d, d + 50) : train.theory_modes;
+  return static_cast<int>(std::max<global_int_t>(eigen.dim, std::min(want, V - 1)));
 }
 
 }  // namespace qwem

@@ -175,21 +175,26 @@ void Report::EndEigensolve(const EigenResult& eig, const std::string& loaded_fro
 
 namespace {
 
-// "; theory max error (top 10, lower is better) 0.012 (discrete curve 0.004); 10 of the top 10
-// modes switched on, switch-on tau within 3.1% of the theory (discrete 0.4%)"
+// "; theory max error (top 10, lower is better) 0.012 (discrete curve 0.004, coupled 0.002); 10 of
+// the top 10 modes switched on, switch-on tau within 3.1% of the theory (discrete 0.4%, coupled
+// 0.05%)"
 std::string TheoryLine(const TrainRecord& r) {
   const int n = std::min(10, r.n_modes);
   int on = 0;
   for (int k = 0; k < n && k < static_cast<int>(r.switch_on_measured.size()); ++k)
     on += std::isfinite(r.switch_on_measured[k]);
-  std::string line = Format(
-      "; theory max error (top %d, lower is better) %.4f (discrete curve %.4f); %d of the top %d "
-      "modes switched on",
-      n, r.MaxError(n), r.DiscreteMaxError(n), on, n);
+  const bool coupled = !r.theory_coupled.empty();
+  std::string line = Format("; theory max error (top %d, lower is better) %.4f (discrete curve %.4f", n, r.MaxError(n),
+                            r.DiscreteMaxError(n));
+  if (coupled) line += Format(", coupled %.4f", r.CoupledMaxError(n));
+  line += Format("); %d of the top %d modes switched on", on, n);
   const double e = SwitchOnError(r.switch_on_measured, r.switch_on_theory, n),
-               ed = SwitchOnError(r.switch_on_measured, r.switch_on_discrete, n);
-  if (on > 0 && std::isfinite(e))
-    line += Format(", switch-on tau within %.1f%% of the theory (discrete %.1f%%)", 100 * e, 100 * ed);
+               ed = SwitchOnError(r.switch_on_measured, r.switch_on_discrete, n),
+               ec = SwitchOnError(r.switch_on_measured, r.switch_on_coupled, n);
+  if (on > 0 && std::isfinite(e)) {
+    line += Format(", switch-on tau within %.1f%% of the theory (discrete %.1f%%", 100 * e, 100 * ed);
+    line += coupled && std::isfinite(ec) ? Format(", coupled %.2f%%)", 100 * ec) : std::string(")");
+  }
   return line;
 }
 

@@ -114,17 +114,18 @@ void CheckEigenpairsFile(MPI_Comm comm, const std::string& path, const TargetOpt
 }
 
 EigenResult LoadEigenpairs(MPI_Comm comm, const std::string& path, int window, const Vocabulary& vocab,
-                           const TargetOptions& target, global_int_t row_begin, global_int_t row_end, int dim) {
+                           const TargetOptions& target, global_int_t row_begin, global_int_t row_end, int at_least,
+                           int up_to) {
   EigenResult eig;
   RunAgreed(comm, [&] {
     const std::string name = "--eigen-from '" + path + "'";
     const h5::InputFile in(path);
-    CheckSpectrumSettings(in, target, dim);
+    CheckSpectrumSettings(in, target, at_least);
     if (in.IntAttribute("/meta", "window") != window) throw Error(name + " was computed with a different --window");
     if (in.ReadStrings("/vocab/words") != vocab.words) throw Error(name + " has a different vocabulary than this run");
     const std::vector<global_int_t> shape = in.Shape("/spectrum/eigenvectors");
     if (shape[0] != vocab.size()) throw Error(name + ": /spectrum/eigenvectors has the wrong shape");
-    const int have = static_cast<int>(shape[1]);
+    const int have = static_cast<int>(shape[1]), dim = std::max(at_least, std::min(have, up_to));
     const std::vector<double> values = in.Read<double>("/spectrum/eigenvalues");
     const std::vector<double> rows = in.Read<double>("/spectrum/eigenvectors", row_begin, row_end - row_begin);
     eig.eigenvalues.assign(values.begin(), values.begin() + dim);

@@ -92,3 +92,19 @@ std::vector<double> ProjectedSquares(MPI_Comm comm, const LocalRows& W, const do
 }
 
 }  // namespace qwem
+
+namespace qwem {
+
+InitialProjections ProjectInitialRows(MPI_Comm comm, const LocalRows& W, const double* eigenvectors,
+                                      int n_eigenvectors) {
+  const int d = W.dim, n = static_cast<int>(W.row_end - W.row_begin);
+  InitialProjections out;
+  out.projections = ProjectOnEigenvectors(comm, W, eigenvectors, n_eigenvectors, n_eigenvectors);
+  out.gram.assign(static_cast<std::size_t>(d) * d, 0.0);
+  const double one = 1, zero = 0;
+  if (n > 0) dgemm_("N", "T", &d, &d, &n, &one, W.data, &d, W.data, &d, &zero, out.gram.data(), &d);
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, out.gram.data(), d * d, MPI_DOUBLE, MPI_SUM, comm));
+  return out;
+}
+
+}  // namespace qwem

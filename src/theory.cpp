@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+
+#include "qwem/blas.hpp"
 
 namespace qwem {
 
@@ -110,6 +113,152 @@ double SwitchOnError(const std::vector<double>& measured, const std::vector<doub
     worst = std::isnan(worst) ? e : std::max(worst, e);
   }
   return worst;
+}
+
+namespace {
+
+// Eigenvalues (ascending) and, in place, eigenvectors (columns) of a symmetric n x n matrix.
+std::vector<double> SymmetricEigen(std::vector<double>& a, int n) {
+  std::vector<double> w(n);
+  if (n == 0) return w;
+  int lwork = -1, info = 0;
+  double query = 0;
+  dsyev_("V", "U", &n, a.data(), &n, w.data(), &query, &lwork, &info);
+  lwork = static_cast<int>(query);
+  std::vector<double> work(std::max(lwork, 1));
+  dsyev_("V", "U", &n, a.data(), &n, w.data(), work.data(), &lwork, &info);
+  if (info != 0) throw std::runtime_error("dsyev failed in the coupled theory");
+  return w;
+}
+
+constexpr double kChunkGrowth = 7.389;  // e^2
+
+}  // namespace
+
+CoupledTheory::CoupledTheory(std::vector<double> lambda, std::vector<double> projections,
+                             const std::vector<double>& gram, int d)
+    : d_(d), n_(static_cast<int>(lambda.size())), lambda_(std::move(lambda)), Y_(std::move(projections)) {
+  if (Y_.size() != static_cast<std::size_t>(n_) * d || gram.size() != static_cast<std::size_t>(d) * d)
+    throw std::runtime_error("CoupledTheory: projections or Gram matrix of the wrong size");
+  // The rest of W0's Gram matrix, W0^T (I - V V^T) W0 = gram - Y^T Y, as R^T R with R =
+  // diag(sqrt(mu)) E^T (d rows).
+  std::vector<double> rest(gram);
+  for (int k = 0; k < n_; ++k)
+    for (int i = 0; i < d; ++i)
+      for (int j = 0; j < d; ++j) rest[i * d + j] -= Y_[k * d + i] * Y_[k * d + j];
+  const std::vector<double> mu = SymmetricEigen(rest, d);  // rest: eigenvectors as columns (column-major)
+  R_.assign(static_cast<std::size_t>(d) * d, 0.0);
+  for (int j = 0; j < d; ++j) {
+    const double s = std::sqrt(std::max(mu[j], 0.0));
+    for (int i = 0; i < d; ++i) R_[j * d + i] = s * rest[j * d + i];
+  }
+  g_.assign(n_, 1.0);
+  phi_.assign(n_, 0.0);
+}
+
+void CoupledTheory::Step(double dtau) {
+  const double eta = dtau / 2;
+  double largest = 0;
+  for (int k = 0; k < n_; ++k) {
+    const double h = 1 + eta * lambda_[k];
+    // phi <- phi + g (r - 1) / lambda, g <- g r with r = h^2; (r - 1) / lambda = eta (2 + eta
+    // lambda), also at lambda = 0.
+    phi_[k] += g_[k] * eta * (2 + eta * lambda_[k]);
+    g_[k] *= h * h;
+    largest = std::max(largest, g_[k]);
+  }
+  phi_rest_ += dtau;
+  tau_ += dtau;
+  pending_ = true;
+  // Chunks short enough that S stays well conditioned (no mode grows by more than e^2 in one).
+  if (largest > kChunkGrowth) Flush();
+}
+
+// The chunk since the last flush, applied to W's rows in the eigenbasis: the solution above
+// restarted from them (the flow composes: phi over two chunks is phi_1 + g_1 phi_2), Y <- G^1/2 Y
+// L^-T with S = L L^T, the rest R <- R L^-T.
+void CoupledTheory::Flush() {
+  if (!pending_) return;
+  const int d = d_, n = n_;
+  // S = I + Y^T diag(phi) Y + phi_rest R^T R; row-major n x d rows are column-major d x n.
+  std::vector<double> S(static_cast<std::size_t>(d) * d, 0.0), T(Y_);
+  for (int i = 0; i < d; ++i) S[i * d + i] = 1;
+  for (int k = 0; k < n; ++k)
+    for (int j = 0; j < d; ++j) T[k * d + j] *= phi_[k];
+  const double one = 1;
+  if (n > 0) dgemm_("N", "T", &d, &d, &n, &one, Y_.data(), &d, T.data(), &d, &one, S.data(), &d);
+  dgemm_("N", "T", &d, &d, &d, &phi_rest_, R_.data(), &d, R_.data(), &d, &one, S.data(), &d);
+  int info = 0;
+  dpotrf_("L", &d, S.data(), &d, &info);  // column-major lower L
+  if (info != 0) throw std::runtime_error("Cholesky failed in the coupled theory");
+  // X = Y^T <- L^-1 X.
+  if (n > 0) dtrsm_("L", "L", "N", "N", &d, &n, &one, S.data(), &d, Y_.data(), &d);
+  dtrsm_("L", "L", "N", "N", &d, &d, &one, S.data(), &d, R_.data(), &d);
+  for (int k = 0; k < n; ++k) {
+    const double s = std::sqrt(g_[k]);
+    for (int j = 0; j < d; ++j) Y_[k * d + j] *= s;
+    g_[k] = 1, phi_[k] = 0;
+  }
+  phi_rest_ = 0;
+  pending_ = false;
+}
+
+std::vector<double> CoupledTheory::ModeSquares(std::vector<double>* singular_values) {
+  Flush();
+  const int d = d_, n = n_;
+  std::vector<double> a(n, 0.0);
+  for (int k = 0; k < n; ++k)
+    for (int j = 0; j < d; ++j) a[k] += Y_[k * d + j] * Y_[k * d + j];
+  if (singular_values) {
+    std::vector<double> G(static_cast<std::size_t>(d) * d, 0.0);  // W^T W = Y^T Y + R^T R
+    const double one = 1, zero = 0;
+    dgemm_("N", "T", &d, &d, &d, &one, R_.data(), &d, R_.data(), &d, &zero, G.data(), &d);
+    if (n > 0) dgemm_("N", "T", &d, &d, &n, &one, Y_.data(), &d, Y_.data(), &d, &one, G.data(), &d);
+    std::vector<double> w = SymmetricEigen(G, d);
+    singular_values->clear();
+    for (int j = d - 1; j >= 0; --j) singular_values->push_back(std::sqrt(std::max(w[j], 0.0)));
+  }
+  return a;
+}
+
+std::vector<double> CoupledTheoryCurves(const CoupledTheory& start, const std::function<double(global_int_t)>& dtau,
+                                        const std::vector<global_int_t>& record_steps, int n_halfway,
+                                        std::vector<double>* halfway) {
+  const std::vector<double>& lambda = start.eigenvalues();
+  n_halfway = std::min(n_halfway, static_cast<int>(lambda.size()));
+  halfway->assign(std::max(n_halfway, 0), std::numeric_limits<double>::infinity());
+  std::vector<double> out, sv;
+  CoupledTheory now = start, before = start, first = start;
+  global_int_t u = 0, u_before = 0;
+  std::vector<double> a_before = first.ModeSquares();
+  for (int k = 0; k < n_halfway; ++k)
+    if (lambda[k] > 0 && a_before[k] >= lambda[k] / 2) (*halfway)[k] = 0;
+  for (const global_int_t step : record_steps) {
+    for (; u < step; ++u) now.Step(dtau(u));
+    const std::vector<double> a = now.ModeSquares(&sv);
+    out.insert(out.end(), sv.begin(), sv.end());
+    for (int k = 0; k < n_halfway; ++k) {
+      if (!(lambda[k] > 0 && a[k] >= lambda[k] / 2 && std::isinf((*halfway)[k]))) continue;
+      // The crossing lies in steps (u_before, u]: bisect for its step, then interpolate in tau.
+      CoupledTheory lo = before;
+      global_int_t lo_step = u_before, hi_step = u;
+      double a_lo = a_before[k], a_hi = a[k], tau_hi = now.tau();
+      while (hi_step - lo_step > 1) {
+        const global_int_t mid = lo_step + (hi_step - lo_step) / 2;
+        CoupledTheory probe = lo;
+        for (global_int_t v = lo_step; v < mid; ++v) probe.Step(dtau(v));
+        const double a_mid = probe.ModeSquares()[k];
+        if (a_mid >= lambda[k] / 2) {
+          hi_step = mid, a_hi = a_mid, tau_hi = probe.tau();
+        } else {
+          lo = probe, lo_step = mid, a_lo = a_mid;
+        }
+      }
+      (*halfway)[k] = lo.tau() + (tau_hi - lo.tau()) * (lambda[k] / 2 - a_lo) / (a_hi - a_lo);
+    }
+    before = now, u_before = u, a_before = a;
+  }
+  return out;
 }
 
 }  // namespace qwem

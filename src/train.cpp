@@ -22,6 +22,11 @@ double TrainRecord::DiscreteMaxError(int n) const {
   return TheoryMaxError(singular_values, dim, theory_discrete, n_modes, eigenvalues, n);
 }
 
+double TrainRecord::CoupledMaxError(int n) const {
+  if (theory_coupled.empty()) return std::nan("");
+  return TheoryMaxError(singular_values, dim, theory_coupled, dim, eigenvalues, n);
+}
+
 namespace {
 
 // The discrete curves and the switch-on times of every record so far (recomputed whole, so a
@@ -34,6 +39,13 @@ void FinishTheory(const Trainer& trainer, TrainRecord& rec) {
   rec.switch_on_measured = MeasuredHalfwayTimes(rec.mode_squares, rec.n_modes, rec.tau, rec.eigenvalues);
   rec.switch_on_theory.clear();
   for (int k = 0; k < rec.n_modes; ++k) rec.switch_on_theory.push_back(HalfwayTime(rec.eigenvalues[k], rec.a0[k]));
+  rec.theory_coupled.clear();
+  rec.switch_on_coupled.clear();
+  if (!rec.initial_projections.empty()) {
+    const CoupledTheory start(rec.coupled_eigenvalues, rec.initial_projections, rec.initial_gram, rec.dim);
+    rec.theory_coupled = CoupledTheoryCurves(
+        start, [&](global_int_t u) { return trainer.TauIncrement(u); }, rec.step, rec.n_modes, &rec.switch_on_coupled);
+  }
 }
 
 }  // namespace
@@ -80,6 +92,11 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
     rec.a0 = t.convention == TheoryConvention::kReference
                  ? std::vector<double>(n_eig, t.init_scale * t.init_scale)
                  : ProjectedSquares(comm, trainer.Rows(), vectors, stride, n_eig);
+    // The coupled theory starts from W0's projections on every eigenpair given (not only the top d).
+    InitialProjections p = ProjectInitialRows(comm, trainer.Rows(), vectors, stride);
+    rec.coupled_eigenvalues = eig->eigenvalues;
+    rec.initial_projections = std::move(p.projections);
+    rec.initial_gram = std::move(p.gram);
   }
   const std::vector<global_int_t> records = RecordSteps(steps, schedule.log_every, 200);
   const std::vector<global_int_t> checkpoints = RecordSteps(steps, 0, schedule.checkpoints + 1);

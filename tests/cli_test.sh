@@ -145,6 +145,11 @@ expect_usage lr_drop_factor "--lr-drop-factor must be in" --corpus "$SHARE/corpu
   --lr-drop-factor 0
 expect_usage auto_drop_linear "--steps auto with --lr-drop needs --lr-schedule constant" --corpus "$SHARE/corpus" \
   --mode sgd --steps auto --lr-drop 10 --lr-schedule linear
+expect_usage theory_modes_below_d "--theory-modes must be at least --dim" --corpus "$SHARE/corpus" --mode gd \
+  --dim 10 --theory-modes 5
+expect_usage theory_modes_closed "--theory-modes is for --mode sgd|gd" --corpus "$SHARE/corpus" --theory-modes 20
+expect_usage theory_modes_no_theory "--theory-modes needs the theory curves" --corpus "$SHARE/corpus" --mode sgd \
+  --no-theory --theory-modes 300
 # Strict command line: nothing that looks like a typo is ignored.
 expect_usage one_dash_option "'-vocab-size' has one dash.*--vocab-size" -vocab-size 100 --corpus "$SHARE/corpus"
 expect_usage one_dash_flag "'-counts-only' has one dash" --corpus "$SHARE/corpus" -counts-only

@@ -121,9 +121,10 @@ RC=$?
 check "corrupt resume refused in one line (exit $RC)" \
   $([ $RC -ne 0 ] && [ "$(grep -c 'qwem-dist: error:.*corrupt.h5' "$WORK/bad2.err")" -eq 1 ] && echo 0 || echo 1)
 
-# 3. gd through the CLI on the real M*, theory agreement recorded. The 2% criterion is checked on a
-#    synthetic spectrum (test_dynamics.cpp); on M* close eigenvalues compete for the last of the d
-#    directions, which the per-mode formula does not model (measured here: 0.086 at d = 4).
+# 3. gd through the CLI on the real M*, theory agreement recorded. The 2% criterion of the
+#    mode-by-mode curves is checked on a synthetic spectrum (test_dynamics.cpp); on M* close
+#    eigenvalues compete for the last of the d directions, which they do not model (measured here:
+#    0.086 at d = 4). The coupled theory does (measured: max error 0.0013, switch-on within 0.12%).
 timeout $LIMIT mpirun -q -n "$NP" "$BIN" --corpus "$SHARE/corpus" --vocab-size 300 --dim 4 --mode gd --steps 6000 \
   --lr 1.5 --init-scale 1e-3 $NOEVAL --out "$WORK/gd.h5" >"$WORK/gd.log" 2>&1
 check "gd run" $?
@@ -135,6 +136,16 @@ print(f"gd agreement max |s - s_theory| / sqrt(lambda) = {a:.4f}")
 sys.exit(0 if a < 0.15 else 1)
 EOF
 check "gd follows the theory" $?
+$PY - "$WORK/gd.h5" <<'EOF'
+import sys, h5py, numpy as np
+t = h5py.File(sys.argv[1])["/train"]
+e, s = t.attrs["theory_coupled_max_error_top10"], t.attrs["switch_on_coupled_error_top10"]
+measured, coupled = t["switch_on_tau"][:], t["switch_on_tau_coupled"][:]
+print(f"gd coupled theory: max error {e:.4f}, switch-on within {100 * s:.2f}% "
+      f"({t['coupled_eigenvalues'].shape[0]} eigenpairs)")
+sys.exit(0 if e < 0.02 and s < 0.01 and np.all(np.isfinite(measured)) and np.all(np.isfinite(coupled)) else 1)
+EOF
+check "gd follows the coupled theory (max error < 0.02, switch-on within 1%)" $?
 
 # 4. Plots.
 $PY "$SHARE/plot_dynamics.py" "$WORK/sgd.h5" --out-dir "$WORK/plots" >"$WORK/plot.log" 2>&1

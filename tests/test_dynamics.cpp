@@ -4,7 +4,8 @@
 //    every cell of the appendix ablation (--loss x --weights, both negative pairings);
 //  * a checkpoint written to HDF5 and resumed ends with the same W as an uninterrupted run;
 //  * a resume file from other settings, or a corrupt one, is refused with a clear error;
-//  * the stepped rate (--lr-drop) changes the rate, tau and the --steps auto horizon as written.
+//  * the stepped rate (--lr-drop) changes the rate, tau and the --steps auto horizon as written;
+//  * the coupled theory is the exact flow (against RK4), and follows gd at large steps.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -382,6 +383,132 @@ TEST(Dynamics, DiscreteTheoryFollowsLargeSteps) {
   EXPECT_LT(rec.DiscreteMaxError(d), 0.5 * rec.MaxError(d));
   EXPECT_LT(SwitchOnError(rec.switch_on_measured, rec.switch_on_discrete, d), 0.01);
   EXPECT_GT(SwitchOnError(rec.switch_on_measured, rec.switch_on_theory, d), 0.03);
+  // The coupled theory, stepped with the same finite steps, follows them too.
+  ASSERT_EQ(rec.switch_on_coupled.size(), static_cast<std::size_t>(d));
+  if (std::getenv("QWEM_TEST_VERBOSE") && CommRank(kWorld) == 0)
+    std::printf("coupled: switch-on error %.4f, max error %.4f (continuous %.4f, discrete %.4f)\n",
+                SwitchOnError(rec.switch_on_measured, rec.switch_on_coupled, d), rec.CoupledMaxError(d),
+                rec.MaxError(d), rec.DiscreteMaxError(d));
+  EXPECT_LT(SwitchOnError(rec.switch_on_measured, rec.switch_on_coupled, d), 0.01);
+  EXPECT_LT(rec.CoupledMaxError(d), 0.5 * rec.MaxError(d));
+}
+
+// The coupled theory against its oracle: the flow dW/dtau = (M - W W^T) W / 2 integrated by RK4
+// (serial, dense) from a random W0 on a spectrum whose top modes are close (so they compete for
+// W's directions and the mode-by-mode curves are off). With every eigenpair given, and with only
+// the nonzero ones (the rest of W0 as the zero-eigenvalue block), a_k = ||W^T v_k||^2 and W's
+// singular values match along the way; the decoupled curve with the Gram-Schmidt a_0 does not.
+TEST(Dynamics, CoupledTheoryIsTheExactFlow) {
+  const int V = 10, d = 3;
+  const std::vector<double> lambda = {6.0, 5.6, 5.2, 2.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+  std::mt19937_64 gen(11);
+  std::normal_distribution<double> normal;
+  std::vector<double> Q(V * V);  // column k = v_k
+  for (auto& q : Q) q = normal(gen);
+  for (int k = 0; k < V; ++k) {
+    for (int j = 0; j < k; ++j) {
+      double dot = 0;
+      for (int i = 0; i < V; ++i) dot += Q[k * V + i] * Q[j * V + i];
+      for (int i = 0; i < V; ++i) Q[k * V + i] -= dot * Q[j * V + i];
+    }
+    double norm = 0;
+    for (int i = 0; i < V; ++i) norm += Q[k * V + i] * Q[k * V + i];
+    for (int i = 0; i < V; ++i) Q[k * V + i] /= std::sqrt(norm);
+  }
+  std::vector<double> M(V * V, 0.0), W(V * d);  // W row-major V x d
+  for (int i = 0; i < V; ++i)
+    for (int j = 0; j < V; ++j)
+      for (int k = 0; k < V; ++k) M[i * V + j] += Q[k * V + i] * lambda[k] * Q[k * V + j];
+  for (auto& w : W) w = 1e-3 * normal(gen);
+  auto project = [&](const std::vector<double>& X, int n) {  // n x d, row k = X^T v_k
+    std::vector<double> P(n * d, 0.0);
+    for (int k = 0; k < n; ++k)
+      for (int i = 0; i < V; ++i)
+        for (int j = 0; j < d; ++j) P[k * d + j] += Q[k * V + i] * X[i * d + j];
+    return P;
+  };
+  std::vector<double> gram(d * d, 0.0);
+  for (int i = 0; i < V; ++i)
+    for (int a = 0; a < d; ++a)
+      for (int b = 0; b < d; ++b) gram[a * d + b] += W[i * d + a] * W[i * d + b];
+  const double dtau = 1e-5;
+  CoupledTheory all(lambda, project(W, V), gram, d);
+  CoupledTheory top({lambda.begin(), lambda.begin() + 5}, project(W, 5), gram, d);
+  std::vector<double> a0 = [&] {  // the Gram-Schmidt a_0 of the decoupled curves
+    std::vector<double> u = project(W, d), out(d, 0.0);
+    for (int k = 0; k < d; ++k) {
+      for (int j = 0; j < k; ++j) {
+        double qq = 0, qu = 0;
+        for (int r = 0; r < d; ++r) qq += u[j * d + r] * u[j * d + r], qu += u[j * d + r] * u[k * d + r];
+        for (int r = 0; r < d; ++r) u[k * d + r] -= qu / qq * u[j * d + r];
+      }
+      for (int r = 0; r < d; ++r) out[k] += u[k * d + r] * u[k * d + r];
+    }
+    return out;
+  }();
+  auto flow = [&](const std::vector<double>& X) {  // (M - X X^T) X / 2
+    std::vector<double> G(d * d, 0.0), F(V * d, 0.0);
+    for (int i = 0; i < V; ++i)
+      for (int a = 0; a < d; ++a)
+        for (int b = 0; b < d; ++b) G[a * d + b] += X[i * d + a] * X[i * d + b];
+    for (int i = 0; i < V; ++i)
+      for (int a = 0; a < d; ++a) {
+        double f = 0;
+        for (int j = 0; j < V; ++j) f += M[i * V + j] * X[j * d + a];
+        for (int b = 0; b < d; ++b) f -= X[i * d + b] * G[b * d + a];
+        F[i * d + a] = f / 2;
+      }
+    return F;
+  };
+  const double h = 1e-3;                   // RK4 step in tau
+  const int per_check = 250, checks = 16;  // to tau = 4: every mode on
+  double worst_coupled = 0, worst_decoupled = 0;
+  for (int c = 1; c <= checks; ++c) {
+    for (int s = 0; s < per_check; ++s) {
+      const std::vector<double> k1 = flow(W);
+      std::vector<double> X(V * d);
+      for (int i = 0; i < V * d; ++i) X[i] = W[i] + h / 2 * k1[i];
+      const std::vector<double> k2 = flow(X);
+      for (int i = 0; i < V * d; ++i) X[i] = W[i] + h / 2 * k2[i];
+      const std::vector<double> k3 = flow(X);
+      for (int i = 0; i < V * d; ++i) X[i] = W[i] + h * k3[i];
+      const std::vector<double> k4 = flow(X);
+      for (int i = 0; i < V * d; ++i) W[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+    }
+    const double tau = c * per_check * h;
+    const int steps = static_cast<int>(std::lround(per_check * h / dtau));
+    for (int s = 0; s < steps; ++s) all.Step(dtau), top.Step(dtau);
+    const std::vector<double> P = project(W, V);
+    std::vector<double> sv_all, sv_top;
+    const std::vector<double> a_all = all.ModeSquares(&sv_all), a_top = top.ModeSquares(&sv_top);
+    for (int k = 0; k < 5; ++k) {
+      double a = 0;
+      for (int j = 0; j < d; ++j) a += P[k * d + j] * P[k * d + j];
+      worst_coupled = std::max({worst_coupled, std::abs(a_all[k] - a) / lambda[0], std::abs(a_top[k] - a) / lambda[0]});
+      if (k < d)
+        worst_decoupled =
+            std::max(worst_decoupled, std::abs(TheorySquaredSingularValue(lambda[k], a0[k], tau) - a) / lambda[k]);
+    }
+    // W's singular values: the square roots of its Gram matrix's eigenvalues (Q^T W's columns).
+    std::vector<double> G(d * d, 0.0);
+    for (int k = 0; k < V; ++k)
+      for (int a = 0; a < d; ++a)
+        for (int b = 0; b < d; ++b) G[a * d + b] += P[k * d + a] * P[k * d + b];
+    double trace = 0, sum_sq = 0;  // invariants: sum s^2 and sum s^4
+    for (int a = 0; a < d; ++a) trace += G[a * d + a];
+    for (int a = 0; a < d * d; ++a) sum_sq += G[a] * G[a];
+    double t_all = 0, s_all = 0, t_top = 0;
+    for (int a = 0; a < d; ++a)
+      t_all += sv_all[a] * sv_all[a], s_all += std::pow(sv_all[a], 4), t_top += sv_top[a] * sv_top[a];
+    EXPECT_NEAR(t_all, trace, 1e-3 * lambda[0]) << "tau " << tau;
+    EXPECT_NEAR(t_top, trace, 1e-3 * lambda[0]) << "tau " << tau;
+    EXPECT_NEAR(s_all, sum_sq, 1e-3 * lambda[0] * lambda[0]) << "tau " << tau;
+  }
+  if (std::getenv("QWEM_TEST_VERBOSE"))
+    std::printf("coupled theory vs RK4: max |a_k - a_k(RK4)| / lambda_1 %.2e; decoupled %.2e\n", worst_coupled,
+                worst_decoupled);
+  EXPECT_LT(worst_coupled, 1e-3);
+  EXPECT_GT(worst_decoupled, 0.05) << "the test spectrum should make the modes compete";
 }
 
 // --theory-convention reference (the paper's code): W0 entries of std init_scale / sqrt(d), and

@@ -155,6 +155,9 @@ struct TrainOptions {
   global_int_t eval_every = 0;  // analogy accuracy every this many steps (0: at the checkpoints)
   std::string resume;           // continue from this file's /train/state
   bool theory = true;           // solve M* for the theory curves and overlaps (--no-theory: not)
+  // Eigenpairs for the coupled theory (theory.hpp; --theory-modes), at least d (-1: the larger of
+  // 2 d and d + 50): modes beyond d compete with the top d for W's directions.
+  int theory_modes = -1;
   TheoryConvention convention = TheoryConvention::kQwem;
 
   // The standard deviation of W0's entries at embedding dimension d.
@@ -217,6 +220,9 @@ struct Options {
   // Not collective. The rules that need the vocabulary size V (known after the vocabulary
   // phase: every rank has it); throws Error.
   void CheckForVocabulary(global_int_t V) const;
+  // The eigenpairs to solve for (or load) at vocabulary size V: --dim, and for training with
+  // the theory --theory-modes (default max(2 d, d + 50)), below V.
+  int EigenpairsWanted(global_int_t V) const;
 };
 
 // The checkpoint file a signal writes by default: --out with ".h5" replaced by ".ckpt.h5".

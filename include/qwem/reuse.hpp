@@ -38,10 +38,12 @@ SavedCounts LoadCounts(MPI_Comm comm, const std::string& path, const Options& op
 void CheckEigenpairsFile(MPI_Comm comm, const std::string& path, const TargetOptions& target, int dim);
 
 // Collective. The eigenpairs of an earlier output (/spectrum), this rank's rows
-// [row_begin, row_end), the first `dim` of them. The file's vocabulary and window must be this
-// run's, and its target (kind, nu, cds, shift) the one this run asks for. Throws qwem::Error on
-// every rank naming the file and the difference, also if it holds fewer than `dim` eigenpairs.
+// [row_begin, row_end), the first up_to of them (or all it has, if fewer, but at least
+// `at_least`). The file's vocabulary and window must be this run's, and its target (kind, nu,
+// cds, shift) the one this run asks for. Throws qwem::Error on every rank naming the file and
+// the difference, also if it holds fewer than `at_least` eigenpairs.
 EigenResult LoadEigenpairs(MPI_Comm comm, const std::string& path, int window, const Vocabulary& vocab,
-                           const TargetOptions& target, global_int_t row_begin, global_int_t row_end, int dim);
+                           const TargetOptions& target, global_int_t row_begin, global_int_t row_end, int at_least,
+                           int up_to);
 
 }  // namespace qwem

@@ -33,4 +33,12 @@ SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double
 std::vector<double> ProjectedSquares(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
                                      int n);
 
+// Collective. What the coupled theory (theory.hpp) starts from: W0^T v_k for every given
+// eigenvector (n_eigenvectors x d, row k for v_k) and W0's Gram matrix W0^T W0 (d x d).
+struct InitialProjections {
+  std::vector<double> projections, gram;
+};
+InitialProjections ProjectInitialRows(MPI_Comm comm, const LocalRows& W, const double* eigenvectors,
+                                      int n_eigenvectors);
+
 }  // namespace qwem

@@ -40,6 +40,53 @@ std::vector<double> DiscreteTheory(const std::vector<double>& lambda, const std:
                                    const std::function<double(global_int_t)>& dtau,
                                    const std::vector<global_int_t>& record_steps, std::vector<double>* halfway);
 
+// The coupled theory: the flow dW/dtau = (M* - W W^T) W / 2 (the continuous curves' flow, mode by
+// mode da/dtau = lambda a - a^2) solved from W0 itself rather than mode by mode. Its Gram matrix
+// Q = W W^T obeys the matrix Riccati equation dQ/dtau = (M Q + Q M) / 2 - Q^2, solved exactly by
+//
+//     Q(tau) = F S^-1 F^T,   F = exp(M tau / 2) W0,   S = I_d + W0^T (int_0^tau exp(M s) ds) W0
+//
+// (differentiate: dF = M F / 2, dS = F^T F). In M*'s eigenbasis, with c_k = W0^T v_k, g_k =
+// exp(lambda_k tau) and phi_k = (g_k - 1) / lambda_k, mode k's a_k = v_k^T Q v_k = g_k c_k S^-1 c_k^T
+// where S = I + sum_k phi_k c_k c_k^T: the decoupled curve when the c_k are orthogonal, and
+// otherwise the modes compete for W's d directions (the Gram-Schmidt a_0 approximates this).
+// Only n eigenpairs are known: the rest of W0 (Gram W0^T W0 - sum c_k c_k^T) is one block with
+// eigenvalue 0 (it neither grows nor decays; it only competes), so the theory is best with n
+// above the modes compared (--theory-modes). Finite steps: g_k is stepped as g <- g (1 + eta'
+// lambda)^2 (eta' = dtau / 2, the discrete curve's growth) with phi_k = (g_k - 1) / lambda_k
+// still, so that a_k tends to lambda_k; at small steps this is the exact flow above.
+// Numerically W's rows in the eigenbasis, Y (n x d) and the rest R (d x d), are carried from
+// chunk to chunk of steps (the solution composes: phi over two chunks is phi_1 + g_1 phi_2), each
+// chunk short enough for S to be well conditioned: Y <- G^1/2 Y L^-T with S = L L^T, R <- R L^-T.
+// Then a_k = ||y_k||^2 and W's singular values are those of [Y; R].
+class CoupledTheory {
+ public:
+  // lambda: n eigenvalues; projections: n x d (row k = W0^T v_k); gram: W0^T W0 (d x d).
+  CoupledTheory(std::vector<double> lambda, std::vector<double> projections, const std::vector<double>& gram, int d);
+  void Step(double dtau);  // one step of the run (dtau: its increment of tau)
+  double tau() const { return tau_; }
+  const std::vector<double>& eigenvalues() const { return lambda_; }
+  // a_k for the n modes now, and (if singular_values) W's d singular values, descending.
+  std::vector<double> ModeSquares(std::vector<double>* singular_values = nullptr);
+
+ private:
+  void Flush();
+  int d_, n_;
+  std::vector<double> lambda_;
+  std::vector<double> Y_, R_;      // W in the eigenbasis at the last flush: n x d, and the rest (d x d)
+  std::vector<double> g_, phi_;    // per mode, since the last flush: g_k and phi_k
+  double phi_rest_ = 0, tau_ = 0;  // the rest's phi (eigenvalue 0: its tau), tau since the start
+  bool pending_ = false;
+};
+
+// The coupled theory along a run: stepped by dtau(u) over steps 0 .. record_steps.back(); W's
+// singular values at each record step (records x d), and in *halfway the tau at which a_k of each
+// of the first n_halfway modes first reaches lambda_k / 2, located to the step and interpolated
+// linearly in tau within it (infinity if not by the last record step).
+std::vector<double> CoupledTheoryCurves(const CoupledTheory& start, const std::function<double(global_int_t)>& dtau,
+                                        const std::vector<global_int_t>& record_steps, int n_halfway,
+                                        std::vector<double>* halfway);
+
 // Measured switch-on times: from each mode's own squared size a_k at each record (records x n,
 // row-major; SpectrumSnapshot::mode_squares), the tau at which a_k first reaches lambda_k / 2, interpolated linearly
 // in tau between the two records around the crossing; infinity if never (NaN records skipped).

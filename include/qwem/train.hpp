@@ -30,9 +30,15 @@ struct TrainRecord {
   std::vector<double> singular_values;  // records x dim
   std::vector<double> theory;           // records x n_modes: sqrt(a_k(tau))
   std::vector<double> theory_discrete;  // records x n_modes: sqrt(a_k) of the discrete recurrence
-  std::vector<double> mode_squares;     // records x n_modes: ||W^T v_k||^2, each mode's measured a_k
+  // The coupled theory (theory.hpp), from W0's projections on all the eigenpairs given (n_coupled
+  // of them, >= n_modes with --theory-modes): W's d singular values per record.
+  std::vector<double> coupled_eigenvalues;  // n_coupled
+  std::vector<double> initial_projections;  // n_coupled x dim: W0^T v_k
+  std::vector<double> initial_gram;         // dim x dim: W0^T W0
+  std::vector<double> theory_coupled;       // records x dim
+  std::vector<double> mode_squares;         // records x n_modes: ||W^T v_k||^2, each mode's measured a_k
   // Per mode (n_modes): tau at which s_k^2 reaches lambda_k / 2, measured and by both theories.
-  std::vector<double> switch_on_measured, switch_on_theory, switch_on_discrete;
+  std::vector<double> switch_on_measured, switch_on_theory, switch_on_discrete, switch_on_coupled;
   std::vector<double> overlap;  // records x n_overlap
   std::vector<global_int_t> eval_step;
   std::vector<double> analogy, analogy_pair;  // accuracy (standard, pair protocol)
@@ -48,6 +54,7 @@ struct TrainRecord {
   // the continuous curves or the discrete ones
   double MaxError(int n_modes = 10) const;
   double DiscreteMaxError(int n_modes = 10) const;
+  double CoupledMaxError(int n_modes = 10) const;  // NaN without the coupled theory
 };
 
 // The state a run ends with (and a checkpoint stores): this rank's rows of W, and of the output
