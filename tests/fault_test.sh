@@ -127,19 +127,33 @@ KILLS=("read|discover:" "count|vocabulary:" "reduce|count rate:" "eigensolve|tar
 for k in "${KILLS[@]}"; do
   phase=${k%%|*}
   pattern=${k#*|}
-  rm -f "$WORK/kill.h5" "$WORK/kill.h5.partial"
+  t0=
   args=(--corpus "$WORK/big" --vocab-size 10000 --dim 100 --out "$WORK/kill.h5")
   [ "$phase" = train ] && args+=("${SGD[@]}" "${NOEVAL[@]}")
   # The eigensolve: long enough to be killed inside (double precision, tight tolerance).
   [ "$phase" = eigensolve ] && args+=(--dim 300 --eig-tol 1e-12)
   # The write phase: the counts of the large corpus, saved, take a moment to write.
   [ "$phase" = write ] && args+=(--dim 10 --save-cooccurrence "${NOEVAL[@]}")
-  start "kill-$phase" "${args[@]}"
-  if ! wait_for "kill-$phase" "$pattern"; then bad "SIGKILL in $phase" "the run ended before the phase" "$WORK/kill-$phase.log"; finish; continue; fi
-  victim=$(pgrep -f -- "--out $WORK/kill.h5" | grep -v "^$PID\$" | tail -n 1)
-  t0=$(date +%s)
-  kill -9 "$victim" 2>/dev/null
-  finish
+  # The write phase lasts a few tens of ms (the file goes to the page cache): the kill waits for
+  # the .partial file itself, polled in a tight loop, and a run that still finished first (the
+  # kill came after the rename) is tried again, up to 5 times.
+  for attempt in 1 2 3 4 5; do
+    rm -f "$WORK/kill.h5" "$WORK/kill.h5.partial"
+    start "kill-$phase" "${args[@]}"
+    if ! wait_for "kill-$phase" "$pattern"; then break; fi
+    if [ "$phase" = write ]; then
+      until [ -e "$WORK/kill.h5.partial" ] || ! kill -0 "$PID" 2>/dev/null; do :; done
+    fi
+    victim=$(pgrep -f -- "--out $WORK/kill.h5" | grep -v "^$PID\$" | tail -n 1)
+    t0=$(date +%s)
+    kill -9 "$victim" 2>/dev/null
+    finish
+    [ "$phase" = write ] && [ $RC -eq 0 ] && [ -e "$WORK/kill.h5" ] && continue
+    break
+  done
+  if [ -z "${t0:-}" ] || ! grep -q "$pattern" "$WORK/kill-$phase.log"; then
+    bad "SIGKILL in $phase" "the run ended before the phase" "$WORK/kill-$phase.log"; finish; continue
+  fi
   if [ $RC -eq 0 ] || [ $RC -eq 124 ]; then bad "SIGKILL of rank 1 in $phase" "status $RC" "$WORK/kill-$phase.log"
   elif [ -e "$WORK/kill.h5" ] && [ "$phase" != write ]; then bad "SIGKILL of rank 1 in $phase" "a result file exists"
   else ok "SIGKILL of rank 1 in $phase: the job ended in $(($(date +%s) - t0)) s, status $RC"; fi
