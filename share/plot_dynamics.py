@@ -153,6 +153,26 @@ def plot_training(f, args, save):
     ax.legend(fontsize=8)
     save(fig, "singular_values")
 
+    # Switch-on times per mode (a_k reaching lambda_k / 2), measured and by each theory.
+    if "switch_on_tau" in t and "switch_on_tau_theory" in t:
+        measured = t["switch_on_tau"][:]
+        modes = np.arange(1, len(measured) + 1)
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(modes, measured, "ko", label="measured")
+        for name, style, label in (("switch_on_tau_theory", "b--", "theory"),
+                                   ("switch_on_tau_discrete", "g:", "discrete-step theory"),
+                                   ("switch_on_tau_coupled", "r-.", "coupled theory")):
+            if name in t:
+                ax.plot(modes, t[name][:len(modes)], style, marker=".", label=label)
+        ax.set_xlabel("mode k (M*'s eigenvalue order)")
+        ax.set_ylabel("switch-on tau (a_k = lambda_k / 2)")
+        ax.legend(fontsize=8)
+        ax.set_title(f"{title}\nswitch-on error, top 10: theory "
+                     f"{100 * t.attrs.get('switch_on_error_top10', float('nan')):.1f}%, coupled "
+                     f"{100 * t.attrs.get('switch_on_coupled_error_top10', float('nan')):.2f}%\n"
+                     "(a mode that never switched on has no point)", fontsize=8)
+        save(fig, "switch_on")
+
     # Overlap of the top-k subspaces over time.
     if "overlap" in t:
         ov = t["overlap"][:]

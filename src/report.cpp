@@ -269,6 +269,7 @@ void Report::Summary(const std::string& path, const Vocabulary& vocab, int windo
       const int k = std::min(5, record->n_overlap);
       summary += Format(", top-%d overlap %.3f, theory max error %.3f", k,
                         record->overlap[record->overlap.size() - record->n_overlap + k - 1], record->MaxError(10));
+      if (!record->theory_coupled.empty()) summary += Format(" (coupled %.3f)", record->CoupledMaxError(10));
     }
   }
   if (ev && ev->analogies)

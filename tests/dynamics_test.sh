@@ -150,7 +150,7 @@ check "gd follows the coupled theory (max error < 0.02, switch-on within 1%)" $?
 # 4. Plots.
 $PY "$SHARE/plot_dynamics.py" "$WORK/sgd.h5" --out-dir "$WORK/plots" >"$WORK/plot.log" 2>&1
 check "plot_dynamics.py runs" $?
-for p in singular_values loss accuracy concepts overlap spectrum; do
+for p in singular_values switch_on loss accuracy concepts overlap spectrum; do
   check "plot $p.png written" $([ -s "$WORK/plots/$p.png" ] && echo 0 || echo 1)
 done
 # 5. Window sampling.

@@ -18,7 +18,8 @@
 #   mstar     the closed form of M* (QWEM), with the counts saved (the others reuse them)
 #   ppmi, pmi the baselines on the same counts (--counts-from)
 #   sgns      word2vec (SGNS, word2vec's own stream, --no-theory)
-#   qwem_sgd  QWEM trained by SGD from small init, pair sampling, theory curves from mstar.h5
+#   qwem_sgd  QWEM trained by SGD from small init, pair sampling, theory curves from its own
+#             eigensolve (max(2d, d + 50) eigenpairs, for the coupled theory)
 #   ablation_LOSS_WEIGHTS  the appendix ablation: loss {qwem, sgns} x weights {qwem, word2vec},
 #             pair sampling, the same steps for every cell (the preset's; full: 20000, or
 #             QWEM_ABLATION_STEPS), the rate x0.1 for the last quarter, word2vec's weights at
@@ -82,7 +83,7 @@ TOKENS=$($PY -c "import h5py,sys; print(h5py.File(sys.argv[1])['/corpus'].attrs[
 run sgns --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss sgns --sampling windows --no-theory --negatives 5 \
   --subsample 1e-4 --batch 65536 --lr 0.025 --lr-schedule linear --steps $(( (EPOCHS * TOKENS + 65535) / 65536 )) \
   --init-scale 1e-3 --checkpoints 1
-run qwem_sgd --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss qwem "${SGD[@]}" --eigen-from "$OUT/mstar.h5"
+run qwem_sgd --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss qwem "${SGD[@]}"  # its own eigenpairs: --theory-modes
 # The ablation, from the saved counts: ABL_LR = (rate with qwem weights, with word2vec's).
 for loss in qwem sgns; do
   run "ablation_${loss}_qwem" --counts-from "$OUT/mstar.h5" --dim "${COMMON[5]}" --mode sgd --loss "$loss" \
@@ -120,6 +121,9 @@ for key in ("sgns", "qwem_sgd", "mstar", "ppmi", "pmi"):
     if run.training is not None and key == "qwem_sgd":
         s = run.settings
         note = f"{s.completed_steps} steps, theory max error {s.theory_max_error_top10:.3f}"
+        coupled = getattr(s, "theory_coupled_max_error_top10", None)
+        if coupled is not None:
+            note += f" (coupled theory {coupled:.3f})"
     elif key == "sgns":
         note = f"{run.settings.completed_steps} steps of 65536 positions"
     print(f"| {names[key]} | {pct(ev['analogy_pairs']['overall_accuracy'])} of {ev['analogy_pairs']['overall_total']} "
