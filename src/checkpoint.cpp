@@ -69,6 +69,7 @@ std::vector<Setting> TrainingSettings(const TrainingSetup& setup, const Vocabula
   if (setup.mode == Mode::kSgd && t.sampling == Sampling::kPairs) {
     if (t.weights != DefaultWeights(t.loss)) settings.push_back({"weights", Name(t.weights)});
     if (t.pairing != DefaultPairing(t.weights)) settings.push_back({"negative_pairing", Name(t.pairing)});
+    if (t.negative_smoothing > 0) settings.push_back({"negative_smoothing", t.negative_smoothing});
   }
   if (t.lr_drop > 0) {
     settings.push_back({"lr_drop", t.lr_drop});

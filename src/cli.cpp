@@ -209,6 +209,11 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--lr-schedule", lr_schedule, "constant, or linear decay to 1e-4 eta (word2vec)")
       ->capture_default_str();
+  app.add_option("--negative-smoothing", o.train.negative_smoothing,
+                 "Pair sampling with --weights qwem: draw the negatives' words from (1 - beta) unigram + beta "
+                 "uniform, importance-weighted (the same expected gradient, less variance from rare words). 0: the "
+                 "unigram")
+      ->capture_default_str();
   app.add_option("--lr-drop", o.train.lr_drop,
                  "From this step on, the learning rate times --lr-drop-factor (the reference's x0.1 at 3M; 0: never)")
       ->capture_default_str();

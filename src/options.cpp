@@ -195,6 +195,8 @@ void Options::Check() const {
           "--steps auto derives the horizon from M*'s eigenvalues: it needs the theory (not --no-theory) and gd or "
           "pair sampling");
   Require(mode == Mode::kSgd || train.subsample == 0, "--subsample applies to --mode sgd");
+  Require(train.negative_smoothing >= 0 && train.negative_smoothing < 1, "--negative-smoothing must be in [0, 1)");
+  Require(mode == Mode::kSgd || train.negative_smoothing == 0, "--negative-smoothing applies to --mode sgd");
   Require(mode == Mode::kSgd || (!Given("weights") && !Given("negative-pairing")),
           "--weights and --negative-pairing apply to --mode sgd");
   if (training()) {
@@ -221,6 +223,8 @@ void Options::Check() const {
             "--subsample is word2vec's subsampling: --weights qwem does not use it");
     Require(!train.steps_auto || windows || train.weights == PairWeights::kQwem,
             "--steps auto follows M*'s theory, the target of --weights qwem: give --steps with other weights");
+    Require(train.negative_smoothing == 0 || (!windows && train.weights == PairWeights::kQwem),
+            "--negative-smoothing reweights the negatives of --weights qwem (pair sampling)");
     Require(train.weights != PairWeights::kWord2vec || train.subsample > 0,
             "--weights word2vec needs word2vec's subsampling threshold --subsample t (the reference's 1e-5)");
     Require(windows || train.batch * (1 + train.negatives) <= (global_int_t{1} << 30),

@@ -121,9 +121,20 @@ global_int_t CountLookup::operator()(word_id_t i, word_id_t j) const {
 }
 
 SampleWeights::SampleWeights(PairWeights kind, const std::vector<double>& unigram, double pair_norm, double c,
-                             double subsample, double nu, int K)
-    : kind_(kind), unigram_(unigram), pair_norm_(pair_norm), nu_(nu), c_(c), K_(std::max(K, 1)) {
+                             double subsample, double nu, int K, double smoothing, NegativePairing pairing)
+    : kind_(kind),
+      unigram_(unigram),
+      pair_norm_(pair_norm),
+      nu_(nu),
+      c_(c),
+      K_(std::max(K, 1)),
+      smoothing_(kind == PairWeights::kQwem ? smoothing : 0),
+      both_drawn_(pairing == NegativePairing::kIid) {
   const std::size_t V = unigram.size();
+  if (smoothing_ > 0) {
+    p_over_q_.resize(V);
+    for (std::size_t i = 0; i < V; ++i) p_over_q_[i] = unigram[i] / Smoothed(i);
+  }
   if (kind == PairWeights::kSampled && subsample > 0) {
     keep_.resize(V);
     for (std::size_t i = 0; i < V; ++i) keep_[i] = KeepProbability(unigram[i], subsample);
@@ -157,8 +168,11 @@ double SampleWeights::Positive(word_id_t i, word_id_t j, global_int_t count) con
 
 double SampleWeights::Negative(word_id_t i, word_id_t j, global_int_t count) const {
   switch (kind_) {
-    case PairWeights::kQwem:
-      return nu_ / K_ * c_ / (static_cast<double>(count) / pair_norm_ + nu_ * unigram_[i] * unigram_[j]);
+    case PairWeights::kQwem: {
+      double w = nu_ / K_ * c_ / (static_cast<double>(count) / pair_norm_ + nu_ * unigram_[i] * unigram_[j]);
+      if (smoothing_ > 0) w *= both_drawn_ ? p_over_q_[i] * p_over_q_[j] : p_over_q_[j];
+      return w;
+    }
     case PairWeights::kWord2vec:
       return nu_ / K_ * 0.5 * (accept_[i] * ratio_[j] + accept_[j] * ratio_[i]);
     case PairWeights::kSampled:
@@ -169,6 +183,8 @@ double SampleWeights::Negative(word_id_t i, word_id_t j, global_int_t count) con
 
 std::vector<double> SampleWeights::NegativeDistribution() const {
   std::vector<double> u(unigram_);
+  if (smoothing_ > 0)
+    for (std::size_t i = 0; i < u.size(); ++i) u[i] = Smoothed(i);
   if (kind_ == PairWeights::kSampled)
     for (double& x : u) x = std::pow(x, kNegativePower);
   return u;

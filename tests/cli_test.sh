@@ -145,6 +145,12 @@ expect_usage lr_drop_factor "--lr-drop-factor must be in" --corpus "$SHARE/corpu
   --lr-drop-factor 0
 expect_usage auto_drop_linear "--steps auto with --lr-drop needs --lr-schedule constant" --corpus "$SHARE/corpus" \
   --mode sgd --steps auto --lr-drop 10 --lr-schedule linear
+expect_usage smoothing_range "--negative-smoothing must be in \[0, 1)" --corpus "$SHARE/corpus" --mode sgd \
+  --negative-smoothing 1
+expect_usage smoothing_word2vec "--negative-smoothing reweights the negatives of --weights qwem" \
+  --corpus "$SHARE/corpus" --mode sgd --weights word2vec --subsample 1e-5 --negative-smoothing 0.5
+expect_usage smoothing_gd "--negative-smoothing applies to --mode sgd" --corpus "$SHARE/corpus" --mode gd \
+  --negative-smoothing 0.5
 expect_usage theory_modes_below_d "--theory-modes must be at least --dim" --corpus "$SHARE/corpus" --mode gd \
   --dim 10 --theory-modes 5
 expect_usage theory_modes_closed "--theory-modes is for --mode sgd|gd" --corpus "$SHARE/corpus" --theory-modes 20

@@ -211,14 +211,17 @@ struct SgdCell {
   LossKind loss;
   PairWeights weights;
   NegativePairing pairing;
+  double smoothing = 0;  // --negative-smoothing
 };
 std::string Describe(const SgdCell& c) {
-  return std::string(Name(c.loss)) + " loss, " + Name(c.weights) + " weights, " + Name(c.pairing) + " negatives";
+  return std::string(Name(c.loss)) + " loss, " + Name(c.weights) + " weights, " + Name(c.pairing) + " negatives" +
+         (c.smoothing > 0 ? ", smoothed" : "");
 }
 TrainingSetup SmallSgd(const SgdCell& c) {
   TrainingSetup o = SmallSgd(c.loss);
   o.train.weights = c.weights;
   o.train.pairing = c.pairing;
+  o.train.negative_smoothing = c.smoothing;
   if (c.weights != PairWeights::kQwem) o.train.subsample = 1e-3;
   return o;
 }
@@ -232,6 +235,8 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
       {LossKind::kSgns, PairWeights::kQwem, NegativePairing::kIid},
       {LossKind::kSgns, PairWeights::kWord2vec, NegativePairing::kTarget},
       {LossKind::kSgns, PairWeights::kSampled, NegativePairing::kTarget},
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kIid, 0.5},
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kTarget, 0.5},
   };
   for (const SgdCell& cell : cells) {
     std::vector<double> reference;

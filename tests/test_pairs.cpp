@@ -255,6 +255,29 @@ TEST(Pairs, SampleWeightsAreTheAblationsFormulas) {
   EXPECT_EQ(word2vec.NegativeDistribution(), u);
   const std::vector<double> smoothed = sampled.NegativeDistribution();
   for (int i = 0; i < 4; ++i) EXPECT_NEAR(smoothed[i], std::pow(u[i], 0.75), 1e-15);
+
+  // --negative-smoothing beta: words from Q = (1 - beta) P + beta / V, weights times P / Q, so a
+  // negative's probability times its weight is the unsmoothed one's, pair by pair (the expected
+  // gradient is unchanged): Q_i Q_j w'_ij = P_i P_j w_ij with iid pairs, Q_j w'_ij = P_j w_ij with
+  // the positive's word as i.
+  const double beta = 0.5;
+  const SampleWeights iid(PairWeights::kQwem, u, pair_norm, c, 0.0, nu, K, beta, NegativePairing::kIid);
+  const SampleWeights target(PairWeights::kQwem, u, pair_norm, c, 0.0, nu, K, beta, NegativePairing::kTarget);
+  const double Q[] = {0.325, 0.275, 0.225, 0.175};  // 0.5 u + 0.5 / 4, by hand
+  const std::vector<double> drawn = iid.NegativeDistribution();
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(drawn[i], Q[i], 1e-15);
+  EXPECT_EQ(target.NegativeDistribution(), drawn);
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      const global_int_t count = 10 * (i + 1) + j;
+      const double w = qwem.Negative(i, j, count);
+      EXPECT_NEAR(Q[i] * Q[j] * iid.Negative(i, j, count), u[i] * u[j] * w, 1e-14 * w);
+      EXPECT_NEAR(Q[j] * target.Negative(i, j, count), u[j] * w, 1e-14 * w);
+      EXPECT_EQ(iid.Positive(i, j, count), qwem.Positive(i, j, count));
+    }
+  // Smoothing applies to qwem weights only.
+  const SampleWeights w2v_smoothed(PairWeights::kWord2vec, u, pair_norm, c, t, nu, K, beta);
+  EXPECT_EQ(w2v_smoothed.NegativeDistribution(), u);
 }
 
 }  // namespace

@@ -145,6 +145,10 @@ struct TrainOptions {
   // Pair sampling's weights and negatives (the CLI's defaults: DefaultWeights, DefaultPairing).
   PairWeights weights = PairWeights::kQwem;
   NegativePairing pairing = NegativePairing::kIid;
+  // Negatives' words drawn from (1 - beta) unigram + beta uniform, importance-weighted so the
+  // expected gradient is the same (--negative-smoothing; qwem weights): rare-word negatives then
+  // weigh at most 1 / beta^2 times a uniform pair's, not up to 1 / (P_i P_j V^2). 0: the unigram.
+  double negative_smoothing = 0;
   double init_scale = 1e-4;  // per-entry std of W0
   std::uint64_t seed = 1;    // of the counter-based random streams
   int sync_every = 1;        // 1: exact data-parallel SGD; K > 1: local SGD, averaged every K steps

@@ -76,21 +76,27 @@ class SampleWeights {
  public:
   // unigram: P_i (kept by reference); pair_norm: N (L+1)/2 (P_ij = C_ij / pair_norm); c: the
   // reweighting constant (1 + nu) / V^2; K negatives per positive.
+  // smoothing beta (qwem weights): negatives' words from Q = (1 - beta) P + beta / V, each drawn
+  // word's weight times P / Q (both words with iid pairing, the drawn one with target pairing).
   SampleWeights(PairWeights kind, const std::vector<double>& unigram, double pair_norm, double c, double subsample,
-                double nu, int K);
+                double nu, int K, double smoothing = 0, NegativePairing pairing = NegativePairing::kIid);
   PairWeights kind() const { return kind_; }
+  // Q_i = (1 - beta) P_i + beta / V (P normalized; beta = 0: P_i).
+  double Smoothed(std::size_t i) const {
+    return (1 - smoothing_) * unigram_[i] + smoothing_ / static_cast<double>(unigram_.size());
+  }
   // A positive (i, j) of count C_ij: qwem c / (P_ij + nu P_i P_j), word2vec accept_i accept_j,
   // sampled 1.
   double Positive(word_id_t i, word_id_t j, global_int_t count) const;
-  // A negative: qwem (nu / K) c / (P_ij + nu P_i P_j), word2vec (nu / K) (accept_i r_j + accept_j
-  // r_i) / 2, sampled 1.
+  // A negative: qwem (nu / K) c / (P_ij + nu P_i P_j) (times P_j / Q_j, and P_i / Q_i with iid
+  // pairing, when smoothed), word2vec (nu / K) (accept_i r_j + accept_j r_i) / 2, sampled 1.
   double Negative(word_id_t i, word_id_t j, global_int_t count) const;
   // --weights sampled: the probability that subsampling keeps a positive (i, j); else 1.
   double Keep(word_id_t i, word_id_t j) const { return keep_.empty() ? 1.0 : keep_[i] * keep_[j]; }
   // Whether Negative needs C_ij (qwem weights).
   bool NeedsNegativeCounts() const { return kind_ == PairWeights::kQwem; }
-  // The distribution negatives are drawn from (not normalized): the unigram, or unigram^0.75
-  // for sampled weights.
+  // The distribution negatives are drawn from (not normalized): the unigram (smoothed: Q), or
+  // unigram^0.75 for sampled weights.
   std::vector<double> NegativeDistribution() const;
 
  private:
@@ -100,6 +106,9 @@ class SampleWeights {
   int K_;
   std::vector<double> keep_;            // sampled: word2vec's keep probabilities
   std::vector<double> accept_, ratio_;  // word2vec: keep probabilities and u^0.75 / u, over their means
+  double smoothing_;
+  bool both_drawn_;               // iid pairing: both words of a negative drawn from Q
+  std::vector<double> p_over_q_;  // smoothed qwem weights: P_i / Q_i
 };
 
 // C_ij of this rank's rows in O(1) for dense rows (a bitmap of the row's columns with a running
