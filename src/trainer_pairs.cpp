@@ -5,9 +5,9 @@
 //  * a positive pair is drawn from P_ij, the windowed (L+1-j)-weighted pair distribution, in two
 //    exact alias draws (pair_sampling.hpp): its row i on every rank, its column j by the rank that
 //    owns row i of C, which knows C_ij;
-//  * negatives come from a replicated alias table (the unigram, or unigram^0.75 for --weights
-//    sampled), paired iid (both words drawn) or with the positive's target word, drawn
-//    identically on every rank;
+//  * negatives come from a replicated alias table (the unigram, smoothed towards uniform with
+//    --negative-smoothing, or unigram^0.75 for --weights sampled), paired iid (both words drawn)
+//    or with the positive's target word, drawn identically on every rank;
 //  * the weights (--weights, options.hpp): qwem's q_ij = c / (P_ij + nu P_i P_j), c = (1 + nu) /
 //    V^2 (so E[q] = 1), needs C_ij of the negatives: the rank owning row i looks it up and one
 //    MPI_Allreduce shares them; word2vec's importance weights need only the unigram; sampled is
