@@ -3,10 +3,25 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 namespace qwem {
+
+std::vector<double> SymmetricEigen(std::vector<double>& a, int n, const char* what) {
+  std::vector<double> w(n);
+  if (n == 0) return w;
+  int lwork = -1, info = 0;
+  double query = 0;
+  dsyev_("V", "U", &n, a.data(), &n, w.data(), &query, &lwork, &info);
+  lwork = static_cast<int>(query);
+  std::vector<double> work(std::max(lwork, 1));
+  dsyev_("V", "U", &n, a.data(), &n, w.data(), work.data(), &lwork, &info);
+  if (info != 0) throw std::runtime_error(std::string("dsyev failed on ") + what);
+  return w;
+}
 
 namespace {
 

@@ -20,26 +20,26 @@ std::vector<double> ProjectOnEigenvectors(MPI_Comm comm, const LocalRows& W, con
   return b;
 }
 
-}  // namespace
-
-SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
-                                 int overlap_k, int mode_k) {
+// W^T W (d x d), all-reduced: the same on every rank.
+std::vector<double> GramMatrix(MPI_Comm comm, const LocalRows& W) {
   const int d = W.dim, n = static_cast<int>(W.row_end - W.row_begin);
   std::vector<double> gram(static_cast<std::size_t>(d) * d, 0.0);
   const double one = 1, zero = 0;
   if (n > 0) dgemm_("N", "T", &d, &d, &n, &one, W.data, &d, W.data, &d, &zero, gram.data(), &d);
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, gram.data(), d * d, MPI_DOUBLE, MPI_SUM, comm));
+  return gram;
+}
+
+}  // namespace
+
+SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double* eigenvectors, int n_eigenvectors,
+                                 int overlap_k, int mode_k) {
+  const int d = W.dim;
+  std::vector<double> gram = GramMatrix(comm, W);
   // The same all-reduced Gram matrix on every rank, so every rank agrees on this error.
   for (double g : gram)
     if (!std::isfinite(g)) throw Error("training diverged (W overflowed): lower --lr");
-  std::vector<double> w(d);
-  int info = 0, lwork = -1;
-  double query;
-  dsyev_("V", "U", &d, gram.data(), &d, w.data(), &query, &lwork, &info);
-  lwork = static_cast<int>(query);
-  std::vector<double> work(std::max(1, lwork));
-  dsyev_("V", "U", &d, gram.data(), &d, w.data(), work.data(), &lwork, &info);
-  if (info != 0) throw std::runtime_error("dsyev failed on the Gram matrix");
+  const std::vector<double> w = SymmetricEigen(gram, d, "the Gram matrix");
   SpectrumSnapshot snap;
   snap.singular_values.resize(d);
   for (int a = 0; a < d; ++a) snap.singular_values[a] = std::sqrt(std::max(0.0, w[d - 1 - a]));
@@ -54,6 +54,7 @@ SpectrumSnapshot MeasureSpectrum(MPI_Comm comm, const LocalRows& W, const double
   // U_k^T V_k = S_k^-1 Q_k^T (W^T V_k), with Q the Gram eigenvectors (descending); b's first m
   // columns.
   std::vector<double> c(static_cast<std::size_t>(d) * m);
+  const double one = 1, zero = 0;
   dgemm_("T", "N", &d, &m, &d, &one, gram.data(), &d, b.data(), &d, &zero, c.data(), &d);
   for (int k = 1; k <= m; ++k) {
     double sum = 0;
@@ -91,20 +92,9 @@ std::vector<double> ProjectedSquares(MPI_Comm comm, const LocalRows& W, const do
   return a0;
 }
 
-}  // namespace qwem
-
-namespace qwem {
-
 InitialProjections ProjectInitialRows(MPI_Comm comm, const LocalRows& W, const double* eigenvectors,
                                       int n_eigenvectors) {
-  const int d = W.dim, n = static_cast<int>(W.row_end - W.row_begin);
-  InitialProjections out;
-  out.projections = ProjectOnEigenvectors(comm, W, eigenvectors, n_eigenvectors, n_eigenvectors);
-  out.gram.assign(static_cast<std::size_t>(d) * d, 0.0);
-  const double one = 1, zero = 0;
-  if (n > 0) dgemm_("N", "T", &d, &d, &n, &one, W.data, &d, W.data, &d, &zero, out.gram.data(), &d);
-  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, out.gram.data(), d * d, MPI_DOUBLE, MPI_SUM, comm));
-  return out;
+  return {ProjectOnEigenvectors(comm, W, eigenvectors, n_eigenvectors, n_eigenvectors), GramMatrix(comm, W)};
 }
 
 }  // namespace qwem

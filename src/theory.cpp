@@ -117,20 +117,6 @@ double SwitchOnError(const std::vector<double>& measured, const std::vector<doub
 
 namespace {
 
-// Eigenvalues (ascending) and, in place, eigenvectors (columns) of a symmetric n x n matrix.
-std::vector<double> SymmetricEigen(std::vector<double>& a, int n) {
-  std::vector<double> w(n);
-  if (n == 0) return w;
-  int lwork = -1, info = 0;
-  double query = 0;
-  dsyev_("V", "U", &n, a.data(), &n, w.data(), &query, &lwork, &info);
-  lwork = static_cast<int>(query);
-  std::vector<double> work(std::max(lwork, 1));
-  dsyev_("V", "U", &n, a.data(), &n, w.data(), work.data(), &lwork, &info);
-  if (info != 0) throw std::runtime_error("dsyev failed in the coupled theory");
-  return w;
-}
-
 constexpr double kChunkGrowth = 7.389;  // e^2
 
 }  // namespace
@@ -146,7 +132,7 @@ CoupledTheory::CoupledTheory(std::vector<double> lambda, std::vector<double> pro
   for (int k = 0; k < n_; ++k)
     for (int i = 0; i < d; ++i)
       for (int j = 0; j < d; ++j) rest[i * d + j] -= Y_[k * d + i] * Y_[k * d + j];
-  const std::vector<double> mu = SymmetricEigen(rest, d);  // rest: eigenvectors as columns (column-major)
+  const std::vector<double> mu = SymmetricEigen(rest, d, "the coupled theory's initial Gram matrix");
   R_.assign(static_cast<std::size_t>(d) * d, 0.0);
   for (int j = 0; j < d; ++j) {
     const double s = std::sqrt(std::max(mu[j], 0.0));
@@ -214,7 +200,7 @@ std::vector<double> CoupledTheory::ModeSquares(std::vector<double>* singular_val
     const double one = 1, zero = 0;
     dgemm_("N", "T", &d, &d, &d, &one, R_.data(), &d, R_.data(), &d, &zero, G.data(), &d);
     if (n > 0) dgemm_("N", "T", &d, &d, &n, &one, Y_.data(), &d, Y_.data(), &d, &one, G.data(), &d);
-    std::vector<double> w = SymmetricEigen(G, d);
+    std::vector<double> w = SymmetricEigen(G, d, "the coupled theory's Gram matrix");
     singular_values->clear();
     for (int j = d - 1; j >= 0; --j) singular_values->push_back(std::sqrt(std::max(w[j], 0.0)));
   }
@@ -228,9 +214,9 @@ std::vector<double> CoupledTheoryCurves(const CoupledTheory& start, const std::f
   n_halfway = std::min(n_halfway, static_cast<int>(lambda.size()));
   halfway->assign(std::max(n_halfway, 0), std::numeric_limits<double>::infinity());
   std::vector<double> out, sv;
-  CoupledTheory now = start, before = start, first = start;
+  CoupledTheory now = start, before = start;
   global_int_t u = 0, u_before = 0;
-  std::vector<double> a_before = first.ModeSquares();
+  std::vector<double> a_before = before.ModeSquares();  // nothing pending: no change to `before`
   for (int k = 0; k < n_halfway; ++k)
     if (lambda[k] > 0 && a_before[k] >= lambda[k] / 2) (*halfway)[k] = 0;
   for (const global_int_t step : record_steps) {

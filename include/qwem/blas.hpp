@@ -19,8 +19,14 @@ void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const 
 }
 
 #include <string>
+#include <vector>
 
 namespace qwem {
+
+// Not collective. The eigenvalues (ascending) of the symmetric n x n matrix a (column-major,
+// upper triangle read), with its eigenvectors left in a as columns (LAPACK dsyev, workspace
+// queried). Throws std::runtime_error("dsyev failed on " + what) if it fails.
+std::vector<double> SymmetricEigen(std::vector<double>& a, int n, const char* what);
 
 // Not collective: the first thing main does, before MPI starts. OpenBLAS picks its kernels for
 // the CPU it recognizes; on one it does not know (this project's Xeon, family 6 model 207),
