@@ -9,7 +9,10 @@
 # Arguments: [CORPUS [OUTDIR]]. Variables (all optional):
 #   QWEM_COMMON_ARGS  qwem-dist options both jobs must share: the vocabulary and window define M*
 #                     and must match (default: --vocab-size 400 --window 16)
-#   QWEM_CLOSED_ARGS  options of the closed-form job only (default: --dim 10)
+#   QWEM_CLOSED_ARGS  options of the closed-form job only (default: --dim 10). The SGD job's coupled
+#                     theory wants max(2d, d + 50) eigenpairs (--theory-modes): with fewer it warns and
+#                     its last modes' curves come out too low; --dim 60 here gives them all (and makes
+#                     the closed form's embeddings 60-dimensional)
 #   QWEM_SGD_ARGS     options of the SGD job only (its defaults are in jobs/sgd.sbatch)
 #   QWEM_SBATCH_ARGS  sbatch options for both jobs (nodes, tasks, time, partition, account)
 # Prints the two job ids; the last line is "jobs: CLOSED_ID SGD_ID".

@@ -215,7 +215,7 @@ int Run(MPI_Comm comm, int argc, char** argv) {
       report.Begin("eigensolve");
       eig = LoadEigenpairs(comm, opt.eigen.from, opt.count.window, vocab, opt.target, counts.row_begin, counts.row_end,
                            opt.eigen.dim, opt.EigenpairsWanted(V));
-      report.EndEigensolve(*eig, opt.eigen.from);
+      report.EndEigensolve(*eig, opt.eigen.from, opt.EigenpairsWanted(V));
     }
 
     /* ---- 8. Train (--mode sgd|gd): W from small initialization, beside the theory's curves ---- */

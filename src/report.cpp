@@ -142,9 +142,15 @@ void Report::EndTarget(const Target& target, const TargetOptions& options, const
   End(how);
 }
 
-void Report::EndEigensolve(const EigenResult& eig, const std::string& loaded_from) {
+void Report::EndEigensolve(const EigenResult& eig, const std::string& loaded_from, int wanted) {
   if (!loaded_from.empty()) {
     End("loaded " + std::to_string(eig.dim()) + " eigenpairs of M* from " + loaded_from);
+    if (eig.dim() < wanted)
+      Warn(loaded_from + " holds " + std::to_string(eig.dim()) + " eigenpairs; the coupled theory wants " +
+           std::to_string(wanted) + " (--theory-modes) and takes the modes beyond " + std::to_string(eig.dim()) +
+           " as eigenvalue 0, so its curves for the last modes are too low (give a file with more: a closed-form run "
+           "with --dim " +
+           std::to_string(wanted) + ")");
     return;
   }
   double worst = 0;

@@ -286,6 +286,16 @@ def main():
     run(["--counts-from", "a.h5", "--eigen-from", "ppmi.h5", "--target", "ppmi", "--dim", "20", "--out", "e.h5"])
     check(np.array_equal(qwem.load("e.h5").spectrum.eigenvalues, qwem.load("ppmi.h5").spectrum.eigenvalues[:20]),
           "--eigen-from a PPMI file with --target ppmi: its first 20 eigenpairs")
+    # A training run wants max(2d, d + 50) eigenpairs for its coupled theory: a file with only d
+    # is loaded, with a warning that says so; with --theory-modes d there is nothing to warn of.
+    train = ["--counts-from", "a.h5", "--eigen-from", "a.h5", "--dim", str(d), "--mode", "sgd", "--steps", "3",
+             "--analogies", "none", "--similarity", "none"]
+    p = run(train + ["--out", "t1.h5"])
+    check(f"holds {d} eigenpairs; the coupled theory wants {d + 50}" in p.stderr
+          and qwem.load("t1.h5").training["coupled_eigenvalues"].shape == (d,),
+          "--eigen-from with fewer eigenpairs than the coupled theory wants: loaded, and warned of")
+    p = run(train + ["--theory-modes", str(d), "--out", "t2.h5"])
+    check("the coupled theory wants" not in p.stderr, "--theory-modes d with d eigenpairs: no such warning")
 
     # ---- Training: gd's summary, --no-theory, --embeddings w+c ----
     small = ["--corpus", CORPUS, "--vocab-size", "300", "--dim", "8", "--analogies", "none", "--similarity", "none"]

@@ -61,7 +61,8 @@ class Report {
   void EndReduce(const CooccurrenceRows& counts, const Vocabulary& vocab);
   void EndLoadCounts(const CooccurrenceRows& counts, const Vocabulary& vocab, const std::string& path);
   void EndTarget(const Target& target, const TargetOptions& options, const std::vector<double>& full_spectrum);
-  void EndEigensolve(const EigenResult& eig, const std::string& loaded_from);
+  // Loaded eigenpairs (loaded_from not empty) fewer than `wanted` (a training run's --theory-modes) are warned of.
+  void EndEigensolve(const EigenResult& eig, const std::string& loaded_from, int wanted = 0);
   void EndTrain(const TrainRecord& record, global_int_t steps);
   // Ends the evaluate phase, then prints the evaluation: both analogy protocols overall and per
   // section, similarity, and the concept words.
