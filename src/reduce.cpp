@@ -351,6 +351,13 @@ std::vector<global_int_t> BalanceRows(const std::vector<global_int_t>& row_nnz, 
 
 CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats* stats) {
   const double t0 = MPI_Wtime();
+  double mark = t0;
+  ReduceStats local;
+  const auto step_done = [&](int step) {
+    const double now = MPI_Wtime();
+    local.step_seconds[step] = now - mark;
+    mark = now;
+  };
   PartialCounts partial = std::move(counts);
   PairCounter& counter = partial.counter;
   const auto V = static_cast<std::uint64_t>(counter.n_words());
@@ -361,6 +368,7 @@ CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats
     big_vector<SparseEntry> scratch;
     SortAndCombine(partial.owned, V * V, scratch);
   }
+  step_done(0);
 
   // 1. Row ownership: contiguous row ranges balanced by the exact nonzeros of C.
   CooccurrenceRows rows;
@@ -371,11 +379,13 @@ CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats
   rows.row_ranges = BalanceRows(row_nnz, size);
   rows.row_begin = rows.row_ranges[rank];
   rows.row_end = rows.row_ranges[rank + 1];
+  step_done(1);
 
   // 2. The band sums: rank r's band is the triangle rows of its own rows.
   std::vector<std::uint64_t> band(size + 1);
   for (int r = 0; r <= size; ++r) band[r] = std::min<std::uint64_t>(rows.row_ranges[r], H);
   const std::vector<std::uint64_t> carries = SumBand(comm, counter, band);
+  step_done(2);
 
   // 3. The CSR rows: own band, the blocks of the higher ranks' bands, the sparse entries.
   std::vector<int> owner(V);
@@ -383,15 +393,19 @@ CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats
     for (global_int_t i = rows.row_ranges[r]; i < rows.row_ranges[r + 1]; ++i) owner[i] = r;
   RowBuilder builder(comm, rows, row_nnz);
   builder.PlaceBand(counter.triangle(), band[rank], band[rank + 1], carries);
+  step_done(3);
   builder.ExchangeBlocks(counter.triangle(), band, carries);
   counter.Release();
+  step_done(4);
   builder.ExchangeSparse(partial.owned, V, owner);
   partial.owned = {};
   builder.Finish();
   rows.n_pairs = 2 * AllreduceSum(comm, counter.n_pairs());
+  step_done(5);
   if (stats) {
-    stats->n_band_carries = static_cast<global_int_t>(carries.size());
-    stats->seconds = MPI_Wtime() - t0;
+    local.n_band_carries = static_cast<global_int_t>(carries.size());
+    local.seconds = MPI_Wtime() - t0;
+    *stats = local;
   }
   return rows;
 }

@@ -24,7 +24,7 @@ else
     "$WORK/out/table.md")
   [ "$cells" -eq 4 ] && ok "table.md has the ablation's four cells, 300 steps each" || bad "ablation rows: $cells"
   for f in plots_mstar/spectrum.png plots_qwem_sgd/singular_values.png plots_linear/snr.png linear.h5 mstar.h5 \
-           ppmi.h5 pmi.h5 sgns.h5 qwem_sgd.h5 ablation_qwem_word2vec.h5 ablation_sgns_word2vec.h5; do
+           ppmi.h5 pmi.h5 sgns.h5 qwem_sgd.h5 ablation_mstar.h5 ablation_qwem_word2vec.h5 ablation_sgns_word2vec.h5; do
     [ -s "$WORK/out/$f" ] && ok "$f written" || bad "$f missing"
   done
 fi

@@ -136,6 +136,14 @@ TEST(Counts, CountsPastSixteenBitsCarryExactly) {
   for (const auto v : got.rows.values) largest = std::max<std::int64_t>(largest, v);
   EXPECT_GT(qwem::AllreduceMax(kWorld, largest), 8 * 65536);
   EXPECT_GT(qwem::AllreduceSum(kWorld, got.reduce.n_band_carries), 100);
+  // The reduce's step times (written to /timings) partition its time.
+  double steps = 0;
+  for (double s : got.reduce.step_seconds) {
+    EXPECT_GE(s, 0.0);
+    steps += s;
+  }
+  EXPECT_GT(got.reduce.seconds, 0.0);
+  EXPECT_NEAR(steps, got.reduce.seconds, 1e-3 * got.reduce.seconds + 1e-6);
 }
 
 TEST(Counts, IdenticalOnEverySubcommunicatorSize) {

@@ -14,6 +14,7 @@
 
 #include <mpi.h>
 
+#include <iterator>
 #include <vector>
 
 #include "qwem/common.hpp"
@@ -56,6 +57,11 @@ struct CountStats {
 struct ReduceStats {
   global_int_t n_band_carries = 0;  // counts past 16 bits in this rank's band of the triangle
   double seconds = 0;               // this rank's time in ReduceCounts
+  // This rank's time in each of its steps, in order: combining its sparse entries, the exact
+  // row nonzeros, the band sums, placing its own band, the blocks of higher ranks' bands, and
+  // the sparse entries' exchange with the rows' sorting.
+  static constexpr const char* kSteps[] = {"combine", "nonzeros", "band_sums", "place_band", "blocks", "sparse"};
+  double step_seconds[std::size(kSteps)] = {};
 };
 
 // Collective. Phase 1: every pair whose first position is one of this rank's tokens, counted by

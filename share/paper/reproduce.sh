@@ -10,7 +10,9 @@
 #         full    V = 10000, d = 200 (the paper's size), SGNS for 5 epochs, QWEM by SGD for
 #                 --steps auto (the theory's horizon; on Gutenberg 63,855 steps at --lr 40 with
 #                 smoothed negatives, 13 minutes on 2 ranks; QWEM_SGD_STEPS=N caps it, and the
-#                 table says how far it got)
+#                 table says how far it got); the ablation at V = 2000, d = 50, nu = 2 with
+#                 share/bench/ablation.sh's rates, 100,000 steps per cell (about 35 minutes: at
+#                 V = 10k its cells get nowhere in a comparable budget)
 # Environment: NP ranks (default 2), BUILD (default build), QWEM_BIN (default BUILD/qwem-dist),
 # MPIRUN (default mpirun, or srun ... inside an allocation, as jobs/paper.sbatch does; add
 # --allow-run-as-root --oversubscribe to mpirun as needed), QWEM_SGD_STEPS, QWEM_ABLATION_STEPS.
@@ -21,10 +23,12 @@
 #   sgns      word2vec (SGNS, word2vec's own stream, --no-theory)
 #   qwem_sgd  QWEM trained by SGD from small init, pair sampling, theory curves from its own
 #             eigensolve (max(2d, d + 50) eigenpairs, for the coupled theory)
+#   ablation_mstar  the closed form at the ablation's size (its counts and eigenpairs)
 #   ablation_LOSS_WEIGHTS  the appendix ablation: loss {qwem, sgns} x weights {qwem, word2vec},
-#             pair sampling, the same steps for every cell (the preset's; full: 20000, or
-#             QWEM_ABLATION_STEPS), the rate x0.1 for the last quarter, word2vec's weights at
-#             10x the rate of the paper's (full preset; see share/bench/ablation.sh)
+#             pair sampling, the same steps for every cell (the preset's; full: 100000, or
+#             QWEM_ABLATION_STEPS), the rate x0.1 for the last quarter; full: the settings of
+#             share/bench/ablation.sh (V = 2000, d = 50, nu = 2; --lr 12 with the paper's
+#             weights, 300 with word2vec's, whose negatives pair with the positive's word)
 # then plots of mstar and qwem_sgd (OUT/plots_*), the linear representations of the analogy
 # families against d (OUT/linear.h5, OUT/plots_linear), and OUT/table.md: analogy accuracy
 # (the paper's pair protocol and the standard one) and word similarity for every method beside
@@ -50,17 +54,20 @@ fail() { echo "reproduce: error: $*" >&2; exit 1; }
 case "$PRESET" in
   tiny)   COMMON=(--vocab-size 400 --window 16 --dim 10)
           SGD=(--negatives 2 --steps 300 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2)
+          ABL_SIZE=("${COMMON[@]}") ABL_W2V=()
           ABLATION=(--negatives 2 --batch 24576 --init-scale 1e-2) ABL_STEPS=300 ABL_LR=(16 16)
           EPOCHS=1 ;;
   sample) COMMON=(--vocab-size 400 --window 16 --dim 10)
           SGD=(--negatives 2 --steps 3000 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2)
+          ABL_SIZE=("${COMMON[@]}") ABL_W2V=()
           ABLATION=(--negatives 2 --batch 24576 --init-scale 1e-2) ABL_STEPS=3000 ABL_LR=(16 16)
           EPOCHS=5 ;;
   full)   COMMON=(--vocab-size 10000 --window 16 --dim 200)
           SGD=(--negatives 1 --steps "${QWEM_SGD_STEPS:-auto}" --batch 16384 --lr 40 --negative-smoothing 0.5
                --init-scale 1e-3)
-          ABLATION=(--negatives 1 --batch 16384 --init-scale 1e-3) ABL_STEPS=${QWEM_ABLATION_STEPS:-20000}
-          ABL_LR=(4 40)
+          ABL_SIZE=(--vocab-size 2000 --window 16 --dim 50 --ns-weight 2) ABL_W2V=(--negative-pairing target)
+          ABLATION=(--negatives 1 --batch 16384 --init-scale 1e-3) ABL_STEPS=${QWEM_ABLATION_STEPS:-100000}
+          ABL_LR=(12 300)
           EPOCHS=5 ;;
   *) fail "unknown preset '$PRESET' (tiny, sample or full)" ;;
 esac
@@ -86,14 +93,17 @@ run sgns --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss sgns --sampling win
   --subsample 1e-4 --batch 65536 --lr 0.025 --lr-schedule linear --steps $(( (EPOCHS * TOKENS + 65535) / 65536 )) \
   --init-scale 1e-3 --checkpoints 1
 run qwem_sgd --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss qwem "${SGD[@]}"  # its own eigenpairs: --theory-modes
-# The ablation, from the saved counts: ABL_LR = (rate with qwem weights, with word2vec's).
+# The ablation at its size (ABL_SIZE: vocabulary, window, d and the target's nu), from its own
+# closed form's counts and eigenpairs: ABL_LR = (rate with qwem weights, with word2vec's).
+run ablation_mstar --corpus "$CORPUS" "${ABL_SIZE[@]}" --save-cooccurrence
+ABL_FROM=(--counts-from "$OUT/ablation_mstar.h5" --eigen-from "$OUT/ablation_mstar.h5")
+ABL_TARGET=("${ABL_SIZE[@]:4}")  # --dim and the target's options: what --counts-from does not carry
 for loss in qwem sgns; do
-  run "ablation_${loss}_qwem" --counts-from "$OUT/mstar.h5" --dim "${COMMON[5]}" --mode sgd --loss "$loss" \
-    --weights qwem "${ABLATION[@]}" --steps "$ABL_STEPS" --lr-drop $((ABL_STEPS * 3 / 4)) --lr "${ABL_LR[0]}" \
-    --eigen-from "$OUT/mstar.h5"
-  run "ablation_${loss}_word2vec" --counts-from "$OUT/mstar.h5" --dim "${COMMON[5]}" --mode sgd --loss "$loss" \
-    --weights word2vec --subsample 1e-5 "${ABLATION[@]}" --steps "$ABL_STEPS" --lr-drop $((ABL_STEPS * 3 / 4)) \
-    --lr "${ABL_LR[1]}" --eigen-from "$OUT/mstar.h5"
+  run "ablation_${loss}_qwem" "${ABL_FROM[@]}" "${ABL_TARGET[@]}" --mode sgd --loss "$loss" --weights qwem \
+    "${ABLATION[@]}" --steps "$ABL_STEPS" --lr-drop $((ABL_STEPS * 3 / 4)) --lr "${ABL_LR[0]}"
+  run "ablation_${loss}_word2vec" "${ABL_FROM[@]}" "${ABL_TARGET[@]}" --mode sgd --loss "$loss" --weights word2vec \
+    --subsample 1e-5 "${ABL_W2V[@]}" "${ABLATION[@]}" --steps "$ABL_STEPS" --lr-drop $((ABL_STEPS * 3 / 4)) \
+    --lr "${ABL_LR[1]}"
 done
 
 $PY "$HERE/share/plot_dynamics.py" "$OUT/mstar.h5" --out-dir "$OUT/plots_mstar" >/dev/null
@@ -122,7 +132,8 @@ for key in ("sgns", "qwem_sgd", "mstar", "ppmi", "pmi"):
     note = ""
     if run.training is not None and key == "qwem_sgd":
         s = run.settings
-        note = f"{s.completed_steps} steps, theory max error {s.theory_max_error_top10:.3f}"
+        top5 = run.training["overlap"][-1, min(4, run.training["overlap"].shape[1] - 1)]
+        note = f"{s.completed_steps} steps, top-5 overlap {top5:.3f}, theory max error {s.theory_max_error_top10:.3f}"
         coupled = getattr(s, "theory_coupled_max_error_top10", None)
         if coupled is not None:
             note += f" (coupled theory {coupled:.3f})"
@@ -135,7 +146,11 @@ for key in ("sgns", "qwem_sgd", "mstar", "ppmi", "pmi"):
 # The appendix ablation: the reference code's final accuracy on COCA+NOW (its own protocol;
 # launch/logs/ablation_*.log at 5M steps).
 reference = {("qwem", "qwem"): 20.8, ("qwem", "word2vec"): 37.2, ("sgns", "qwem"): 22.0, ("sgns", "word2vec"): 40.1}
-print("\nThe appendix ablation (pair sampling, the same steps in every cell):\n")
+size = qwem.load(os.path.join(out, "ablation_mstar.h5"))
+closed = size.eval["analogy_standard"]
+vocab = len(size.words)
+print(f"\nThe appendix ablation (pair sampling, the same steps in every cell; V = {vocab}, d = {size.embeddings.shape[1]}, "
+      f"where the closed form of M* answers {pct(closed['overall_accuracy'])}% of {closed['overall_total']} (standard)):\n")
 print("| loss | weights | steps | --lr | analogy, pair protocol (%) | analogy, standard (%) | top-5 overlap with M* | reference, COCA+NOW (%) |")
 print("|---|---|---|---|---|---|---|---|")
 for loss in ("qwem", "sgns"):
