@@ -2,28 +2,48 @@
 # Parallel efficiency of every phase from 1 to 2 ranks (issue 13 item 4): the closed form end to
 # end on Gutenberg (V = 10k, L = 16, d = 200) at 1 and 2 ranks, REPS interleaved runs (default 3),
 # medians per phase, and efficiency = T(1 rank) / (2 T(2 ranks)).
+#
+# Beside it, the machine's own ceiling: two independent 1-rank runs started together (nothing
+# shared, no messages), ceiling = T(1 rank alone) / T(1 rank beside a twin). A phase whose
+# efficiency is near its ceiling is bound by what two ranks get from this machine's cores and
+# memory, not by the code's communication or redundant work. The reduce phase is also broken
+# down into its steps (/timings attributes reduce_*_seconds_max, slowest rank).
 # Usage: bash share/bench/efficiency.sh [BUILD_DIR] [REPS]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 bench_start eff "${1:-}"
 REPS=${2:-3}
+run() {  # run NP OUT [mpirun options]
+  mpirun -n "$1" "${@:3}" "$BUILD/qwem-dist" --corpus "$WORK/corpus" --vocab-size 10000 --dim 200 --progress-seconds 0 \
+    --out "$WORK/$2.h5" >"$WORK/$2.log"
+}
 for rep in $(seq "$REPS"); do
-  for np in 1 2; do
-    mpirun -n "$np" "$BUILD/qwem-dist" --corpus "$WORK/corpus" --vocab-size 10000 --dim 200 --progress-seconds 0 \
-      --out "$WORK/np$np-$rep.h5" >"$WORK/np$np-$rep.log"
-  done
+  run 1 "np1-$rep"
+  run 2 "np2-$rep"
+  # Unbound: two separate mpirun would each pin their rank to core 0.
+  run 1 "twinA-$rep" --bind-to none &
+  run 1 "twinB-$rep" --bind-to none &
+  wait
 done
 /usr/bin/python3 - "$WORK" "$REPS" <<'PY'
 import sys, statistics, h5py
 work, reps = sys.argv[1], int(sys.argv[2])
-def phases(np_, rep):
-    f = h5py.File(f"{work}/np{np_}-{rep}.h5", "r")
-    return dict(zip([p.decode() for p in f["/timings/phase"][:]], f["/timings/seconds"][:]))
-runs = {n: [phases(n, r) for r in range(1, reps + 1)] for n in (1, 2)}
-names = [p for p in runs[1][0] if p != "discover"] + ["total"]
-print(f"| phase | 1 rank s | 2 ranks s | efficiency |")
-print("|---|---|---|---|")
+def phases(name):
+    f = h5py.File(f"{work}/{name}.h5", "r")
+    t = dict(zip([p.decode() for p in f["/timings/phase"][:]], f["/timings/seconds"][:]))
+    t["total"] = sum(t.values())
+    for key, value in f["/timings"].attrs.items():
+        if key.startswith("reduce_") and key.endswith("_seconds_max") and key != "reduce_seconds_max":
+            t["reduce: " + key[len("reduce_"):-len("_seconds_max")]] = float(value)
+    return t
+runs = {kind: [phases(f"{kind}-{r}") for r in range(1, reps + 1)] for kind in ("np1", "np2")}
+runs["twin"] = [phases(f"twin{ab}-{r}") for r in range(1, reps + 1) for ab in "AB"]
+names = [p for p in runs["np1"][0] if p != "discover"]
+print(f"| phase | 1 rank s | 2 ranks s | efficiency | 1 rank beside a twin s | machine ceiling |")
+print("|---|---|---|---|---|---|")
 for p in names:
-    t = {n: statistics.median(sum(r.values()) if p == "total" else r[p] for r in runs[n]) for n in (1, 2)}
-    print(f"| {p} | {t[1]:.2f} | {t[2]:.2f} | {t[1] / (2 * t[2]):.2f} |")
+    t = {k: statistics.median(r[p] for r in v) for k, v in runs.items()}
+    eff = t["np1"] / (2 * t["np2"]) if t["np2"] > 0 else float("nan")
+    ceil = t["np1"] / t["twin"] if t["twin"] > 0 else float("nan")
+    print(f"| {p} | {t['np1']:.3f} | {t['np2']:.3f} | {eff:.2f} | {t['twin']:.3f} | {ceil:.2f} |")
 PY
