@@ -213,9 +213,10 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     if (opt.eigenpairs() && !solve) {
       /* ---- 7. (or) The eigenpairs of an earlier output (--eigen-from) ---- */
       report.Begin("eigensolve");
+      const int wanted = opt.EigenpairsWanted(V);
       eig = LoadEigenpairs(comm, opt.eigen.from, opt.count.window, vocab, opt.target, counts.row_begin, counts.row_end,
-                           opt.eigen.dim, opt.EigenpairsWanted(V));
-      report.EndEigensolve(*eig, opt.eigen.from, opt.EigenpairsWanted(V));
+                           opt.eigen.dim, wanted);
+      report.EndEigensolve(*eig, opt.eigen.from, wanted);
     }
 
     /* ---- 8. Train (--mode sgd|gd): W from small initialization, beside the theory's curves ---- */

@@ -54,18 +54,18 @@ fail() { echo "reproduce: error: $*" >&2; exit 1; }
 case "$PRESET" in
   tiny)   COMMON=(--vocab-size 400 --window 16 --dim 10)
           SGD=(--negatives 2 --steps 300 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2)
-          ABL_SIZE=("${COMMON[@]}") ABL_W2V=()
+          ABL_COUNT=(--vocab-size 400 --window 16) ABL_TARGET=(--dim 10) ABL_W2V=()
           ABLATION=(--negatives 2 --batch 24576 --init-scale 1e-2) ABL_STEPS=300 ABL_LR=(16 16)
           EPOCHS=1 ;;
   sample) COMMON=(--vocab-size 400 --window 16 --dim 10)
           SGD=(--negatives 2 --steps 3000 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2)
-          ABL_SIZE=("${COMMON[@]}") ABL_W2V=()
+          ABL_COUNT=(--vocab-size 400 --window 16) ABL_TARGET=(--dim 10) ABL_W2V=()
           ABLATION=(--negatives 2 --batch 24576 --init-scale 1e-2) ABL_STEPS=3000 ABL_LR=(16 16)
           EPOCHS=5 ;;
   full)   COMMON=(--vocab-size 10000 --window 16 --dim 200)
           SGD=(--negatives 1 --steps "${QWEM_SGD_STEPS:-auto}" --batch 16384 --lr 40 --negative-smoothing 0.5
                --init-scale 1e-3)
-          ABL_SIZE=(--vocab-size 2000 --window 16 --dim 50 --ns-weight 2) ABL_W2V=(--negative-pairing target)
+          ABL_COUNT=(--vocab-size 2000 --window 16) ABL_TARGET=(--dim 50 --ns-weight 2) ABL_W2V=(--negative-pairing target)
           ABLATION=(--negatives 1 --batch 16384 --init-scale 1e-3) ABL_STEPS=${QWEM_ABLATION_STEPS:-100000}
           ABL_LR=(12 300)
           EPOCHS=5 ;;
@@ -93,11 +93,11 @@ run sgns --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss sgns --sampling win
   --subsample 1e-4 --batch 65536 --lr 0.025 --lr-schedule linear --steps $(( (EPOCHS * TOKENS + 65535) / 65536 )) \
   --init-scale 1e-3 --checkpoints 1
 run qwem_sgd --corpus "$CORPUS" "${COMMON[@]}" --mode sgd --loss qwem "${SGD[@]}"  # its own eigenpairs: --theory-modes
-# The ablation at its size (ABL_SIZE: vocabulary, window, d and the target's nu), from its own
-# closed form's counts and eigenpairs: ABL_LR = (rate with qwem weights, with word2vec's).
-run ablation_mstar --corpus "$CORPUS" "${ABL_SIZE[@]}" --save-cooccurrence
+# The ablation at its size, from its own closed form's counts and eigenpairs: ABL_COUNT (the
+# vocabulary and window, which --counts-from carries), ABL_TARGET (d and the target's nu, which
+# it does not); ABL_LR = (rate with qwem weights, with word2vec's).
+run ablation_mstar --corpus "$CORPUS" "${ABL_COUNT[@]}" "${ABL_TARGET[@]}" --save-cooccurrence
 ABL_FROM=(--counts-from "$OUT/ablation_mstar.h5" --eigen-from "$OUT/ablation_mstar.h5")
-ABL_TARGET=("${ABL_SIZE[@]:4}")  # --dim and the target's options: what --counts-from does not carry
 for loss in qwem sgns; do
   run "ablation_${loss}_qwem" "${ABL_FROM[@]}" "${ABL_TARGET[@]}" --mode sgd --loss "$loss" --weights qwem \
     "${ABLATION[@]}" --steps "$ABL_STEPS" --lr-drop $((ABL_STEPS * 3 / 4)) --lr "${ABL_LR[0]}"
