@@ -28,6 +28,15 @@ std::uint64_t BandCells(const std::vector<std::uint64_t>& band, int r) {
   return TriangleCells(band[r + 1]) - TriangleCells(band[r]);
 }
 
+// The triangle row of a cell in rows [h0, h1): the largest h there with TriangleCells(h) <= cell.
+std::uint64_t TriangleRow(std::uint64_t cell, std::uint64_t h0, std::uint64_t h1) {
+  while (h1 - h0 > 1) {
+    const std::uint64_t mid = h0 + (h1 - h0) / 2;
+    (TriangleCells(mid) <= cell ? h0 : h1) = mid;
+  }
+  return h0;
+}
+
 // Triangle rows [band[r], band[r+1]) with about equal cell counts (the share of the scan in
 // RowNonzeros).
 std::vector<std::uint64_t> EqualCellBands(std::uint64_t H, int size) {
@@ -166,8 +175,36 @@ struct Cell {
 //  1. its band: for each hi, row hi's cells (hi, lo <= hi), and (lo, hi) for its own rows lo;
 //  2. the blocks of the higher ranks' bands in its columns, in rank order (their columns ascend);
 //  3. the sparse entries, from their holders.
+// The blocks are exchanged before any placing (ExchangeBlocks), so that every rank then places
+// its share at the same time; placed as they arrived, the lowest rank's blocks waited for the
+// higher ranks to place their bands. Entries (lo, hi) of cells read row by row go to a different
+// row lo for every cell; they are placed a tile of kTileRows rows hi at a time, column by
+// column, so that each row lo takes a run of up to kTileRows entries (PlaceColumns).
 class RowBuilder {
  public:
+  // The cells of a higher rank's band in this rank's columns: rows hi in [hi0, hi1), columns lo
+  // in [lo0, lo0 + width), row-major, with the carries among them (ascending cells).
+  struct Block {
+    std::uint64_t hi0 = 0, hi1 = 0, lo0 = 0, width = 0;
+    big_vector<Cell16> cells;
+    std::vector<std::uint64_t> carries;
+
+    std::uint64_t RowsPerPiece() const {
+      return std::max<std::uint64_t>(1, kPiece / std::max<std::uint64_t>(1, width));
+    }
+    std::uint64_t Pieces() const { return width == 0 ? 0 : (hi1 - hi0 + RowsPerPiece() - 1) / RowsPerPiece(); }
+    std::pair<std::uint64_t, std::uint64_t> PieceRows(std::uint64_t i) const {
+      if (width == 0) return {hi0, hi0};
+      const std::uint64_t a = std::min(hi1, hi0 + i * RowsPerPiece());
+      return {a, std::min(hi1, a + RowsPerPiece())};
+    }
+    bool Contains(std::uint64_t cell) const {
+      if (width == 0 || cell < TriangleCells(hi0) || cell >= TriangleCells(hi1)) return false;
+      const std::uint64_t col = cell - TriangleCells(TriangleRow(cell, hi0, hi1));
+      return col >= lo0 && col < lo0 + width;
+    }
+  };
+
   RowBuilder(MPI_Comm comm, CooccurrenceRows& rows, const std::vector<global_int_t>& row_nnz)
       : comm_(comm), rows_(rows), next_(rows.n_local_rows()) {
     const auto n = static_cast<std::size_t>(rows.n_local_rows());
@@ -184,49 +221,31 @@ class RowBuilder {
     rows_.values[at] = count;
   }
 
-  // 1. Own band [hi0, hi1) of the summed triangle with its sorted carries.
-  void PlaceBand(const Cell16* triangle, std::uint64_t hi0, std::uint64_t hi1,
-                 const std::vector<std::uint64_t>& carries) {
-    const auto row_begin = static_cast<std::uint64_t>(rows_.row_begin);
-    auto carry = carries.cbegin();
-    for (std::uint64_t hi = hi0; hi < hi1; ++hi)
-      for (std::uint64_t lo = 0, cell = TriangleCells(hi); lo <= hi; ++lo, ++cell) {
-        global_int_t c = triangle[cell];
-        for (; carry != carries.cend() && *carry == cell; ++carry) c += 65536;
-        if (c == 0) continue;
-        if (lo == hi) {
-          Place(hi, lo, 2 * c);  // C = X + X^T doubles the diagonal
-        } else {
-          Place(hi, lo, c);
-          if (lo >= row_begin) Place(lo, hi, c);
-        }
-      }
-  }
-
-  // 2. Collective. Each rank sends every lower rank s the summed cells (lo of s, hi of its band)
-  // and receives the same block of its own columns from every higher rank: in step k, to rank -
-  // k and from rank + k, in pieces of whole triangle rows, the carries of a block first.
-  void ExchangeBlocks(const Cell16* triangle, const std::vector<std::uint64_t>& band,
-                      const std::vector<std::uint64_t>& carries) {
+  // Collective. Each rank sends every lower rank s the summed cells (lo of s, hi of its band)
+  // and receives the same block of its own columns from every higher rank (returned in rank
+  // order): in step k, to rank - k and from rank + k, the carries of a block first, then its
+  // cells in pieces of whole triangle rows.
+  std::vector<Block> ExchangeBlocks(const Cell16* triangle, const std::vector<std::uint64_t>& band,
+                                    const std::vector<std::uint64_t>& carries) const {
     const int rank = CommRank(comm_), size = CommSize(comm_);
-    std::vector<Cell16> out, in;
+    std::vector<Block> received;
+    std::vector<Cell16> out;
     for (int k = 1; k < size; ++k) {
       const int to = rank - k, from = rank + k;
       const Block send = to >= 0 ? MakeBlock(band, rank, to) : Block{};
-      const Block recv = from < size ? MakeBlock(band, from, rank) : Block{};
+      Block recv = from < size ? MakeBlock(band, from, rank) : Block{};
       const int to_rank = to >= 0 ? to : MPI_PROC_NULL, from_rank = from < size ? from : MPI_PROC_NULL;
-      // The block's carries (cells in ascending order).
-      std::vector<std::uint64_t> send_carries, recv_carries;
+      std::vector<std::uint64_t> send_carries;
       for (std::uint64_t cell : carries)
         if (send.Contains(cell)) send_carries.push_back(cell);
       std::uint64_t n_send = send_carries.size(), n_recv = 0;
       QWEM_MPI(MPI_Sendrecv(&n_send, 1, MPI_UINT64_T, to_rank, 22, &n_recv, 1, MPI_UINT64_T, from_rank, 22, comm_,
                             MPI_STATUS_IGNORE));
-      recv_carries.resize(from < size ? n_recv : 0);
+      recv.carries.resize(from < size ? n_recv : 0);
       QWEM_MPI(MPI_Sendrecv(send_carries.data(), static_cast<int>(send_carries.size()), MPI_UINT64_T, to_rank, 23,
-                            recv_carries.data(), static_cast<int>(recv_carries.size()), MPI_UINT64_T, from_rank, 23,
+                            recv.carries.data(), static_cast<int>(recv.carries.size()), MPI_UINT64_T, from_rank, 23,
                             comm_, MPI_STATUS_IGNORE));
-      auto carry = recv_carries.cbegin();
+      recv.cells.resize((recv.hi1 - recv.hi0) * recv.width);
       // Every rank makes the same number of exchanges in step k (empty messages where its blocks
       // have run out), so that each message has its partner.
       std::uint64_t steps = 0;
@@ -238,17 +257,43 @@ class RowBuilder {
         for (std::uint64_t hi = s0; hi < s1; ++hi)
           std::memcpy(out.data() + (hi - s0) * send.width, triangle + TriangleCells(hi) + send.lo0,
                       send.width * sizeof(Cell16));
-        in.resize((r1 - r0) * recv.width);
-        QWEM_MPI(MPI_Sendrecv(out.data(), static_cast<int>(out.size()), MPI_UINT16_T, to_rank, 24, in.data(),
-                              static_cast<int>(in.size()), MPI_UINT16_T, from_rank, 24, comm_, MPI_STATUS_IGNORE));
-        for (std::uint64_t hi = r0; hi < r1; ++hi)
-          for (std::uint64_t j = 0; j < recv.width; ++j) {
-            const std::uint64_t cell = TriangleCells(hi) + recv.lo0 + j;
-            global_int_t c = in[(hi - r0) * recv.width + j];
-            for (; carry != recv_carries.cend() && *carry == cell; ++carry) c += 65536;
-            if (c != 0) Place(recv.lo0 + j, hi, c);
-          }
+        QWEM_MPI(MPI_Sendrecv(out.data(), static_cast<int>(out.size()), MPI_UINT16_T, to_rank, 24,
+                              recv.cells.data() + (r0 - recv.hi0) * recv.width,
+                              static_cast<int>((r1 - r0) * recv.width), MPI_UINT16_T, from_rank, 24, comm_,
+                              MPI_STATUS_IGNORE));
       }
+      if (from < size) received.push_back(std::move(recv));
+    }
+    return received;
+  }
+
+  // 1. Own band [hi0, hi1) of the summed triangle with its sorted carries.
+  void PlaceBand(const Cell16* triangle, std::uint64_t hi0, std::uint64_t hi1,
+                 const std::vector<std::uint64_t>& carries) {
+    const auto row_begin = static_cast<std::uint64_t>(rows_.row_begin);
+    auto carry = carries.cbegin();
+    for (std::uint64_t t0 = hi0; t0 < hi1; t0 += kTileRows) {
+      const std::uint64_t t1 = std::min(hi1, t0 + kTileRows);
+      // Row by row: (hi, lo <= hi).
+      for (std::uint64_t hi = t0; hi < t1; ++hi)
+        for (std::uint64_t lo = 0, cell = TriangleCells(hi); lo <= hi; ++lo, ++cell) {
+          global_int_t c = triangle[cell];
+          for (; carry != carries.cend() && *carry == cell; ++carry) c += 65536;
+          if (c != 0) Place(hi, lo, lo == hi ? 2 * c : c);  // C = X + X^T doubles the diagonal
+        }
+      // Column by column: (lo, hi) for this rank's rows lo < hi.
+      PlaceColumns(t0, t1, row_begin, t1, carries,
+                   [&](std::uint64_t hi) { return triangle + TriangleCells(hi) + row_begin; });
+    }
+  }
+
+  // 2. The blocks of the higher ranks' bands, as ExchangeBlocks returned them (freed as placed).
+  void PlaceBlocks(std::vector<Block>& blocks) {
+    for (Block& b : blocks) {
+      for (std::uint64_t t0 = b.hi0; t0 < b.hi1; t0 += kTileRows)
+        PlaceColumns(t0, std::min(b.hi1, t0 + kTileRows), b.lo0, b.lo0 + b.width, b.carries,
+                     [&](std::uint64_t hi) { return b.cells.data() + (hi - b.hi0) * b.width; });
+      b = Block{};
     }
   }
 
@@ -293,42 +338,47 @@ class RowBuilder {
   }
 
  private:
-  // The cells (lo in [lo0, lo0 + width), hi in [hi0, hi1)) of one rank's band in another's
-  // columns, in pieces of whole triangle rows.
-  struct Block {
-    std::uint64_t hi0 = 0, hi1 = 0, lo0 = 0, width = 0;
-    std::uint64_t RowsPerPiece() const {
-      return std::max<std::uint64_t>(1, kPiece / std::max<std::uint64_t>(1, width));
+  static constexpr std::uint64_t kTileRows = 64;
+
+  // Places (lo, hi) for the cells of rows hi in [h0, h1) (at most kTileRows) and columns lo in
+  // [c0, c1) with lo < hi, column by column; row(hi) points to cell (hi, c0). `carries`: cells
+  // (triangle numbering) in ascending order, those of the tile among them.
+  template <class Row>
+  void PlaceColumns(std::uint64_t h0, std::uint64_t h1, std::uint64_t c0, std::uint64_t c1,
+                    const std::vector<std::uint64_t>& carries, Row&& row) {
+    const Cell16* tile[kTileRows];
+    for (std::uint64_t hi = h0; hi < h1; ++hi) tile[hi - h0] = row(hi);
+    // The tile's carries as (lo, hi), in the order the loop below visits cells.
+    tile_carries_.clear();
+    for (auto it = std::lower_bound(carries.begin(), carries.end(), TriangleCells(h0));
+         it != carries.end() && *it < TriangleCells(h1); ++it) {
+      const std::uint64_t hi = TriangleRow(*it, h0, h1), lo = *it - TriangleCells(hi);
+      if (lo >= c0 && lo < c1 && lo < hi) tile_carries_.emplace_back(lo, hi);
     }
-    std::uint64_t Pieces() const { return width == 0 ? 0 : (hi1 - hi0 + RowsPerPiece() - 1) / RowsPerPiece(); }
-    std::pair<std::uint64_t, std::uint64_t> PieceRows(std::uint64_t i) const {
-      if (width == 0) return {hi0, hi0};
-      const std::uint64_t a = std::min(hi1, hi0 + i * RowsPerPiece());
-      return {a, std::min(hi1, a + RowsPerPiece())};
-    }
-    bool Contains(std::uint64_t cell) const {
-      if (width == 0 || cell < TriangleCells(hi0) || cell >= TriangleCells(hi1)) return false;
-      // The row hi of the cell: the largest h with TriangleCells(h) <= cell.
-      std::uint64_t lo = hi0, hi = hi1;
-      while (hi - lo > 1) {
-        const std::uint64_t mid = (lo + hi) / 2;
-        (TriangleCells(mid) <= cell ? lo : hi) = mid;
+    std::sort(tile_carries_.begin(), tile_carries_.end());
+    auto carry = tile_carries_.cbegin();
+    for (std::uint64_t lo = c0; lo < c1; ++lo)
+      for (std::uint64_t hi = std::max(h0, lo + 1); hi < h1; ++hi) {
+        global_int_t c = tile[hi - h0][lo - c0];
+        for (; carry != tile_carries_.cend() && carry->first == lo && carry->second == hi; ++carry) c += 65536;
+        if (c != 0) Place(lo, hi, c);
       }
-      const std::uint64_t col = cell - TriangleCells(lo);
-      return col >= lo0 && col < lo0 + width;
-    }
-  };
+  }
 
   // Rank `holder`'s band rows in rank `cols`'s columns (cols < holder, so lo < hi throughout).
   Block MakeBlock(const std::vector<std::uint64_t>& band, int holder, int cols) const {
-    Block b{band[holder], band[holder + 1], band[cols], band[cols + 1] - band[cols]};
-    if (b.hi0 == b.hi1) b.width = 0;
+    Block b;
+    b.hi0 = band[holder];
+    b.hi1 = band[holder + 1];
+    b.lo0 = band[cols];
+    b.width = b.hi0 == b.hi1 ? 0 : band[cols + 1] - band[cols];
     return b;
   }
 
   MPI_Comm comm_;
   CooccurrenceRows& rows_;
   std::vector<global_int_t> next_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> tile_carries_;
 };
 
 }  // namespace
@@ -353,7 +403,7 @@ CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats
   const double t0 = MPI_Wtime();
   double mark = t0;
   ReduceStats local;
-  const auto step_done = [&](int step) {
+  const auto step_done = [&](ReduceStats::Step step) {
     const double now = MPI_Wtime();
     local.step_seconds[step] = now - mark;
     mark = now;
@@ -368,7 +418,7 @@ CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats
     big_vector<SparseEntry> scratch;
     SortAndCombine(partial.owned, V * V, scratch);
   }
-  step_done(0);
+  step_done(ReduceStats::kCombine);
 
   // 1. Row ownership: contiguous row ranges balanced by the exact nonzeros of C.
   CooccurrenceRows rows;
@@ -379,29 +429,31 @@ CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats
   rows.row_ranges = BalanceRows(row_nnz, size);
   rows.row_begin = rows.row_ranges[rank];
   rows.row_end = rows.row_ranges[rank + 1];
-  step_done(1);
+  step_done(ReduceStats::kNonzeros);
 
   // 2. The band sums: rank r's band is the triangle rows of its own rows.
   std::vector<std::uint64_t> band(size + 1);
   for (int r = 0; r <= size; ++r) band[r] = std::min<std::uint64_t>(rows.row_ranges[r], H);
   const std::vector<std::uint64_t> carries = SumBand(comm, counter, band);
-  step_done(2);
+  step_done(ReduceStats::kBandSums);
 
-  // 3. The CSR rows: own band, the blocks of the higher ranks' bands, the sparse entries.
+  // 3. The CSR rows: the higher ranks' blocks in this rank's columns fetched, then the own band
+  // and those blocks placed, then the sparse entries.
+  RowBuilder builder(comm, rows, row_nnz);
+  std::vector<RowBuilder::Block> blocks = builder.ExchangeBlocks(counter.triangle(), band, carries);
+  step_done(ReduceStats::kBlocks);
+  builder.PlaceBand(counter.triangle(), band[rank], band[rank + 1], carries);
+  counter.Release();
+  builder.PlaceBlocks(blocks);
+  step_done(ReduceStats::kPlace);
   std::vector<int> owner(V);
   for (int r = 0; r < size; ++r)
     for (global_int_t i = rows.row_ranges[r]; i < rows.row_ranges[r + 1]; ++i) owner[i] = r;
-  RowBuilder builder(comm, rows, row_nnz);
-  builder.PlaceBand(counter.triangle(), band[rank], band[rank + 1], carries);
-  step_done(3);
-  builder.ExchangeBlocks(counter.triangle(), band, carries);
-  counter.Release();
-  step_done(4);
   builder.ExchangeSparse(partial.owned, V, owner);
   partial.owned = {};
   builder.Finish();
   rows.n_pairs = 2 * AllreduceSum(comm, counter.n_pairs());
-  step_done(5);
+  step_done(ReduceStats::kSparse);
   if (stats) {
     local.n_band_carries = static_cast<global_int_t>(carries.size());
     local.seconds = MPI_Wtime() - t0;

@@ -157,8 +157,8 @@ void WriteTimings(h5::OutputFile& out, MPI_Comm comm, const std::vector<PhaseRec
   out.WriteReplicated("/timings/peak_rss_bytes_max", Column(phases, &PhaseRecord::peak_rss_max));
   out.Attribute("/timings", "count_pair_loop_seconds_max", AllreduceMax(comm, count.kernel_seconds));
   out.Attribute("/timings", "reduce_seconds_max", AllreduceMax(comm, reduce.seconds));
-  for (std::size_t step = 0; step < std::size(ReduceStats::kSteps); ++step)
-    out.Attribute("/timings", std::string("reduce_") + ReduceStats::kSteps[step] + "_seconds_max",
+  for (int step = 0; step < ReduceStats::kNumSteps; ++step)
+    out.Attribute("/timings", std::string("reduce_") + ReduceStats::kStepNames[step] + "_seconds_max",
                   AllreduceMax(comm, reduce.step_seconds[step]));
   out.Attribute("/timings", "count_dense_words", count.dense_words);
 }

@@ -2,6 +2,7 @@
 // corpus, and the same results bit for bit on sub-communicators of every size.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "qwem/common.hpp"
@@ -144,6 +145,42 @@ TEST(Counts, CountsPastSixteenBitsCarryExactly) {
   }
   EXPECT_GT(got.reduce.seconds, 0.0);
   EXPECT_NEAR(steps, got.reduce.seconds, 1e-3 * got.reduce.seconds + 1e-6);
+}
+
+TEST(Counts, CarriesInEveryPlacementPath) {
+  // The reduce places a triangle cell (lo, hi) in row lo by one of three paths: row hi's own
+  // pass (lo == hi), a tile of the owner's band read column by column (lo and hi on one rank),
+  // or the block a higher rank sends the owner of lo. Here a carry (a count past 2^16) lies on
+  // each path at every rank count: chains "x v x v ..." and "y z y z ..." of three rare words
+  // (the last rows) give the cells (x, v) and (y, z) counts past 65,536, with x the most
+  // frequent word (the first row); 100 shuffled background words make every other row dense,
+  // so the rows split evenly and the rare words share the last rank.
+  TempDir dir(kWorld);
+  std::vector<std::string> background;
+  for (int w = 0; w < 100; ++w)
+    for (int k = 0; k < 600; ++k) background.push_back(std::string("b").append(std::to_string(w)));
+  for (int k = 0; k < 2000; ++k) background.push_back("x");
+  std::shuffle(background.begin(), background.end(), std::mt19937(11));
+  std::string text;
+  for (const std::string& w : background) text.append(w).append(" ");
+  text += "\n";
+  for (int k = 0; k < 500; ++k) text += "x v ";
+  text += "\n";
+  for (int k = 0; k < 500; ++k) text += "y z ";
+  dir.Write("chains.txt", text);
+  ExpectMatchesReference(kWorld, dir.path(), 1000, 1, 16);
+  const auto got = RunPipeline(kWorld, dir.path(), 1000, 1, qwem::CountOptions{});
+  EXPECT_GE(qwem::AllreduceSum(kWorld, got.reduce.n_band_carries), 2);
+  if (qwem::CommRank(kWorld) == 0) {
+    const auto want = qwem::ref::Count(qwem::ref::ReadDocuments(dir.path()), 1000, 1, 16);
+    const auto id = [&](const std::string& w) {
+      return static_cast<int>(std::find(want.words.begin(), want.words.end(), w) - want.words.begin());
+    };
+    ASSERT_EQ(id("x"), 0);
+    for (const char* w : {"v", "y", "z"}) EXPECT_GE(id(w), 100) << w;
+    EXPECT_GT(want.C.at({id("x"), id("v")}), 65536);
+    EXPECT_GT(want.C.at({id("y"), id("z")}), 65536);
+  }
 }
 
 TEST(Counts, IdenticalOnEverySubcommunicatorSize) {

@@ -14,7 +14,6 @@
 
 #include <mpi.h>
 
-#include <iterator>
 #include <vector>
 
 #include "qwem/common.hpp"
@@ -58,10 +57,13 @@ struct ReduceStats {
   global_int_t n_band_carries = 0;  // counts past 16 bits in this rank's band of the triangle
   double seconds = 0;               // this rank's time in ReduceCounts
   // This rank's time in each of its steps, in order: combining its sparse entries, the exact
-  // row nonzeros, the band sums, placing its own band, the blocks of higher ranks' bands, and
-  // the sparse entries' exchange with the rows' sorting.
-  static constexpr const char* kSteps[] = {"combine", "nonzeros", "band_sums", "place_band", "blocks", "sparse"};
-  double step_seconds[std::size(kSteps)] = {};
+  // row nonzeros, the band sums, fetching the blocks of higher ranks' bands in its columns,
+  // placing its own band and those blocks, and the sparse entries' exchange with the rows'
+  // sorting.
+  enum Step { kCombine, kNonzeros, kBandSums, kBlocks, kPlace, kSparse, kNumSteps };
+  static constexpr const char* kStepNames[kNumSteps] = {"combine", "nonzeros", "band_sums",
+                                                        "blocks",  "place",    "sparse"};
+  double step_seconds[kNumSteps] = {};
 };
 
 // Collective. Phase 1: every pair whose first position is one of this rank's tokens, counted by

@@ -8,26 +8,35 @@
 # efficiency is near its ceiling is bound by what two ranks get from this machine's cores and
 # memory, not by the code's communication or redundant work. The reduce phase is also broken
 # down into its steps (/timings attributes reduce_*_seconds_max, slowest rank).
-# Usage: bash share/bench/efficiency.sh [BUILD_DIR] [REPS]
+# With BASELINE (a git revision or a qwem-dist binary), its 1- and 2-rank runs are interleaved
+# with this build's, and a second table gives the baseline's times and efficiency beside them.
+# Usage: bash share/bench/efficiency.sh [BUILD_DIR] [REPS] [BASELINE]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 bench_start eff "${1:-}"
 REPS=${2:-3}
+BIN=$BUILD/qwem-dist
+BASE=
+[ -n "${3:-}" ] && BASE=$(bench_binary "$3" base)
 run() {  # run NP OUT [mpirun options]
-  mpirun -n "$1" "${@:3}" "$BUILD/qwem-dist" --corpus "$WORK/corpus" --vocab-size 10000 --dim 200 --progress-seconds 0 \
+  mpirun -n "$1" "${@:3}" "$BIN" --corpus "$WORK/corpus" --vocab-size 10000 --dim 200 --progress-seconds 0 \
     --out "$WORK/$2.h5" >"$WORK/$2.log"
 }
 for rep in $(seq "$REPS"); do
   run 1 "np1-$rep"
   run 2 "np2-$rep"
+  if [ -n "$BASE" ]; then
+    BIN=$BASE run 1 "base1-$rep"
+    BIN=$BASE run 2 "base2-$rep"
+  fi
   # Unbound: two separate mpirun would each pin their rank to core 0.
   run 1 "twinA-$rep" --bind-to none &
   run 1 "twinB-$rep" --bind-to none &
   wait
 done
-/usr/bin/python3 - "$WORK" "$REPS" <<'PY'
+/usr/bin/python3 - "$WORK" "$REPS" "${3:-}" <<'PY'
 import sys, statistics, h5py
-work, reps = sys.argv[1], int(sys.argv[2])
+work, reps, base = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def phases(name):
     f = h5py.File(f"{work}/{name}.h5", "r")
     t = dict(zip([p.decode() for p in f["/timings/phase"][:]], f["/timings/seconds"][:]))
@@ -46,4 +55,17 @@ for p in names:
     eff = t["np1"] / (2 * t["np2"]) if t["np2"] > 0 else float("nan")
     ceil = t["np1"] / t["twin"] if t["twin"] > 0 else float("nan")
     print(f"| {p} | {t['np1']:.3f} | {t['np2']:.3f} | {eff:.2f} | {t['twin']:.3f} | {ceil:.2f} |")
+if base:
+    runs = {kind: [phases(f"{kind}-{r}") for r in range(1, reps + 1)] for kind in ("np1", "np2", "base1", "base2")}
+    print(f"\nBaseline {base}, interleaved with the runs above:")
+    print("| phase | baseline 1 rank s | baseline 2 ranks s | baseline efficiency | this build 2 ranks / baseline |")
+    print("|---|---|---|---|---|")
+    for p in names:
+        if any(p not in r for v in runs.values() for r in v):
+            print(f"| {p} | (not in both) | | | |")
+            continue
+        t = {k: statistics.median(r[p] for r in v) for k, v in runs.items()}
+        eff = t["base1"] / (2 * t["base2"]) if t["base2"] > 0 else float("nan")
+        ratio = t["np2"] / t["base2"] if t["base2"] > 0 else float("nan")
+        print(f"| {p} | {t['base1']:.3f} | {t['base2']:.3f} | {eff:.2f} | {ratio:.2f} |")
 PY
