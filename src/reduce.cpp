@@ -176,17 +176,17 @@ struct Cell {
 //  2. the blocks of the higher ranks' bands in its columns, in rank order (their columns ascend);
 //  3. the sparse entries, from their holders.
 // The blocks are exchanged before any placing (ExchangeBlocks), so that every rank then places
-// its share at the same time; placed as they arrived, the lowest rank's blocks waited for the
-// higher ranks to place their bands. Entries (lo, hi) of cells read row by row go to a different
-// row lo for every cell; they are placed a tile of kTileRows rows hi at a time, column by
-// column, so that each row lo takes a run of up to kTileRows entries (PlaceColumns).
+// its share at the same time (placed as they arrived, the lowest rank's blocks waited for the
+// higher ranks to place their bands); they arrive in place, in the receiver's own triangle,
+// whose rows outside its band the band sums have left unused. Entries (lo, hi) of cells read
+// row by row go to a different row lo for every cell; they are placed a tile of kTileRows rows
+// hi at a time, column by column, so that each row lo takes a run of entries (PlaceColumns).
 class RowBuilder {
  public:
   // The cells of a higher rank's band in this rank's columns: rows hi in [hi0, hi1), columns lo
-  // in [lo0, lo0 + width), row-major, with the carries among them (ascending cells).
+  // in [lo0, lo0 + width), with the carries among them (ascending cells).
   struct Block {
     std::uint64_t hi0 = 0, hi1 = 0, lo0 = 0, width = 0;
-    big_vector<Cell16> cells;
     std::vector<std::uint64_t> carries;
 
     std::uint64_t RowsPerPiece() const {
@@ -222,14 +222,14 @@ class RowBuilder {
   }
 
   // Collective. Each rank sends every lower rank s the summed cells (lo of s, hi of its band)
-  // and receives the same block of its own columns from every higher rank (returned in rank
-  // order): in step k, to rank - k and from rank + k, the carries of a block first, then its
-  // cells in pieces of whole triangle rows.
-  std::vector<Block> ExchangeBlocks(const Cell16* triangle, const std::vector<std::uint64_t>& band,
+  // and receives the same block of its own columns from every higher rank into the same cells
+  // of its own triangle (returned in rank order): in step k, to rank - k and from rank + k, the
+  // carries of a block first, then its cells in pieces of whole triangle rows (one MPI datatype
+  // per piece on each side: no copies, no fresh pages).
+  std::vector<Block> ExchangeBlocks(Cell16* triangle, const std::vector<std::uint64_t>& band,
                                     const std::vector<std::uint64_t>& carries) const {
     const int rank = CommRank(comm_), size = CommSize(comm_);
     std::vector<Block> received;
-    std::vector<Cell16> out;
     for (int k = 1; k < size; ++k) {
       const int to = rank - k, from = rank + k;
       const Block send = to >= 0 ? MakeBlock(band, rank, to) : Block{};
@@ -245,7 +245,6 @@ class RowBuilder {
       QWEM_MPI(MPI_Sendrecv(send_carries.data(), static_cast<int>(send_carries.size()), MPI_UINT64_T, to_rank, 23,
                             recv.carries.data(), static_cast<int>(recv.carries.size()), MPI_UINT64_T, from_rank, 23,
                             comm_, MPI_STATUS_IGNORE));
-      recv.cells.resize((recv.hi1 - recv.hi0) * recv.width);
       // Every rank makes the same number of exchanges in step k (empty messages where its blocks
       // have run out), so that each message has its partner.
       std::uint64_t steps = 0;
@@ -253,14 +252,9 @@ class RowBuilder {
       for (std::uint64_t i = 0; i < steps; ++i) {
         const auto [s0, s1] = send.PieceRows(i);
         const auto [r0, r1] = recv.PieceRows(i);
-        out.resize((s1 - s0) * send.width);
-        for (std::uint64_t hi = s0; hi < s1; ++hi)
-          std::memcpy(out.data() + (hi - s0) * send.width, triangle + TriangleCells(hi) + send.lo0,
-                      send.width * sizeof(Cell16));
-        QWEM_MPI(MPI_Sendrecv(out.data(), static_cast<int>(out.size()), MPI_UINT16_T, to_rank, 24,
-                              recv.cells.data() + (r0 - recv.hi0) * recv.width,
-                              static_cast<int>((r1 - r0) * recv.width), MPI_UINT16_T, from_rank, 24, comm_,
-                              MPI_STATUS_IGNORE));
+        BlockRows out(s0, s1, send.lo0, send.width), in(r0, r1, recv.lo0, recv.width);
+        QWEM_MPI(MPI_Sendrecv(triangle, out.count(), out.datatype(), to_rank, 24, triangle, in.count(), in.datatype(),
+                              from_rank, 24, comm_, MPI_STATUS_IGNORE));
       }
       if (from < size) received.push_back(std::move(recv));
     }
@@ -287,14 +281,12 @@ class RowBuilder {
     }
   }
 
-  // 2. The blocks of the higher ranks' bands, as ExchangeBlocks returned them (freed as placed).
-  void PlaceBlocks(std::vector<Block>& blocks) {
-    for (Block& b : blocks) {
+  // 2. The blocks of the higher ranks' bands, where ExchangeBlocks put them.
+  void PlaceBlocks(const Cell16* triangle, const std::vector<Block>& blocks) {
+    for (const Block& b : blocks)
       for (std::uint64_t t0 = b.hi0; t0 < b.hi1; t0 += kTileRows)
         PlaceColumns(t0, std::min(b.hi1, t0 + kTileRows), b.lo0, b.lo0 + b.width, b.carries,
-                     [&](std::uint64_t hi) { return b.cells.data() + (hi - b.hi0) * b.width; });
-      b = Block{};
-    }
+                     [&](std::uint64_t hi) { return triangle + TriangleCells(hi) + b.lo0; });
   }
 
   // 3. Collective. The sparse entries (each held once) to the owners of both their rows.
@@ -339,6 +331,28 @@ class RowBuilder {
 
  private:
   static constexpr std::uint64_t kTileRows = 64;
+
+  // The cells (lo in [lo0, lo0 + width), hi in [h0, h1)) of a triangle as one MPI datatype
+  // (relative to the triangle's first cell); empty: count() 0.
+  struct BlockRows {
+    MPI_Datatype type = MPI_DATATYPE_NULL;
+    BlockRows(std::uint64_t h0, std::uint64_t h1, std::uint64_t lo0, std::uint64_t width) {
+      if (h1 <= h0 || width == 0) return;
+      std::vector<MPI_Aint> at(h1 - h0);
+      for (std::uint64_t hi = h0; hi < h1; ++hi)
+        at[hi - h0] = static_cast<MPI_Aint>((TriangleCells(hi) + lo0) * sizeof(Cell16));
+      QWEM_MPI(MPI_Type_create_hindexed_block(static_cast<int>(at.size()), static_cast<int>(width), at.data(),
+                                              MPI_UINT16_T, &type));
+      QWEM_MPI(MPI_Type_commit(&type));
+    }
+    ~BlockRows() {
+      if (type != MPI_DATATYPE_NULL) MPI_Type_free(&type);
+    }
+    BlockRows(const BlockRows&) = delete;
+    BlockRows& operator=(const BlockRows&) = delete;
+    int count() const { return type == MPI_DATATYPE_NULL ? 0 : 1; }
+    MPI_Datatype datatype() const { return type == MPI_DATATYPE_NULL ? MPI_UINT16_T : type; }
+  };
 
   // Places (lo, hi) for the cells of rows hi in [h0, h1) (at most kTileRows) and columns lo in
   // [c0, c1) with lo < hi, column by column; row(hi) points to cell (hi, c0). `carries`: cells
@@ -440,11 +454,11 @@ CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats
   // 3. The CSR rows: the higher ranks' blocks in this rank's columns fetched, then the own band
   // and those blocks placed, then the sparse entries.
   RowBuilder builder(comm, rows, row_nnz);
-  std::vector<RowBuilder::Block> blocks = builder.ExchangeBlocks(counter.triangle(), band, carries);
+  const std::vector<RowBuilder::Block> blocks = builder.ExchangeBlocks(counter.triangle(), band, carries);
   step_done(ReduceStats::kBlocks);
   builder.PlaceBand(counter.triangle(), band[rank], band[rank + 1], carries);
+  builder.PlaceBlocks(counter.triangle(), blocks);
   counter.Release();
-  builder.PlaceBlocks(blocks);
   step_done(ReduceStats::kPlace);
   std::vector<int> owner(V);
   for (int r = 0; r < size; ++r)
