@@ -125,6 +125,7 @@ void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainingSetup& setu
                 SwitchOnError(rec.switch_on_measured, rec.switch_on_discrete, 10));
   if (!rec.theory_coupled.empty()) {
     out.Attribute("/train", "theory_coupled_max_error_top10", rec.CoupledMaxError(10));
+    out.Attribute("/train", "theory_coupled_steps", std::string(rec.coupled_exact_steps ? "exact" : "chunked"));
     out.Attribute("/train", "switch_on_coupled_error_top10",
                   SwitchOnError(rec.switch_on_measured, rec.switch_on_coupled, 10));
   }

@@ -144,6 +144,11 @@ CoupledTheory::CoupledTheory(std::vector<double> lambda, std::vector<double> pro
 
 void CoupledTheory::Step(double dtau) {
   const double eta = dtau / 2;
+  if (exact_) {
+    ExactStep(eta);
+    tau_ += dtau;
+    return;
+  }
   double largest = 0;
   for (int k = 0; k < n_; ++k) {
     const double h = 1 + eta * lambda_[k];
@@ -158,6 +163,22 @@ void CoupledTheory::Step(double dtau) {
   pending_ = true;
   // Chunks short enough that S stays well conditioned (no mode grows by more than e^2 in one).
   if (largest > kChunkGrowth) Flush();
+}
+
+// Y <- Y + eta (Lambda Y - Y G), R <- R - eta R G with G = W^T W = Y^T Y + R^T R; in the
+// column-major layout of Flush (y_k and R's rows as columns of length d): y_k <- (1 + eta
+// lambda_k) y_k - eta G y_k.
+void CoupledTheory::ExactStep(double eta) {
+  const int d = d_, n = n_;
+  const double one = 1, zero = 0, minus_eta = -eta;
+  std::vector<double> G(static_cast<std::size_t>(d) * d), T(Y_);
+  dgemm_("N", "T", &d, &d, &d, &one, R_.data(), &d, R_.data(), &d, &zero, G.data(), &d);
+  if (n > 0) dgemm_("N", "T", &d, &d, &n, &one, Y_.data(), &d, Y_.data(), &d, &one, G.data(), &d);
+  for (int k = 0; k < n; ++k)
+    for (int j = 0; j < d; ++j) Y_[k * d + j] *= 1 + eta * lambda_[k];
+  if (n > 0) dgemm_("N", "N", &d, &n, &d, &minus_eta, G.data(), &d, T.data(), &d, &one, Y_.data(), &d);
+  const std::vector<double> R(R_);
+  dgemm_("N", "N", &d, &d, &d, &minus_eta, G.data(), &d, R.data(), &d, &one, R_.data(), &d);
 }
 
 // The chunk since the last flush, applied to W's rows in the eigenbasis: the solution above

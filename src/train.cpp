@@ -29,6 +29,8 @@ double TrainRecord::CoupledMaxError(int n) const {
 
 namespace {
 
+constexpr double kExactCoupledBudget = 1e9;
+
 // The discrete curves and the switch-on times of every record so far (recomputed whole, so a
 // resumed run needs nothing more from its checkpoint than a_0).
 void FinishTheory(const Trainer& trainer, TrainRecord& rec) {
@@ -42,7 +44,13 @@ void FinishTheory(const Trainer& trainer, TrainRecord& rec) {
   rec.theory_coupled.clear();
   rec.switch_on_coupled.clear();
   if (!rec.initial_projections.empty()) {
-    const CoupledTheory start(rec.coupled_eigenvalues, rec.initial_projections, rec.initial_gram, rec.dim);
+    CoupledTheory start(rec.coupled_eigenvalues, rec.initial_projections, rec.initial_gram, rec.dim);
+    // Exact steps when the run's steps cost at most kExactCoupledBudget multiply-adds (about a
+    // second; gd and small d), else the chunked solution (paper-size SGD: d = 200, 400 modes).
+    const double cost = CoupledTheory::ExactStepCost(static_cast<int>(rec.coupled_eigenvalues.size()), rec.dim) *
+                        static_cast<double>(rec.step.back());
+    start.UseExactSteps(cost <= kExactCoupledBudget);
+    rec.coupled_exact_steps = start.exact_steps();
     rec.theory_coupled = CoupledTheoryCurves(
         start, [&](global_int_t u) { return trainer.TauIncrement(u); }, rec.step, rec.n_modes, &rec.switch_on_coupled);
   }
@@ -177,9 +185,12 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
         ov = b;
       }
       const std::string rate = rate_since_start(s, now);
-      std::snprintf(line, sizeof line, "train: step %lld/%lld, tau %.4g, loss %.4g, s = %s ...%s%s%s, %.1f s",
-                    static_cast<long long>(s), static_cast<long long>(steps), tau, rec.loss.back(), sv.c_str(),
-                    ov.c_str(), acc.c_str(), rate.c_str(), now);
+      // No loss before the run's first step (recorded as NaN).
+      char loss[48] = "";
+      if (s != first_step) std::snprintf(loss, sizeof loss, ", loss %.4g", rec.loss.back());
+      std::snprintf(line, sizeof line, "train: step %lld/%lld, tau %.4g%s, s = %s ...%s%s%s, %.1f s",
+                    static_cast<long long>(s), static_cast<long long>(steps), tau, loss, sv.c_str(), ov.c_str(),
+                    acc.c_str(), rate.c_str(), now);
       say(line);
     }
   };

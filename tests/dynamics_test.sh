@@ -154,6 +154,32 @@ print(f"gd coupled theory: max error {e:.4f}, switch-on within {100 * s:.2f}% "
 sys.exit(0 if e < 0.02 and s < 0.01 and np.all(np.isfinite(measured)) and np.all(np.isfinite(coupled)) else 1)
 EOF
 check "gd follows the coupled theory (max error < 0.02, switch-on within 1%)" $?
+# The same at a large step, eta' lambda_1 = 0.2 (the rate scaled from the run above): the coupled
+# theory takes the steps exactly there (the chunked solution was 1% off near saturation).
+LR_BIG=$($PY - "$WORK/gd.h5" <<'EOF'
+import sys, h5py
+t = h5py.File(sys.argv[1])["/train"]
+eta_lambda = t["tau"][-1] / t["step"][-1] / 2 * t["eigenvalues"][0]
+print(1.5 * 0.2 / eta_lambda)
+EOF
+)
+timeout $LIMIT mpirun -q -n "$NP" "$BIN" --corpus "$SHARE/corpus" --vocab-size 300 --dim 4 --mode gd --steps auto \
+  --lr "$LR_BIG" --log-every 1 --init-scale 1e-3 $NOEVAL --out "$WORK/gd_big.h5" >"$WORK/gd_big.log" 2>&1
+check "gd run at eta' lambda_1 = 0.2" $?
+$PY - "$WORK/gd_big.h5" <<'EOF'
+import sys, h5py, numpy as np
+t = h5py.File(sys.argv[1])["/train"]
+eta_lambda = t["tau"][-1] / t["step"][-1] / 2 * t["eigenvalues"][0]
+e, s = t.attrs["theory_coupled_max_error_top10"], t.attrs["switch_on_coupled_error_top10"]
+steps = t.attrs["theory_coupled_steps"]
+steps = steps.decode() if isinstance(steps, bytes) else steps
+print(f"gd at eta' lambda_1 = {eta_lambda:.3f}: coupled theory ({steps} steps) max error {e:.4f}, "
+      f"switch-on within {100 * s:.2f}%; discrete curve {t.attrs['theory_discrete_max_error_top10']:.4f}, "
+      f"{100 * t.attrs['switch_on_discrete_error_top10']:.2f}%")
+ok = abs(eta_lambda - 0.2) < 0.01 and steps == "exact" and e < 0.02 and s < 0.01
+sys.exit(0 if ok and np.all(np.isfinite(t["switch_on_tau"][:])) else 1)
+EOF
+check "gd at a large step follows the coupled theory's exact steps (max error < 0.02, switch-on within 1%)" $?
 
 # 4. Plots.
 $PY "$SHARE/plot_dynamics.py" "$WORK/sgd.h5" --out-dir "$WORK/plots" >"$WORK/plot.log" 2>&1

@@ -403,42 +403,64 @@ TEST(Dynamics, DiscreteTheoryFollowsLargeSteps) {
 // W's directions and the mode-by-mode curves are off). With every eigenpair given, and with only
 // the nonzero ones (the rest of W0 as the zero-eigenvalue block), a_k = ||W^T v_k||^2 and W's
 // singular values match along the way; the decoupled curve with the Gram-Schmidt a_0 does not.
-TEST(Dynamics, CoupledTheoryIsTheExactFlow) {
-  const int V = 10, d = 3;
+// Five modes that compete: M = sum_k lambda_k v_k v_k^T (rank 5, V = 10, random orthonormal
+// v_k) and W0 (V x d = 3, row-major) of entries 1e-3 N(0, 1); close eigenvalues 6, 5.6, 5.2.
+struct CompetingModes {
+  static constexpr int V = 10, d = 3;
   const std::vector<double> lambda = {6.0, 5.6, 5.2, 2.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-  std::mt19937_64 gen(11);
-  std::normal_distribution<double> normal;
-  std::vector<double> Q(V * V);  // column k = v_k
-  for (auto& q : Q) q = normal(gen);
-  for (int k = 0; k < V; ++k) {
-    for (int j = 0; j < k; ++j) {
-      double dot = 0;
-      for (int i = 0; i < V; ++i) dot += Q[k * V + i] * Q[j * V + i];
-      for (int i = 0; i < V; ++i) Q[k * V + i] -= dot * Q[j * V + i];
+  std::vector<double> Q = std::vector<double>(V * V);  // row k = v_k
+  std::vector<double> M = std::vector<double>(V * V, 0.0), W = std::vector<double>(V * d);
+
+  CompetingModes() {
+    std::mt19937_64 gen(11);
+    std::normal_distribution<double> normal;
+    for (auto& q : Q) q = normal(gen);
+    for (int k = 0; k < V; ++k) {
+      for (int j = 0; j < k; ++j) {
+        double dot = 0;
+        for (int i = 0; i < V; ++i) dot += Q[k * V + i] * Q[j * V + i];
+        for (int i = 0; i < V; ++i) Q[k * V + i] -= dot * Q[j * V + i];
+      }
+      double norm = 0;
+      for (int i = 0; i < V; ++i) norm += Q[k * V + i] * Q[k * V + i];
+      for (int i = 0; i < V; ++i) Q[k * V + i] /= std::sqrt(norm);
     }
-    double norm = 0;
-    for (int i = 0; i < V; ++i) norm += Q[k * V + i] * Q[k * V + i];
-    for (int i = 0; i < V; ++i) Q[k * V + i] /= std::sqrt(norm);
+    for (int i = 0; i < V; ++i)
+      for (int j = 0; j < V; ++j)
+        for (int k = 0; k < V; ++k) M[i * V + j] += Q[k * V + i] * lambda[k] * Q[k * V + j];
+    for (auto& w : W) w = 1e-3 * normal(gen);
   }
-  std::vector<double> M(V * V, 0.0), W(V * d);  // W row-major V x d
-  for (int i = 0; i < V; ++i)
-    for (int j = 0; j < V; ++j)
-      for (int k = 0; k < V; ++k) M[i * V + j] += Q[k * V + i] * lambda[k] * Q[k * V + j];
-  for (auto& w : W) w = 1e-3 * normal(gen);
-  auto project = [&](const std::vector<double>& X, int n) {  // n x d, row k = X^T v_k
+  // n x d, row k = X^T v_k.
+  std::vector<double> Project(const std::vector<double>& X, int n) const {
     std::vector<double> P(n * d, 0.0);
     for (int k = 0; k < n; ++k)
       for (int i = 0; i < V; ++i)
         for (int j = 0; j < d; ++j) P[k * d + j] += Q[k * V + i] * X[i * d + j];
     return P;
-  };
-  std::vector<double> gram(d * d, 0.0);
-  for (int i = 0; i < V; ++i)
-    for (int a = 0; a < d; ++a)
-      for (int b = 0; b < d; ++b) gram[a * d + b] += W[i * d + a] * W[i * d + b];
+  }
+  // X^T X (d x d).
+  static std::vector<double> Gram(const std::vector<double>& X) {
+    std::vector<double> G(d * d, 0.0);
+    for (int i = 0; i < V; ++i)
+      for (int a = 0; a < d; ++a)
+        for (int b = 0; b < d; ++b) G[a * d + b] += X[i * d + a] * X[i * d + b];
+    return G;
+  }
+  // The coupled theory from W on the top n modes.
+  CoupledTheory Theory(int n) const {
+    return CoupledTheory({lambda.begin(), lambda.begin() + n}, Project(W, n), Gram(W), d);
+  }
+};
+
+TEST(Dynamics, CoupledTheoryIsTheExactFlow) {
+  CompetingModes problem;
+  constexpr int V = CompetingModes::V, d = CompetingModes::d;
+  const std::vector<double>& lambda = problem.lambda;
+  const std::vector<double>& M = problem.M;
+  std::vector<double>& W = problem.W;
+  const auto project = [&](const std::vector<double>& X, int n) { return problem.Project(X, n); };
   const double dtau = 1e-5;
-  CoupledTheory all(lambda, project(W, V), gram, d);
-  CoupledTheory top({lambda.begin(), lambda.begin() + 5}, project(W, 5), gram, d);
+  CoupledTheory all = problem.Theory(V), top = problem.Theory(5);
   std::vector<double> a0 = [&] {  // the Gram-Schmidt a_0 of the decoupled curves
     std::vector<double> u = project(W, d), out(d, 0.0);
     for (int k = 0; k < d; ++k) {
@@ -514,6 +536,60 @@ TEST(Dynamics, CoupledTheoryIsTheExactFlow) {
                 worst_decoupled);
   EXPECT_LT(worst_coupled, 1e-3);
   EXPECT_GT(worst_decoupled, 0.05) << "the test spectrum should make the modes compete";
+}
+
+TEST(Dynamics, CoupledTheoryExactStepsAreGradientDescent) {
+  // At eta' lambda_1 = 0.2 (the largest step of issue 15's targets) the exact steps are gradient
+  // descent itself, W <- W + eta' (M - W W^T) W, run here in the full space on a rank-5 M: every
+  // a_k and singular value to rounding, at every step, through all three switch-ons; the chunked
+  // solution is measurably off there (else this test could not tell them apart).
+  CompetingModes problem;
+  constexpr int V = CompetingModes::V, d = CompetingModes::d;
+  const double eta = 0.2 / problem.lambda[0], dtau = 2 * eta;
+  CoupledTheory exact = problem.Theory(5), chunked = problem.Theory(5);
+  exact.UseExactSteps(true);
+  ASSERT_TRUE(exact.exact_steps());
+  ASSERT_FALSE(chunked.exact_steps());
+  std::vector<double> W = problem.W;
+  double worst_exact = 0, worst_chunked = 0;
+  int on = 0;
+  for (int step = 1; step <= 200; ++step) {
+    const std::vector<double> G = CompetingModes::Gram(W);
+    std::vector<double> next(W);
+    for (int i = 0; i < V; ++i)
+      for (int a = 0; a < d; ++a) {
+        double f = 0;
+        for (int j = 0; j < V; ++j) f += problem.M[i * V + j] * W[j * d + a];
+        for (int b = 0; b < d; ++b) f -= W[i * d + b] * G[b * d + a];
+        next[i * d + a] += eta * f;
+      }
+    W = next;
+    exact.Step(dtau);
+    chunked.Step(dtau);
+    const std::vector<double> P = problem.Project(W, 5);
+    std::vector<double> sv;
+    const std::vector<double> a_exact = exact.ModeSquares(&sv), a_chunked = chunked.ModeSquares();
+    on = 0;
+    for (int k = 0; k < 5; ++k) {
+      double a = 0;
+      for (int j = 0; j < d; ++j) a += P[k * d + j] * P[k * d + j];
+      on += a >= problem.lambda[k] / 2;
+      worst_exact = std::max(worst_exact, std::abs(a_exact[k] - a) / problem.lambda[0]);
+      worst_chunked = std::max(worst_chunked, std::abs(a_chunked[k] - a) / problem.lambda[0]);
+    }
+    // W's squared singular values sum to the trace of its Gram matrix.
+    double trace = 0, t = 0;
+    const std::vector<double> G1 = CompetingModes::Gram(W);
+    for (int a = 0; a < d; ++a) trace += G1[a * d + a], t += sv[a] * sv[a];
+    EXPECT_NEAR(t, trace, 1e-10 * problem.lambda[0]) << "step " << step;
+    EXPECT_NEAR(exact.tau(), step * dtau, 1e-12 * step);
+  }
+  if (std::getenv("QWEM_TEST_VERBOSE"))
+    std::printf("exact steps vs gradient descent: max |a_k - a_k(GD)| / lambda_1 %.2e; chunked %.2e\n", worst_exact,
+                worst_chunked);
+  EXPECT_EQ(on, d) << "every one of W's d directions should have switched on";
+  EXPECT_LT(worst_exact, 1e-10);
+  EXPECT_GT(worst_chunked, 1e-3);
 }
 
 // --theory-convention reference (the paper's code): W0 entries of std init_scale / sqrt(d), and

@@ -36,6 +36,7 @@ struct TrainRecord {
   std::vector<double> initial_projections;  // n_coupled x dim: W0^T v_k
   std::vector<double> initial_gram;         // dim x dim: W0^T W0
   std::vector<double> theory_coupled;       // records x dim
+  bool coupled_exact_steps = false;         // stepped exactly (theory.hpp), else in chunks
   std::vector<double> mode_squares;         // records x n_modes: ||W^T v_k||^2, each mode's measured a_k
   // Per mode (n_modes): tau at which s_k^2 reaches lambda_k / 2, measured and by both theories.
   std::vector<double> switch_on_measured, switch_on_theory, switch_on_discrete, switch_on_coupled;
