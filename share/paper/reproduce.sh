@@ -8,9 +8,10 @@
 # PRESET  tiny    the bundled sample at V = 400, d = 10, short training (about a minute; CI runs it)
 #         sample  the bundled sample at V = 400, d = 10, the README's training settings
 #         full    V = 10000, d = 200 (the paper's size), SGNS for 5 epochs, QWEM by SGD for
-#                 --steps auto (the theory's horizon; on Gutenberg 63,855 steps at --lr 40 with
-#                 smoothed negatives, 13 minutes on 2 ranks; QWEM_SGD_STEPS=N caps it, and the
-#                 table says how far it got); the ablation at V = 2000, d = 50, nu = 2 with
+#                 --steps auto (the theory's horizon for the schedule: --lr 40 with smoothed
+#                 negatives, x0.1 from step 60,000; on Gutenberg 98,545 steps, about 23 minutes
+#                 on 2 ranks; QWEM_SGD_STEPS=N caps it, and the table says how far it got);
+#                 the ablation at V = 2000, d = 50, nu = 2 with
 #                 share/bench/ablation.sh's rates, 100,000 steps per cell (about 35 minutes: at
 #                 V = 10k its cells get nowhere in a comparable budget)
 # Environment: NP ranks (default 2), BUILD (default build), QWEM_BIN (default BUILD/qwem-dist),
@@ -64,7 +65,7 @@ case "$PRESET" in
           EPOCHS=5 ;;
   full)   COMMON=(--vocab-size 10000 --window 16 --dim 200)
           SGD=(--negatives 1 --steps "${QWEM_SGD_STEPS:-auto}" --batch 16384 --lr 40 --negative-smoothing 0.5
-               --init-scale 1e-3)
+               --lr-drop 60000 --init-scale 1e-3)
           ABL_COUNT=(--vocab-size 2000 --window 16) ABL_TARGET=(--dim 50 --ns-weight 2) ABL_W2V=(--negative-pairing target)
           ABLATION=(--negatives 1 --batch 16384 --init-scale 1e-3) ABL_STEPS=${QWEM_ABLATION_STEPS:-100000}
           ABL_LR=(12 300)
@@ -111,56 +112,6 @@ $PY "$HERE/share/plot_dynamics.py" "$OUT/qwem_sgd.h5" --out-dir "$OUT/plots_qwem
 $PY -m qwem linear "$OUT/mstar.h5" --out "$OUT/linear.h5" --plots "$OUT/plots_linear" >"$OUT/linear.log"
 echo "reproduce: plots in $OUT/plots_*, linear representations in $OUT/linear.h5"
 
-$PY - "$OUT" "$PRESET" "$CORPUS" <<'EOF' >"$OUT/table.md"
-import math, os, sys
-import qwem
-out, preset, corpus = sys.argv[1:]
-paper = {"sgns": 68.0, "qwem_sgd": 65.1, "mstar": 66.3, "ppmi": 50.6, "pmi": 8.4}
-names = {"sgns": "SGNS (word2vec)", "qwem_sgd": "QWEM by SGD", "mstar": "QWEM closed form (M*)",
-         "ppmi": "PPMI", "pmi": "PMI"}
-def pct(x):
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
-print(f"Preset {preset}, corpus {corpus}.\n")
-print("| method | analogy, pair protocol (%) | paper, Wikipedia (%) | analogy, standard (%) | WordSim-353 | SimLex-999 | notes |")
-print("|---|---|---|---|---|---|---|")
-for key in ("sgns", "qwem_sgd", "mstar", "ppmi", "pmi"):
-    run = qwem.load(os.path.join(out, key + ".h5"))
-    ev = run.eval
-    sims = ev.get("similarity", {})
-    ws = sims.get("EN-WS-353-ALL.txt", {}).get("spearman")
-    sl = sims.get("EN-SIMLEX-999.txt", {}).get("spearman")
-    note = ""
-    if run.training is not None and key == "qwem_sgd":
-        s = run.settings
-        top5 = run.training["overlap"][-1, min(4, run.training["overlap"].shape[1] - 1)]
-        note = f"{s.completed_steps} steps, top-5 overlap {top5:.3f}, theory max error {s.theory_max_error_top10:.3f}"
-        coupled = getattr(s, "theory_coupled_max_error_top10", None)
-        if coupled is not None:
-            note += f" (coupled theory {coupled:.3f})"
-    elif key == "sgns":
-        note = f"{run.settings.completed_steps} steps of 65536 positions"
-    print(f"| {names[key]} | {pct(ev['analogy_pairs']['overall_accuracy'])} of {ev['analogy_pairs']['overall_total']} "
-          f"| {paper[key]} | {pct(ev['analogy_standard']['overall_accuracy'])} of {ev['analogy_standard']['overall_total']} "
-          f"| {'-' if ws is None else f'{ws:.3f}'} | {'-' if sl is None else f'{sl:.3f}'} | {note} |")
-
-# The appendix ablation: the reference code's final accuracy on COCA+NOW (its own protocol;
-# launch/logs/ablation_*.log at 5M steps).
-reference = {("qwem", "qwem"): 20.8, ("qwem", "word2vec"): 37.2, ("sgns", "qwem"): 22.0, ("sgns", "word2vec"): 40.1}
-size = qwem.load(os.path.join(out, "ablation_mstar.h5"))
-closed = size.eval["analogy_standard"]
-vocab = len(size.words)
-print(f"\nThe appendix ablation (pair sampling, the same steps in every cell; V = {vocab}, d = {size.embeddings.shape[1]}, "
-      f"where the closed form of M* answers {pct(closed['overall_accuracy'])}% of {closed['overall_total']} (standard)):\n")
-print("| loss | weights | steps | --lr | analogy, pair protocol (%) | analogy, standard (%) | top-5 overlap with M* | reference, COCA+NOW (%) |")
-print("|---|---|---|---|---|---|---|---|")
-for loss in ("qwem", "sgns"):
-    for weights in ("qwem", "word2vec"):
-        run = qwem.load(os.path.join(out, f"ablation_{loss}_{weights}.h5"))
-        ev, s = run.eval, run.settings
-        overlap = run.training["overlap"][-1, min(4, run.training["overlap"].shape[1] - 1)]
-        print(f"| {loss.upper()} | {weights} | {s.completed_steps} | {s.lr:g} | {pct(ev['analogy_pairs']['overall_accuracy'])} "
-              f"| {pct(ev['analogy_standard']['overall_accuracy'])} of {ev['analogy_standard']['overall_total']} "
-              f"| {overlap:.3f} | {reference[(loss, weights)]} |")
-EOF
+$PY "$HERE/share/paper/table.py" "$OUT" "$PRESET" "$CORPUS" >"$OUT/table.md"
 cat "$OUT/table.md"
 echo "reproduce: done; the table is $OUT/table.md"
