@@ -147,14 +147,15 @@ TEST(Counts, CountsPastSixteenBitsCarryExactly) {
   EXPECT_NEAR(steps, got.reduce.seconds, 1e-3 * got.reduce.seconds + 1e-6);
 }
 
-TEST(Counts, CarriesInEveryPlacementPath) {
-  // The reduce places a triangle cell (lo, hi) in row lo by one of three paths: row hi's own
-  // pass (lo == hi), a tile of the owner's band read column by column (lo and hi on one rank),
-  // or the block a higher rank sends the owner of lo. Here a carry (a count past 2^16) lies on
-  // each path at every rank count: chains "x v x v ..." and "y z y z ..." of three rare words
-  // (the last rows) give the cells (x, v) and (y, z) counts past 65,536, with x the most
-  // frequent word (the first row); 100 shuffled background words make every other row dense,
-  // so the rows split evenly and the rare words share the last rank.
+TEST(Counts, CarriesOnTheBandAndBlockPaths) {
+  // The reduce places a triangle cell's count with its carries (the count past 2^16) by one of
+  // three paths: the diagonal (lo == hi) in row hi alone, an off-diagonal cell of the owner's
+  // band in both its rows, or a cell of a higher rank's band, received in a block, in row lo.
+  // Here carries lie on the last two paths (the block path from 2 ranks on; at 1 rank both
+  // cells are in the one band), away from the first rows: chains "x v x v ..." and "y z y z ..."
+  // of three rare words (the last rows) give the cells (x, v) and (y, z) counts past 65,536, with
+  // x the most frequent word (the first row); 100 shuffled background words make every other
+  // row dense, so the rows split evenly and the rare words share the last rank.
   TempDir dir(kWorld);
   std::vector<std::string> background;
   for (int w = 0; w < 100; ++w)
