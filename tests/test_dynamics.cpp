@@ -446,6 +446,19 @@ struct CompetingModes {
         for (int b = 0; b < d; ++b) G[a * d + b] += X[i * d + a] * X[i * d + b];
     return G;
   }
+  // (M - X X^T) X (V x d): the flow's direction, twice dW/dtau, and gradient descent's step.
+  std::vector<double> Descent(const std::vector<double>& X) const {
+    const std::vector<double> G = Gram(X);
+    std::vector<double> F(V * d, 0.0);
+    for (int i = 0; i < V; ++i)
+      for (int a = 0; a < d; ++a) {
+        double f = 0;
+        for (int j = 0; j < V; ++j) f += M[i * V + j] * X[j * d + a];
+        for (int b = 0; b < d; ++b) f -= X[i * d + b] * G[b * d + a];
+        F[i * d + a] = f;
+      }
+    return F;
+  }
   // The coupled theory from W on the top n modes.
   CoupledTheory Theory(int n) const {
     return CoupledTheory({lambda.begin(), lambda.begin() + n}, Project(W, n), Gram(W), d);
@@ -456,7 +469,6 @@ TEST(Dynamics, CoupledTheoryIsTheExactFlow) {
   CompetingModes problem;
   constexpr int V = CompetingModes::V, d = CompetingModes::d;
   const std::vector<double>& lambda = problem.lambda;
-  const std::vector<double>& M = problem.M;
   std::vector<double>& W = problem.W;
   const auto project = [&](const std::vector<double>& X, int n) { return problem.Project(X, n); };
   const double dtau = 1e-5;
@@ -474,17 +486,8 @@ TEST(Dynamics, CoupledTheoryIsTheExactFlow) {
     return out;
   }();
   auto flow = [&](const std::vector<double>& X) {  // (M - X X^T) X / 2
-    std::vector<double> G(d * d, 0.0), F(V * d, 0.0);
-    for (int i = 0; i < V; ++i)
-      for (int a = 0; a < d; ++a)
-        for (int b = 0; b < d; ++b) G[a * d + b] += X[i * d + a] * X[i * d + b];
-    for (int i = 0; i < V; ++i)
-      for (int a = 0; a < d; ++a) {
-        double f = 0;
-        for (int j = 0; j < V; ++j) f += M[i * V + j] * X[j * d + a];
-        for (int b = 0; b < d; ++b) f -= X[i * d + b] * G[b * d + a];
-        F[i * d + a] = f / 2;
-      }
+    std::vector<double> F = problem.Descent(X);
+    for (double& f : F) f /= 2;
     return F;
   };
   const double h = 1e-3;                   // RK4 step in tau
@@ -554,16 +557,8 @@ TEST(Dynamics, CoupledTheoryExactStepsAreGradientDescent) {
   double worst_exact = 0, worst_chunked = 0;
   int on = 0;
   for (int step = 1; step <= 200; ++step) {
-    const std::vector<double> G = CompetingModes::Gram(W);
-    std::vector<double> next(W);
-    for (int i = 0; i < V; ++i)
-      for (int a = 0; a < d; ++a) {
-        double f = 0;
-        for (int j = 0; j < V; ++j) f += problem.M[i * V + j] * W[j * d + a];
-        for (int b = 0; b < d; ++b) f -= W[i * d + b] * G[b * d + a];
-        next[i * d + a] += eta * f;
-      }
-    W = next;
+    const std::vector<double> F = problem.Descent(W);
+    for (int i = 0; i < V * d; ++i) W[i] += eta * F[i];
     exact.Step(dtau);
     chunked.Step(dtau);
     const std::vector<double> P = problem.Project(W, 5);
