@@ -1,5 +1,6 @@
 #include "qwem/checkpoint.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <variant>
@@ -70,7 +71,9 @@ std::vector<Setting> TrainingSettings(const TrainingSetup& setup, const Vocabula
     if (t.weights != DefaultWeights(t.loss)) settings.push_back({"weights", Name(t.weights)});
     if (t.pairing != DefaultPairing(t.weights)) settings.push_back({"negative_pairing", Name(t.pairing)});
     if (t.negative_smoothing > 0) settings.push_back({"negative_smoothing", t.negative_smoothing});
+    if (t.precision != PairPrecision::kDouble) settings.push_back({"pair_precision", Name(t.precision)});
   }
+  // (A setting left out here must be in kRecordedWhenSet.)
   if (t.lr_drop > 0) {
     settings.push_back({"lr_drop", t.lr_drop});
     settings.push_back({"lr_drop_factor", t.lr_drop_factor});
@@ -81,6 +84,12 @@ std::vector<Setting> TrainingSettings(const TrainingSetup& setup, const Vocabula
   }
   return settings;
 }
+
+// The settings TrainingSettings records only when they are not the default: a file that has one
+// the run leaves at its default does not match it either.
+constexpr const char* kRecordedWhenSet[] = {"theory_convention",  "weights",        "negative_pairing",
+                                            "negative_smoothing", "pair_precision", "lr_drop",
+                                            "lr_drop_factor",     "context_group",  "window_ranks"};
 
 std::string CheckpointName(global_int_t step) {
   char b[64];
@@ -176,10 +185,18 @@ TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const TrainingS
     if (setup.train.theory && in.HasAttribute("/train", "theory"))
       throw Error("'" + path +
                   "' was trained with --no-theory (no theory curves to continue): resume with --no-theory");
-    for (const Setting& s : TrainingSettings(setup, vocab, CommSize(comm))) {
+    const std::vector<Setting> settings = TrainingSettings(setup, vocab, CommSize(comm));
+    for (const Setting& s : settings) {
       const std::string have = in.AttributeText("/train", s.name), want = s.Text();
       if (have != want)
         throw Error("'" + path + "' does not match this run: it has " + s.name + " = " + have + ", this run " + want);
+    }
+    for (const char* name : kRecordedWhenSet) {
+      const bool set_here =
+          std::any_of(settings.begin(), settings.end(), [&](const Setting& s) { return s.name == name; });
+      if (!set_here && in.HasAttribute("/train", name))
+        throw Error("'" + path + "' does not match this run: it has " + name + " = " +
+                    in.AttributeText("/train", name) + ", this run the default");
     }
     rec.dim = setup.dim;
     rec.completed_steps = in.IntAttribute("/train/state", "step");

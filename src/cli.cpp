@@ -218,7 +218,7 @@ CommandLine ParseCommandLine(int argc, char** argv) {
                  "From this step on, the learning rate times --lr-drop-factor (the reference's x0.1 at 3M; 0: never)")
       ->capture_default_str();
   app.add_option("--lr-drop-factor", o.train.lr_drop_factor, "The factor of --lr-drop")->capture_default_str();
-  std::string weights, pairing;
+  std::string weights, pairing, precision = Name(o.train.precision);
   CLI::Option* weights_option = app.add_option(
       "--weights", weights,
       "Pair sampling's weights: qwem (the paper's setting 3.1, q_ij = c / (P_ij + nu P_i P_j)), word2vec "
@@ -228,6 +228,11 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       app.add_option("--negative-pairing", pairing,
                      "Pair sampling's negatives: iid (i and j from the unigram) or target (i the positive's word, the "
                      "reference's). Default: iid with --weights qwem, else target");
+  app.add_option("--pair-precision", precision,
+                 "Pair sampling's kernel: double, or single (scores and row sums in float over a float copy of W, "
+                 "carried into double every 32 entries of a row; W and its steps stay double). Both give the same W on "
+                 "any rank count")
+      ->capture_default_str();
   app.add_option("--init-scale", o.train.init_scale,
                  "Standard deviation of the entries of W0 (--theory-convention reference: times 1/sqrt(d))")
       ->capture_default_str();
@@ -312,6 +317,7 @@ CommandLine ParseCommandLine(int argc, char** argv) {
     ParseName("--negative-pairing", pairing, &o.train.pairing);
   else
     o.train.pairing = DefaultPairing(o.train.weights);
+  ParseName("--pair-precision", precision, &o.train.precision);
   if (steps == "auto") {
     o.train.steps_auto = true;
   } else {

@@ -29,6 +29,7 @@ constexpr Named<LrSchedule> kSchedules[] = {{LrSchedule::kConstant, "constant"},
 constexpr Named<PairWeights> kPairWeights[] = {
     {PairWeights::kQwem, "qwem"}, {PairWeights::kWord2vec, "word2vec"}, {PairWeights::kSampled, "sampled"}};
 constexpr Named<NegativePairing> kPairings[] = {{NegativePairing::kIid, "iid"}, {NegativePairing::kTarget, "target"}};
+constexpr Named<PairPrecision> kPrecisions[] = {{PairPrecision::kDouble, "double"}, {PairPrecision::kSingle, "single"}};
 constexpr Named<EmbeddingSum> kEmbeddingSums[] = {{EmbeddingSum::kW, "w"}, {EmbeddingSum::kWPlusC, "w+c"}};
 constexpr Named<TheoryConvention> kConventions[] = {{TheoryConvention::kQwem, "qwem"},
                                                     {TheoryConvention::kReference, "reference"}};
@@ -70,6 +71,7 @@ const char* Name(EmbeddingSum v) { return NameIn(kEmbeddingSums, v); }
 const char* Name(PairWeights v) { return NameIn(kPairWeights, v); }
 const char* Name(NegativePairing v) { return NameIn(kPairings, v); }
 const char* Name(TheoryConvention v) { return NameIn(kConventions, v); }
+const char* Name(PairPrecision v) { return NameIn(kPrecisions, v); }
 
 PairWeights DefaultWeights(LossKind loss) {
   return loss == LossKind::kSgns ? PairWeights::kSampled : PairWeights::kQwem;
@@ -107,6 +109,9 @@ void ParseName(const std::string& option, const std::string& text, PairWeights* 
 }
 void ParseName(const std::string& option, const std::string& text, NegativePairing* value) {
   *value = ParseIn(kPairings, option, text);
+}
+void ParseName(const std::string& option, const std::string& text, PairPrecision* value) {
+  *value = ParseIn(kPrecisions, option, text);
 }
 void ParseName(const std::string& option, const std::string& text, EmbeddingSum* value) {
   *value = ParseIn(kEmbeddingSums, option, text);
@@ -199,6 +204,7 @@ void Options::Check() const {
   Require(mode == Mode::kSgd || train.negative_smoothing == 0, "--negative-smoothing applies to --mode sgd");
   Require(mode == Mode::kSgd || (!Given("weights") && !Given("negative-pairing")),
           "--weights and --negative-pairing apply to --mode sgd");
+  Require(mode == Mode::kSgd || !Given("pair-precision"), "--pair-precision applies to --mode sgd (pair sampling)");
   if (training()) {
     Require(target.cds == 1 && target.shift == 1,
             std::string("--mode ") + Name(mode) + " trains on M* itself: --cds and --shift are closed-form options");
@@ -217,6 +223,8 @@ void Options::Check() const {
     Require(windows || train.loss != LossKind::kQwem || train.negatives >= 1, "--loss qwem needs --negatives >= 1");
     Require(!windows || (!Given("weights") && !Given("negative-pairing")),
             "--weights and --negative-pairing apply to pair sampling (word2vec's windows have their own)");
+    Require(!windows || !Given("pair-precision"),
+            "--pair-precision applies to pair sampling (word2vec's windows have their own kernel)");
     Require(train.weights != PairWeights::kSampled || train.pairing == NegativePairing::kTarget,
             "--weights sampled draws each negative for its positive's target word: --negative-pairing target");
     Require(train.subsample == 0 || windows || train.weights != PairWeights::kQwem,

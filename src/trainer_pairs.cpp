@@ -16,6 +16,8 @@
 // shared, each rank computes the gradient of the rows it owns (a contiguous block balanced by
 // expected work), each row's terms summed in sample order (pair_kernel.hpp), and the blocks are
 // all-gathered in place: the result is bit-identical on any number of ranks.
+// --pair-precision single: the kernel reads a float copy of W (pair_kernel.hpp), refreshed where
+// W changed (a function of W, so resume and rank-independence hold as in double).
 // Local SGD (--sync-every K > 1): each rank steps its replica with its own samples (gradient
 // scaled to the global batch) and the replicas are averaged every K steps (K = 1 would equal the
 // exact mode); trajectories then depend on the rank count.
@@ -43,6 +45,7 @@ class PairTrainer final : public Trainer {
   void Initialize() override {
     W_ = InitialRows(setup_.train.seed, setup_.train.EntryStd(d_), 0, n_words_, d_);
     step_ = 0;
+    RefreshSingle();
   }
   void Restore(global_int_t step, const std::vector<double>& local_rows, const std::vector<double>&) override;
   void Step() override;
@@ -79,6 +82,13 @@ class PairTrainer final : public Trainer {
   void DrawPositives();
   void DrawNegatives();
   void SyncReplicas();
+  bool single() const { return opt_.precision == PairPrecision::kSingle; }
+  // The float copy of every row (single precision; no-op in double).
+  void RefreshSingle() {
+    if (single()) ToSingle(W_.data(), 0, static_cast<word_id_t>(n_words_), d_, Ws_.data());
+  }
+  // The float copy of the batch's rows that other ranks stepped (exact mode, single precision).
+  void RefreshOthersRows();
   bool exact() const { return setup_.train.sync_every == 1; }
   std::vector<word_id_t> BalancedRows() const;
 
@@ -89,8 +99,10 @@ class PairTrainer final : public Trainer {
   AliasTable negative_table_;
   double mstar_norm2_ = 0;
   PositiveSampler positive_sampler_;
-  CountLookup lookup_count_;  // C_ij of the negatives under qwem weights (this rank's rows)
-  std::vector<double> W_;     // the replica, V x d
+  CountLookup lookup_count_;             // C_ij of the negatives under qwem weights (this rank's rows)
+  std::vector<double> W_;                // the replica, V x d
+  std::vector<float> Ws_;                // its float copy (--pair-precision single)
+  std::vector<std::uint8_t> refreshed_;  // per row: copied to Ws_ this step
   std::vector<Pair> positives_, negatives_;
   std::vector<Drawn> drawn_mine_, drawn_all_;
   std::vector<Owned> drawn_owned_;
@@ -122,6 +134,10 @@ PairTrainer::PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const Cooccu
   if (positive_sampler_.Total() <= 0) throw Error("the corpus has no co-occurring pairs to train on");
 
   W_.assign(static_cast<std::size_t>(n_words_) * d_, 0.0);
+  if (single()) {
+    Ws_.assign(W_.size(), 0.0f);
+    refreshed_.assign(n_words_, 0);
+  }
   positives_.resize(opt_.batch);
   negatives_.resize(static_cast<std::size_t>(opt_.batch) * opt_.negatives);
   lookup_.resize(negatives_.size());
@@ -163,6 +179,7 @@ void PairTrainer::Restore(global_int_t step, const std::vector<double>& local_ro
   }
   QWEM_MPI(MPI_Allgatherv(local_rows.data(), sizes[rank_], MPI_DOUBLE, W_.data(), sizes.data(), displs.data(),
                           MPI_DOUBLE, comm_));
+  RefreshSingle();
 }
 
 void PairTrainer::DrawPositives() {
@@ -260,19 +277,14 @@ void PairTrainer::Step() {
     for (int k = 0; k < K; ++k) out[1 + k] = positives_[s].i >= 0 ? take(negatives_[s * K + k], false) : WeightedPair{};
   }
   const double scale = exact() ? 1.0 / B : static_cast<double>(size_) / B;
-  const PairBatchTotals totals = gradients_.Compute(W_.data(), batch_, opt_.loss, scale);
+  const PairBatchTotals totals = single() ? gradients_.Compute(Ws_.data(), batch_, opt_.loss, scale)
+                                          : gradients_.Compute(W_.data(), batch_, opt_.loss, scale);
   loss_sum_ += totals.loss;
   n_positive_ += totals.positives;
   total_updates_ += totals.pairs;
   // The step, once every score has been taken from the W the step started from.
-  const double eta = LearningRate(step_);
-  const std::vector<word_id_t>& touched = gradients_.Touched();
+  gradients_.Descend(LearningRate(step_), W_.data(), single() ? Ws_.data() : nullptr);
   double* W = W_.data();
-  for (std::size_t t = 0; t < touched.size(); ++t) {
-    double* w = W + static_cast<std::size_t>(touched[t]) * d;
-    const double* g = gradients_.Gradient(t);
-    for (int k = 0; k < d; ++k) w[k] -= eta * g[k];
-  }
   if (exact() && size_ > 1) {
     // Every rank's block of rows, in place: V d doubles per step whatever the batch touched.
     std::vector<int> sizes(size_), displs(size_);
@@ -281,15 +293,31 @@ void PairTrainer::Step() {
       displs[r] = owned_rows_[r] * d;
     }
     QWEM_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, W, sizes.data(), displs.data(), MPI_DOUBLE, comm_));
+    if (single()) RefreshOthersRows();
   }
   ++step_;
   if (!exact() && step_ % opt_.sync_every == 0) SyncReplicas();
+}
+
+void PairTrainer::RefreshOthersRows() {
+  // A row changed if the batch has it (its gradient is then computed, by its owner).
+  const RowOwnership mine{owned_rows_[rank_], owned_rows_[rank_ + 1]};
+  auto refresh = [&](word_id_t r) {
+    if (mine.Owns(r) || refreshed_[r]) return;
+    refreshed_[r] = 1;
+    ToSingle(W_.data(), r, r + 1, d_, Ws_.data());
+  };
+  for (const WeightedPair& p : batch_)
+    if (p.i >= 0) refresh(p.i), refresh(p.j);
+  for (const WeightedPair& p : batch_)
+    if (p.i >= 0) refreshed_[p.i] = refreshed_[p.j] = 0;
 }
 
 void PairTrainer::SyncReplicas() {
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, W_.data(), static_cast<int>(W_.size()), MPI_DOUBLE, MPI_SUM, comm_));
   const double inv = 1.0 / size_;
   for (double& w : W_) w *= inv;
+  RefreshSingle();
 }
 
 double PairTrainer::TakeLoss() {

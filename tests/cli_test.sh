@@ -134,6 +134,11 @@ expect_usage weights_windows "apply to pair sampling" --corpus "$SHARE/corpus" -
   --sampling windows --weights qwem
 expect_usage sampled_iid "--weights sampled .*--negative-pairing target" --corpus "$SHARE/corpus" --mode sgd \
   --weights sampled --negative-pairing iid
+expect_usage bad_precision "--pair-precision" --corpus "$SHARE/corpus" --mode sgd --pair-precision half
+expect_usage precision_closed_form "--pair-precision applies to --mode sgd" --corpus "$SHARE/corpus" \
+  --pair-precision single
+expect_usage precision_windows "--pair-precision applies to pair sampling" --corpus "$SHARE/corpus" --mode sgd \
+  --loss sgns --sampling windows --pair-precision single
 expect_usage word2vec_no_subsample "--weights word2vec needs .*--subsample" --corpus "$SHARE/corpus" --mode sgd \
   --weights word2vec
 expect_usage subsample_qwem "--subsample is word2vec's subsampling: --weights qwem does not use it" \

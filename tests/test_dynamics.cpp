@@ -212,16 +212,18 @@ struct SgdCell {
   PairWeights weights;
   NegativePairing pairing;
   double smoothing = 0;  // --negative-smoothing
+  PairPrecision precision = PairPrecision::kDouble;
 };
 std::string Describe(const SgdCell& c) {
   return std::string(Name(c.loss)) + " loss, " + Name(c.weights) + " weights, " + Name(c.pairing) + " negatives" +
-         (c.smoothing > 0 ? ", smoothed" : "");
+         (c.smoothing > 0 ? ", smoothed" : "") + (c.precision == PairPrecision::kSingle ? ", single precision" : "");
 }
 TrainingSetup SmallSgd(const SgdCell& c) {
   TrainingSetup o = SmallSgd(c.loss);
   o.train.weights = c.weights;
   o.train.pairing = c.pairing;
   o.train.negative_smoothing = c.smoothing;
+  o.train.precision = c.precision;
   if (c.weights != PairWeights::kQwem) o.train.subsample = 1e-3;
   return o;
 }
@@ -237,7 +239,10 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
       {LossKind::kSgns, PairWeights::kSampled, NegativePairing::kTarget},
       {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kIid, 0.5},
       {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kTarget, 0.5},
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kIid, 0, PairPrecision::kSingle},
+      {LossKind::kSgns, PairWeights::kSampled, NegativePairing::kTarget, 0, PairPrecision::kSingle},
   };
+  std::vector<std::vector<double>> results;  // per cell, on 1 rank (rank 0)
   for (const SgdCell& cell : cells) {
     std::vector<double> reference;
     for (int k = 1; k <= world; ++k) {
@@ -273,15 +278,29 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
         }
       }
     }
+    results.push_back(reference);
   }
+  // Single precision is another kernel (W differs) on the same trajectory (to float's rounding).
+  if (rank == 0)
+    for (const auto& [single, twin] : {std::pair{8, 0}, std::pair{9, 5}}) {
+      double differ = 0, size = 0;
+      for (std::size_t i = 0; i < results[single].size(); ++i) {
+        differ = std::max(differ, std::abs(results[single][i] - results[twin][i]));
+        size = std::max(size, std::abs(results[twin][i]));
+      }
+      EXPECT_GT(differ, 0.0) << Describe(cells[single]);
+      EXPECT_LT(differ, 1e-5 * size) << Describe(cells[single]) << " against " << Describe(cells[twin]);
+    }
 }
 
 TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
   test::TempDir dir(kWorld);
   test::PipelineResult p = test::RunPipeline(kWorld, test::ShareDir() + "/corpus", 300, 1, {});
-  for (int sync : {1, 5}) {
+  for (const auto& [sync, precision] : {std::pair{1, PairPrecision::kDouble}, std::pair{5, PairPrecision::kDouble},
+                                        std::pair{1, PairPrecision::kSingle}, std::pair{5, PairPrecision::kSingle}}) {
     TrainingSetup o = SmallSgd(LossKind::kQwem);
     o.train.sync_every = sync;
+    o.train.precision = precision;
     o.train.steps = 30;
     const std::unique_ptr<Trainer> full = CreateTrainer(kWorld, o, {p.rows, p.vocab});
     full->Initialize();
@@ -301,7 +320,7 @@ TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
     rec.singular_values.assign(o.dim, 1.0);
     rec.completed_steps = first->step();
     rec.interrupted = true;
-    const std::string path = dir.path() + "/ckpt" + std::to_string(sync) + ".h5";
+    const std::string path = dir.path() + "/ckpt" + std::to_string(sync) + Name(precision) + ".h5";
     {
       h5::OutputFile out(kWorld, path);
       WriteTraining(out, kWorld, o, p.vocab, rec, CaptureState(*first));
@@ -313,7 +332,7 @@ TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
     const std::unique_ptr<Trainer> resumed = CreateTrainer(kWorld, o, {p.rows, p.vocab});
     resumed->Restore(back.completed_steps, state.W, state.C);
     while (resumed->step() < o.train.steps) resumed->Step();
-    EXPECT_EQ(full->CopyRows(), resumed->CopyRows()) << "sync_every " << sync;
+    EXPECT_EQ(full->CopyRows(), resumed->CopyRows()) << "sync_every " << sync << ", " << Name(precision);
 
     // A different setting, or a corrupt file, is refused with a clear error on every rank.
     TrainingSetup other = o;
@@ -323,6 +342,14 @@ TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
       ADD_FAILURE() << "a resume file with another --batch was accepted";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("batch"), std::string::npos) << e.what();
+    }
+    other = o;
+    other.train.precision = precision == PairPrecision::kDouble ? PairPrecision::kSingle : PairPrecision::kDouble;
+    try {
+      ReadTraining(kWorld, path, other, p.vocab, p.rows.row_begin, p.rows.row_end, false, &state);
+      ADD_FAILURE() << "a resume file of --pair-precision " << Name(precision) << " was accepted for another";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("pair_precision"), std::string::npos) << e.what();
     }
   }
   const std::string corrupt = dir.path() + "/corrupt.h5";

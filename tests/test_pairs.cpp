@@ -5,10 +5,12 @@
 //    nonzero of C, and the row table's total is sum C;
 //  * CountLookup: C_ij of every (i, j) of a small vocabulary (dense and sparse rows) equals the
 //    gathered counts;
-//  * PairGradients: the gradient of a batch (QWEM and SGNS, repeated pairs, i = j, d with and
-//    without a vector tail) equals a serial double-precision loop written from the
-//    specification in pair_kernel.hpp (one pair at a time, scalar dot products), each row
-//    computed by exactly one rank, the rows of all ranks together bit-identical to one rank's;
+//  * PairGradients: the gradient of a batch (QWEM and SGNS, repeated pairs, i = j, rows of more
+//    than kCarry entries, d with and without vector tails) equals a serial double-precision loop
+//    written from the specification in pair_kernel.hpp (one pair at a time, scalar dot products):
+//    to rounding in double, to float's rounding with --pair-precision single (the kernel over a
+//    float copy of W); each row computed by exactly one rank, the rows of all ranks together
+//    bit-identical to one rank's, in both precisions;
 //  * SampleWeights (--weights): each kind's weights equal the formulas written out by hand on a
 //    four-word unigram, with word2vec's keep probabilities checked against hand-computed values.
 #include <gtest/gtest.h>
@@ -146,9 +148,19 @@ std::vector<double> ReferenceGradient(const std::vector<double>& W, int V, int d
   return G;
 }
 
+// PairGradients::Compute in one precision: over W (double) or its float copy (single).
+PairBatchTotals ComputeIn(PairPrecision precision, PairGradients& g, const std::vector<double>& W, int V, int d,
+                          const std::vector<WeightedPair>& pairs, LossKind loss, double scale) {
+  if (precision == PairPrecision::kDouble) return g.Compute(W.data(), pairs, loss, scale);
+  std::vector<float> Ws(W.size());
+  ToSingle(W.data(), 0, V, d, Ws.data());
+  return g.Compute(Ws.data(), pairs, loss, scale);
+}
+
 TEST(Pairs, GradientsEqualTheSerialReference) {
   const int P = CommSize(kWorld), rank = CommRank(kWorld);
   constexpr int V = 37;
+  // d = 200: whole vectors of 8 doubles, 16 floats and a last 8 floats; 29: scalar tails.
   for (const int d : {200, 29}) {
     std::vector<double> W(static_cast<std::size_t>(V) * d);
     for (std::size_t k = 0; k < W.size(); ++k) W[k] = 0.3 * (ToUnit(CounterRandom(3, d, k, 0)) - 0.5);
@@ -162,15 +174,22 @@ TEST(Pairs, GradientsEqualTheSerialReference) {
       else
         pairs.push_back({i, j, 0.5 + ToUnit(CounterRandom(5, d, s, 3)), s % 3 == 0});
     }
-    for (LossKind loss : {LossKind::kQwem, LossKind::kSgns}) {
+    std::vector<int> entries(V, 0);  // directed entries per row
+    for (const WeightedPair& p : pairs)
+      if (p.i >= 0) ++entries[p.i], ++entries[p.j];
+    ASSERT_GT(*std::max_element(entries.begin(), entries.end()), 2 * PairGradients::kCarry);
+    for (const auto& [loss, precision] :
+         {std::pair{LossKind::kQwem, PairPrecision::kDouble}, std::pair{LossKind::kSgns, PairPrecision::kDouble},
+          std::pair{LossKind::kQwem, PairPrecision::kSingle}, std::pair{LossKind::kSgns, PairPrecision::kSingle}}) {
+      const std::string what = std::string(Name(loss)) + ", " + Name(precision) + ", d = " + std::to_string(d);
       const double scale = 1.0 / 500;
       const std::vector<double> ref = ReferenceGradient(W, V, d, pairs, loss, scale);
       // This rank's rows, and one rank's (all rows) for the bitwise comparison.
       // Unequal ranges, one of them empty when P > 2.
       const auto bound = [&](int r) { return static_cast<word_id_t>(r == P ? V : r * r * V / (P * P)); };
       PairGradients mine(d, RowOwnership{bound(rank), bound(rank + 1)}), all(d, RowOwnership{0, V});
-      const PairBatchTotals t = mine.Compute(W.data(), pairs, loss, scale);
-      all.Compute(W.data(), pairs, loss, scale);
+      const PairBatchTotals t = ComputeIn(precision, mine, W, V, d, pairs, loss, scale);
+      ComputeIn(precision, all, W, V, d, pairs, loss, scale);
       std::vector<double> got(static_cast<std::size_t>(V) * d, 0.0), one(got.size(), 0.0);
       std::vector<int> owner(V, 0);
       for (std::size_t k = 0; k < mine.Touched().size(); ++k) {
@@ -192,8 +211,12 @@ TEST(Pairs, GradientsEqualTheSerialReference) {
         norm = std::max(norm, std::abs(ref[k]));
       }
       EXPECT_GT(norm, 1e-6);
-      EXPECT_LE(err, 1e-13 * norm) << Name(loss) << " d = " << d;
-      EXPECT_EQ(got, one) << Name(loss) << " d = " << d << ": rows of " << P << " ranks differ from one rank's";
+      // Single: float's unit roundoff is 6e-8; a row's float sums run over at most kCarry terms.
+      const double tolerance = precision == PairPrecision::kDouble ? 1e-13 : 2e-6;
+      EXPECT_LE(err, tolerance * norm) << what;
+      if (std::getenv("QWEM_TEST_VERBOSE") && rank == 0)
+        std::printf("%s: error %.3g of %.3g\n", what.c_str(), err, norm);
+      EXPECT_EQ(got, one) << what << ": rows of " << P << " ranks differ from one rank's";
       // Every touched row is computed once; untouched rows are zero in the reference.
       for (int r = 0; r < V; ++r) {
         bool touched = false;

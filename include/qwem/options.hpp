@@ -40,6 +40,10 @@ enum class PairWeights { kQwem, kWord2vec, kSampled };
 // How a negative pair is drawn (--negative-pairing): iid, i and j independently from the
 // unigram; target, i is its positive's target word (the reference code's) and j from the unigram.
 enum class NegativePairing { kIid, kTarget };
+// The arithmetic of pair sampling's kernel (--pair-precision): double, or single (scores and row
+// sums in float over a float copy of W, each row's sum carried into double every few entries;
+// W itself and its steps stay double). Both are bit-identical on any rank count.
+enum class PairPrecision { kDouble, kSingle };
 // The defaults, those of pair sampling before the ablation: qwem weights for --loss qwem,
 // sampled for sgns; iid negatives with qwem weights, else target-paired.
 PairWeights DefaultWeights(LossKind loss);
@@ -62,6 +66,7 @@ const char* Name(OutputVectors v);
 const char* Name(LrSchedule v);
 const char* Name(PairWeights v);
 const char* Name(NegativePairing v);
+const char* Name(PairPrecision v);
 const char* Name(EmbeddingSum v);
 const char* Name(TheoryConvention v);
 // Sets *value from its name, the value of `option`: throws UsageError "unknown --target 'svd'
@@ -76,6 +81,7 @@ void ParseName(const std::string& option, const std::string& text, OutputVectors
 void ParseName(const std::string& option, const std::string& text, LrSchedule* value);
 void ParseName(const std::string& option, const std::string& text, PairWeights* value);
 void ParseName(const std::string& option, const std::string& text, NegativePairing* value);
+void ParseName(const std::string& option, const std::string& text, PairPrecision* value);
 void ParseName(const std::string& option, const std::string& text, EmbeddingSum* value);
 void ParseName(const std::string& option, const std::string& text, TheoryConvention* value);
 
@@ -149,6 +155,7 @@ struct TrainOptions {
   // expected gradient is the same (--negative-smoothing; qwem weights): rare-word negatives then
   // weigh at most 1 / beta^2 times a uniform pair's, not up to 1 / (P_i P_j V^2). 0: the unigram.
   double negative_smoothing = 0;
+  PairPrecision precision = PairPrecision::kDouble;
   double init_scale = 1e-4;  // per-entry std of W0
   std::uint64_t seed = 1;    // of the counter-based random streams
   int sync_every = 1;        // 1: exact data-parallel SGD; K > 1: local SGD, averaged every K steps

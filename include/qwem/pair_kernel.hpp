@@ -12,7 +12,13 @@
 // against w_r (held in cache) and accumulates l' q w_other: one pass over the other rows and no
 // scattered writes. The sum of each row is in the same order whichever rank owns it, so the
 // gradient does not depend on the number of ranks, bit for bit; the vector code fixes its own
-// order of the d products (8 partial sums), the same on every rank of one build.
+// order of the d products (two vectors of partial sums), the same on every rank of one build.
+//
+// Two precisions (--pair-precision). Double: products and sums in double over W. Single: over a
+// float copy of W (half the bytes per scattered row, twice the lanes per instruction), scores
+// summed in float lanes and then in double, each row's terms summed in float and carried into its
+// double gradient every kCarry entries (so no float sum runs over more than kCarry terms). The
+// order is as fixed as in double, so single too gives the same gradient on any rank count.
 #pragma once
 
 #include <vector>
@@ -44,14 +50,23 @@ struct PairBatchTotals {
   double loss = 0, positives = 0, pairs = 0;
 };
 
+// W's rows in single precision, as --pair-precision single's kernel reads them.
+void ToSingle(const double* W, word_id_t begin, word_id_t end, int d, float* Ws);
+
 class PairGradients {
  public:
+  // Entries of a row summed in float before they are carried into double (single precision).
+  static constexpr int kCarry = 32;
   // Rows of W of length d.
   PairGradients(int d, RowOwnership own);
 
   // g_r (as above) of the owned rows that the batch touches, into Gradient(k) for k <
-  // Touched().size(), Touched() in ascending row order. W is the full replica (row-major).
+  // Touched().size(), Touched() in ascending row order. W is the full replica (row-major); the
+  // single-precision kernel reads Ws, its float copy.
   PairBatchTotals Compute(const double* W, const std::vector<WeightedPair>& pairs, LossKind loss, double scale);
+  PairBatchTotals Compute(const float* Ws, const std::vector<WeightedPair>& pairs, LossKind loss, double scale);
+  // The step on the touched rows, w_r -= eta g_r, and their float copy in Ws if not null.
+  void Descend(double eta, double* W, float* Ws) const;
 
   const std::vector<word_id_t>& Touched() const { return touched_; }
   const double* Gradient(std::size_t k) const { return G_.data() + k * static_cast<std::size_t>(d_); }
@@ -61,12 +76,18 @@ class PairGradients {
     word_id_t other;
     std::int32_t pair;  // index into the batch; the sign bit marks the j-side entry
   };
+  // The counting sort of the batch's directed entries by owned row (entries_, touched_, start_).
+  std::size_t Group(const std::vector<WeightedPair>& pairs);
+  template <class Real>
+  PairBatchTotals Accumulate(const Real* W, const std::vector<WeightedPair>& pairs, LossKind loss, double scale);
+
   int d_;
   RowOwnership own_;
   std::vector<std::int32_t> start_;  // per slot: first entry (counting sort), then its count
   std::vector<Entry> entries_;
   std::vector<word_id_t> touched_;
-  std::vector<double> G_;  // touched_.size() rows
+  std::vector<double> G_;       // touched_.size() rows
+  std::vector<float> partial_;  // single precision: the current row's float sum
 };
 
 }  // namespace qwem
