@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Parallel efficiency of every phase from 1 to 2 ranks (issue 13 item 4): the closed form end to
-# end on Gutenberg (V = 10k, L = 16, d = 200) at 1 and 2 ranks, REPS interleaved runs (default 3),
+# end on Gutenberg (by default V = 10k, L = 16, d = 200) at 1 and 2 ranks, REPS interleaved runs (default 3),
 # medians per phase, and efficiency = T(1 rank) / (2 T(2 ranks)).
 #
 # Beside it, the machine's own ceiling: two independent 1-rank runs started together (nothing
@@ -10,16 +10,20 @@
 # down into its steps (/timings attributes reduce_*_seconds_max, slowest rank).
 # With BASELINE (a git revision or a qwem-dist binary), its 1- and 2-rank runs are interleaved
 # with this build's, and a second table gives the baseline's times and efficiency beside them.
-# Usage: bash share/bench/efficiency.sh [BUILD_DIR] [REPS] [BASELINE]
+# VOCAB and DIM (env) change the size: VOCAB=100000 DIM=300 is the closed form's large case.
+# Usage: bash share/bench/efficiency.sh [BUILD_DIR] [REPS] [BASELINE]   (env: VOCAB=10000, DIM=200)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 bench_start eff "${1:-}"
 REPS=${2:-3}
+VOCAB=${VOCAB:-10000}
+DIM=${DIM:-200}
+echo "Gutenberg, V = $VOCAB, d = $DIM, $REPS interleaved reps"
 BIN=$BUILD/qwem-dist
 BASE=
 [ -n "${3:-}" ] && BASE=$(bench_binary "$3" base)
 run() {  # run NP OUT [mpirun options]
-  mpirun -n "$1" "${@:3}" "$BIN" --corpus "$WORK/corpus" --vocab-size 10000 --dim 200 --progress-seconds 0 \
+  mpirun -n "$1" "${@:3}" "$BIN" --corpus "$WORK/corpus" --vocab-size "$VOCAB" --dim "$DIM" --progress-seconds 0 \
     --out "$WORK/$2.h5" >"$WORK/$2.log"
 }
 for rep in $(seq "$REPS"); do

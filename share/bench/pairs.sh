@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of pair-sampling SGD (issue 14), side by side in one run: a baseline revision against
-# this checkout's build, on the same counts (Gutenberg, V = 10k, L = 16, saved once and loaded
+# this checkout's build in double and in single precision (--pair-precision), on the same counts (Gutenberg, V = 10k, L = 16, saved once and loaded
 # with --counts-from), d = 200, from small init, spectrum recorded only at the first and last
 # step:
 #   * QWEM (--negatives 1) and SGNS (--negatives 5, subsample 1e-4), exact data-parallel mode;
@@ -15,7 +15,7 @@ STEPS=${STEPS:-150}
 BASE_REV=${1:-14acf70}
 source "$(dirname "$0")/common.sh"
 bench_start bench14 "${2:-}"
-NEW="$(pwd)/$BUILD/qwem-dist"
+NEW="$(cd "$BUILD" && pwd)/qwem-dist"
 OLD=$(bench_binary "$BASE_REV" base)
 
 # The counts and eigenpairs once.
@@ -39,11 +39,12 @@ declare -A R
 for batch in 16384 50000; do
   for loss in qwem sgns; do
     for np in 1 2; do
-      for which in old new; do
+      for which in old new single; do
         bin=$NEW
         [ $which = old ] && bin=$OLD
         opts=("${QWEM[@]}")
         [ $loss = sgns ] && opts=("${SGNS[@]}")
+        [ $which = single ] && opts+=(--pair-precision single)
         vals=()
         for r in $(seq "$REPEATS"); do vals+=("$(rate "$bin" "$np" "$which-$loss-$batch-$np-$r" "${opts[@]}" --batch "$batch")"); done
         R[$which-$loss-$batch-$np]=$(printf '%s\n' "${vals[@]}" | median)
@@ -54,16 +55,20 @@ done
 
 echo
 echo "Gutenberg, V = 10000, L = 16, d = 200, exact mode; median of $REPEATS runs of $STEPS steps; baseline $BASE_REV"
-printf '| %-28s | %16s | %16s | %7s |\n' "run" "baseline /s/core" "this build /s/core" "speedup"
-printf '|%s|%s|%s|%s|\n' "------------------------------" "------------------" "--------------------" "---------"
+printf '| %-28s | %16s | %18s | %18s | %7s | %7s |\n' "run" "baseline /s/core" "double /s/core" "single /s/core" \
+  "double" "single"
+printf '|%s|%s|%s|%s|%s|%s|\n' "------------------------------" "------------------" "--------------------" \
+  "--------------------" "---------" "---------"
 for batch in 16384 50000; do
   for loss in qwem sgns; do
     for np in 1 2; do
-      o=${R[old-$loss-$batch-$np]} n=${R[new-$loss-$batch-$np]}
-      printf '| %-28s | %16.0f | %18.0f | %6.2fx |\n' "$loss, batch $batch, $np rank(s)" "$o" "$n" "$(echo "$n / $o" | bc -l)"
+      o=${R[old-$loss-$batch-$np]} n=${R[new-$loss-$batch-$np]} f=${R[single-$loss-$batch-$np]}
+      printf '| %-28s | %16.0f | %18.0f | %18.0f | %6.2fx | %6.2fx |\n' "$loss, batch $batch, $np rank(s)" "$o" "$n" "$f" \
+        "$(echo "$n / $o" | bc -l)" "$(echo "$f / $o" | bc -l)"
     done
-    printf '| %-28s | %15.0f%% | %17.0f%% | %7s |\n' "  2-rank efficiency per core" \
-      "$(echo "100 * ${R[old-$loss-$batch-2]} / ${R[old-$loss-$batch-1]}" | bc -l)" \
-      "$(echo "100 * ${R[new-$loss-$batch-2]} / ${R[new-$loss-$batch-1]}" | bc -l)" ""
+    eff() { echo "100 * ${R[$1-$loss-$batch-2]} / ${R[$1-$loss-$batch-1]}" | bc -l; }
+    printf '| %-28s | %15.0f%% | %17.0f%% | %17.0f%% | %7s | %7s |\n' "  2-rank efficiency per core" \
+      "$(eff old)" "$(eff new)" "$(eff single)" "" ""
   done
 done
+echo "(speedups: against the baseline, median against median)"

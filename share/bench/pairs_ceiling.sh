@@ -18,7 +18,7 @@ REPEATS=${REPEATS:-3}
 STEPS=${STEPS:-300}
 source "$(dirname "$0")/common.sh"
 bench_start ceiling "${1:-}"
-BIN="$(pwd)/$BUILD/qwem-dist"
+BIN="$(cd "$BUILD" && pwd)/qwem-dist"
 
 rate() {  # rate FILE: pair updates/s per rank of one run's output
   /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1])['/train'].attrs['updates_per_second_per_rank'])" "$1"
