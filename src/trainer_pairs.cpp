@@ -87,8 +87,8 @@ class PairTrainer final : public Trainer {
   void RefreshSingle() {
     if (single()) ToSingle(W_.data(), 0, static_cast<word_id_t>(n_words_), d_, Ws_.data());
   }
-  // The float copy of the batch's rows that other ranks stepped (exact mode, single precision).
-  void RefreshOthersRows();
+  // Exact mode on several ranks: every rank's stepped block of rows to the others.
+  void ShareBlocks();
   bool exact() const { return setup_.train.sync_every == 1; }
   std::vector<word_id_t> BalancedRows() const;
 
@@ -99,10 +99,11 @@ class PairTrainer final : public Trainer {
   AliasTable negative_table_;
   double mstar_norm2_ = 0;
   PositiveSampler positive_sampler_;
-  CountLookup lookup_count_;             // C_ij of the negatives under qwem weights (this rank's rows)
-  std::vector<double> W_;                // the replica, V x d
-  std::vector<float> Ws_;                // its float copy (--pair-precision single)
-  std::vector<std::uint8_t> refreshed_;  // per row: copied to Ws_ this step
+  CountLookup lookup_count_;  // C_ij of the negatives under qwem weights (this rank's rows)
+  std::vector<double> W_;     // the replica, V x d
+  // Its float copy (--pair-precision single). In exact mode on several ranks, W_ is then
+  // current only in this rank's counts rows and its own block (ShareBlocks).
+  std::vector<float> Ws_;
   std::vector<Pair> positives_, negatives_;
   std::vector<Drawn> drawn_mine_, drawn_all_;
   std::vector<Owned> drawn_owned_;
@@ -134,10 +135,7 @@ PairTrainer::PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const Cooccu
   if (positive_sampler_.Total() <= 0) throw Error("the corpus has no co-occurring pairs to train on");
 
   W_.assign(static_cast<std::size_t>(n_words_) * d_, 0.0);
-  if (single()) {
-    Ws_.assign(W_.size(), 0.0f);
-    refreshed_.assign(n_words_, 0);
-  }
+  if (single()) Ws_.assign(W_.size(), 0.0f);
   positives_.resize(opt_.batch);
   negatives_.resize(static_cast<std::size_t>(opt_.batch) * opt_.negatives);
   lookup_.resize(negatives_.size());
@@ -265,7 +263,7 @@ void PairTrainer::DrawNegatives() {
 void PairTrainer::Step() {
   DrawPositives();
   DrawNegatives();
-  const int d = d_, K = opt_.negatives;
+  const int K = opt_.negatives;
   const global_int_t B = opt_.batch;
   // The batch in canonical order: positive s, then its negatives (this rank's, in local SGD).
   auto take = [](const Pair& p, bool positive) {
@@ -284,33 +282,51 @@ void PairTrainer::Step() {
   total_updates_ += totals.pairs;
   // The step, once every score has been taken from the W the step started from.
   gradients_.Descend(LearningRate(step_), W_.data(), single() ? Ws_.data() : nullptr);
-  double* W = W_.data();
-  if (exact() && size_ > 1) {
-    // Every rank's block of rows, in place: V d doubles per step whatever the batch touched.
-    std::vector<int> sizes(size_), displs(size_);
-    for (int r = 0; r < size_; ++r) {
-      sizes[r] = (owned_rows_[r + 1] - owned_rows_[r]) * d;
-      displs[r] = owned_rows_[r] * d;
-    }
-    QWEM_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, W, sizes.data(), displs.data(), MPI_DOUBLE, comm_));
-    if (single()) RefreshOthersRows();
-  }
+  if (exact() && size_ > 1) ShareBlocks();
   ++step_;
   if (!exact() && step_ % opt_.sync_every == 0) SyncReplicas();
 }
 
-void PairTrainer::RefreshOthersRows() {
-  // A row changed if the batch has it (its gradient is then computed, by its owner).
-  const RowOwnership mine{owned_rows_[rank_], owned_rows_[rank_ + 1]};
-  auto refresh = [&](word_id_t r) {
-    if (mine.Owns(r) || refreshed_[r]) return;
-    refreshed_[r] = 1;
-    ToSingle(W_.data(), r, r + 1, d_, Ws_.data());
+// Double: the blocks of W, all-gathered in place (V d doubles per step whatever the batch
+// touched). Single: the blocks of the float copy, all the kernel reads (half the bytes); of W
+// only the rows of this rank's counts range (Rows(): records, checkpoints) that another rank
+// owns, from that rank. Each rank computes the same overlaps, so every send has its receive.
+void PairTrainer::ShareBlocks() {
+  const int d = d_;
+  std::vector<int> sizes(size_), displs(size_);
+  for (int r = 0; r < size_; ++r) {
+    sizes[r] = (owned_rows_[r + 1] - owned_rows_[r]) * d;
+    displs[r] = owned_rows_[r] * d;
+  }
+  if (!single()) {
+    QWEM_MPI(
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, W_.data(), sizes.data(), displs.data(), MPI_DOUBLE, comm_));
+    return;
+  }
+  QWEM_MPI(
+      MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, Ws_.data(), sizes.data(), displs.data(), MPI_FLOAT, comm_));
+  constexpr int kTag = 41;
+  std::vector<MPI_Request> requests;
+  requests.reserve(2 * static_cast<std::size_t>(size_));
+  // The rows [a0, a1) and [b0, b1) share, to or from peer.
+  auto exchange = [&](int peer, global_int_t a0, global_int_t a1, global_int_t b0, global_int_t b1, bool send) {
+    const global_int_t first = std::max(a0, b0), last = std::min(a1, b1);
+    if (first >= last) return;
+    double* rows = W_.data() + static_cast<std::size_t>(first) * d;
+    const int count = static_cast<int>((last - first) * d);
+    requests.emplace_back();
+    if (send)
+      QWEM_MPI(MPI_Isend(rows, count, MPI_DOUBLE, peer, kTag, comm_, &requests.back()));
+    else
+      QWEM_MPI(MPI_Irecv(rows, count, MPI_DOUBLE, peer, kTag, comm_, &requests.back()));
   };
-  for (const WeightedPair& p : batch_)
-    if (p.i >= 0) refresh(p.i), refresh(p.j);
-  for (const WeightedPair& p : batch_)
-    if (p.i >= 0) refreshed_[p.i] = refreshed_[p.j] = 0;
+  const std::vector<global_int_t>& reports = counts_.row_ranges;  // each rank's Rows()
+  for (int q = 0; q < size_; ++q) {
+    if (q == rank_) continue;
+    exchange(q, owned_rows_[q], owned_rows_[q + 1], reports[rank_], reports[rank_ + 1], false);
+    exchange(q, owned_rows_[rank_], owned_rows_[rank_ + 1], reports[q], reports[q + 1], true);
+  }
+  QWEM_MPI(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
 }
 
 void PairTrainer::SyncReplicas() {
