@@ -75,11 +75,13 @@ double TrainingBytesPerRank(const TrainingSetup& setup, global_int_t n_words, in
     const double padded = std::ceil(d / 16) * 16;
     return 4.0 * V * padded * (t.output_vectors == OutputVectors::kSeparate ? 4 : 2) + 8.0 * V * d;
   }
-  // The replica and the gradient of the rows updated here; per positive its drawn record, its
-  // slot in the batch and its place in the sorted draws; per negative a pair and a looked-up count.
+  // The replica (and its float copy in single precision) and the gradient of the rows updated
+  // here; per positive its drawn record, its slot in the batch and its place in the sorted draws;
+  // per negative a pair and a looked-up count.
   const double B = static_cast<double>(t.batch), K = t.negatives;
   const double gradient_rows = t.sync_every == 1 ? V / P : V;
-  return 8.0 * V * d + 8.0 * gradient_rows * d + B * (24 + 24 + 16) + B * K * (24 + 8);
+  const double replica = (t.precision == PairPrecision::kSingle ? 12.0 : 8.0) * V * d;
+  return replica + 8.0 * gradient_rows * d + B * (24 + 24 + 16) + B * K * (24 + 8);
 }
 
 void CheckTrainingMemory(MPI_Comm comm, const TrainingSetup& setup, global_int_t n_words) {

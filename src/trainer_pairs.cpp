@@ -16,8 +16,9 @@
 // shared, each rank computes the gradient of the rows it owns (a contiguous block balanced by
 // expected work), each row's terms summed in sample order (pair_kernel.hpp), and the blocks are
 // all-gathered in place: the result is bit-identical on any number of ranks.
-// --pair-precision single: the kernel reads a float copy of W (pair_kernel.hpp), refreshed where
-// W changed (a function of W, so resume and rank-independence hold as in double).
+// --pair-precision single: the kernel reads a float copy of W (pair_kernel.hpp), a function of W
+// (so resume and rank-independence hold as in double); on several ranks the exact mode then
+// all-gathers the copy's blocks, half the bytes of W's (ShareBlocks).
 // Local SGD (--sync-every K > 1): each rank steps its replica with its own samples (gradient
 // scaled to the global batch) and the replicas are averaged every K steps (K = 1 would equal the
 // exact mode); trajectories then depend on the rank count.
