@@ -1,6 +1,5 @@
 #include "qwem/checkpoint.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <variant>
@@ -27,10 +26,13 @@ std::string VocabularyFingerprint(const Vocabulary& vocab) {
 namespace {
 
 // One setting a resumed run must share with the run that wrote the checkpoint: stored as a
-// number or as text, compared as text (h5::InputFile::AttributeText).
+// number or as text, compared as text (h5::InputFile::AttributeText). A setting added after files
+// were written is recorded only when it is not at its default (recorded false: not written, so
+// those files resume as they did), and a file that has it does not match a run at the default.
 struct Setting {
   std::string name;
   std::variant<std::string, global_int_t, double> value;
+  bool recorded = true;
   std::string Text() const {
     if (const auto* s = std::get_if<std::string>(&value)) return *s;
     if (const auto* i = std::get_if<global_int_t>(&value)) return std::to_string(*i);
@@ -62,34 +64,23 @@ std::vector<Setting> TrainingSettings(const TrainingSetup& setup, const Vocabula
                                 {"window", integer(setup.window)},
                                 {"vocab_size", vocab.size()},
                                 {"vocab_fingerprint", VocabularyFingerprint(vocab)}};
-  // Recorded only when off, so that files written before the option resume as they did.
-  if (!t.theory) settings.push_back({"theory", "none"});
-  if (t.convention != TheoryConvention::kQwem) settings.push_back({"theory_convention", Name(t.convention)});
-  // Pair sampling's ablation settings and the stepped rate, likewise recorded only when they
-  // differ from the defaults that came before them.
-  if (setup.mode == Mode::kSgd && t.sampling == Sampling::kPairs) {
-    if (t.weights != DefaultWeights(t.loss)) settings.push_back({"weights", Name(t.weights)});
-    if (t.pairing != DefaultPairing(t.weights)) settings.push_back({"negative_pairing", Name(t.pairing)});
-    if (t.negative_smoothing > 0) settings.push_back({"negative_smoothing", t.negative_smoothing});
-    if (t.precision != PairPrecision::kDouble) settings.push_back({"pair_precision", Name(t.precision)});
-  }
-  // (A setting left out here must be in kRecordedWhenSet.)
-  if (t.lr_drop > 0) {
-    settings.push_back({"lr_drop", t.lr_drop});
-    settings.push_back({"lr_drop_factor", t.lr_drop_factor});
-  }
-  if (setup.mode == Mode::kSgd && t.sampling == Sampling::kWindows) {
-    settings.push_back({"context_group", integer(t.context_group)});
-    settings.push_back({"window_ranks", integer(n_ranks)});
-  }
+  // Recorded only when they differ from the defaults that came before them: the theory (when
+  // off), its convention, pair sampling's ablation settings and precision, the stepped rate, and
+  // window sampling's own.
+  const bool pairs = setup.mode == Mode::kSgd && t.sampling == Sampling::kPairs;
+  const bool windows = setup.mode == Mode::kSgd && t.sampling == Sampling::kWindows;
+  settings.push_back({"theory", "none", !t.theory});
+  settings.push_back({"theory_convention", Name(t.convention), t.convention != TheoryConvention::kQwem});
+  settings.push_back({"weights", Name(t.weights), pairs && t.weights != DefaultWeights(t.loss)});
+  settings.push_back({"negative_pairing", Name(t.pairing), pairs && t.pairing != DefaultPairing(t.weights)});
+  settings.push_back({"negative_smoothing", t.negative_smoothing, pairs && t.negative_smoothing > 0});
+  settings.push_back({"pair_precision", Name(t.precision), pairs && t.precision != PairPrecision::kDouble});
+  settings.push_back({"lr_drop", t.lr_drop, t.lr_drop > 0});
+  settings.push_back({"lr_drop_factor", t.lr_drop_factor, t.lr_drop > 0});
+  settings.push_back({"context_group", integer(t.context_group), windows});
+  settings.push_back({"window_ranks", integer(n_ranks), windows});
   return settings;
 }
-
-// The settings TrainingSettings records only when they are not the default: a file that has one
-// the run leaves at its default does not match it either.
-constexpr const char* kRecordedWhenSet[] = {"theory_convention",  "weights",        "negative_pairing",
-                                            "negative_smoothing", "pair_precision", "lr_drop",
-                                            "lr_drop_factor",     "context_group",  "window_ranks"};
 
 std::string CheckpointName(global_int_t step) {
   char b[64];
@@ -119,7 +110,7 @@ std::string TauDefinition(const TrainingSetup& setup) {
 void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainingSetup& setup, const Vocabulary& vocab,
                    const TrainRecord& rec, const TrainedState& state) {
   for (const Setting& s : TrainingSettings(setup, vocab, CommSize(comm)))
-    std::visit([&](const auto& v) { out.Attribute("/train", s.name, v); }, s.value);
+    if (s.recorded) std::visit([&](const auto& v) { out.Attribute("/train", s.name, v); }, s.value);
   out.Attribute("/train", "completed_steps", rec.completed_steps);
   out.Attribute("/train", "status", std::string(rec.interrupted ? "interrupted" : "complete"));
   out.Attribute("/train", "stop_signal", static_cast<global_int_t>(rec.stop_signal));
@@ -185,18 +176,16 @@ TrainRecord ReadTraining(MPI_Comm comm, const std::string& path, const TrainingS
     if (setup.train.theory && in.HasAttribute("/train", "theory"))
       throw Error("'" + path +
                   "' was trained with --no-theory (no theory curves to continue): resume with --no-theory");
-    const std::vector<Setting> settings = TrainingSettings(setup, vocab, CommSize(comm));
-    for (const Setting& s : settings) {
+    for (const Setting& s : TrainingSettings(setup, vocab, CommSize(comm))) {
+      if (!s.recorded) {
+        if (in.HasAttribute("/train", s.name))
+          throw Error("'" + path + "' does not match this run: it has " + s.name + " = " +
+                      in.AttributeText("/train", s.name) + ", this run the default");
+        continue;
+      }
       const std::string have = in.AttributeText("/train", s.name), want = s.Text();
       if (have != want)
         throw Error("'" + path + "' does not match this run: it has " + s.name + " = " + have + ", this run " + want);
-    }
-    for (const char* name : kRecordedWhenSet) {
-      const bool set_here =
-          std::any_of(settings.begin(), settings.end(), [&](const Setting& s) { return s.name == name; });
-      if (!set_here && in.HasAttribute("/train", name))
-        throw Error("'" + path + "' does not match this run: it has " + name + " = " +
-                    in.AttributeText("/train", name) + ", this run the default");
     }
     rec.dim = setup.dim;
     rec.completed_steps = in.IntAttribute("/train/state", "step");
