@@ -44,7 +44,7 @@ void FlushSparse(MPI_Comm comm, PartialCounts& partial, std::size_t& owned_compa
   const auto size = static_cast<std::uint64_t>(CommSize(comm));
   big_vector<SparseEntry>& sparse = partial.counter.sparse();
   SortAndCombine(sparse, V * V, scratch);
-  ExchangeAppend(
+  StreamAppend(
       comm, sparse.data(), sparse.size(), [&](const SparseEntry& e) { return static_cast<int>((e.key / V) % size); },
       partial.owned);
   sparse.clear();

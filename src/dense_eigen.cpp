@@ -112,19 +112,16 @@ DenseEigenpairs SolveDense(MPI_Comm comm, const Target& target, int d) {
   // The matrix: c everywhere, plus S's stored entries of the lower triangle, each sent once.
   std::vector<double> A(grid.LocalSize(), target.rank_one);
   {
-    std::vector<Entry> entries;
-    for (global_int_t r = 0; r < p.n_local_rows(); ++r)
-      for (global_int_t k = p.row_ptr[r]; k < p.row_ptr[r + 1]; ++k)
-        if (p.row_begin + r >= p.cols[k])
-          entries.push_back({static_cast<std::int32_t>(p.row_begin + r), p.cols[k], target.values[k]});
-    std::vector<std::size_t> displs;
-    const big_vector<char> got = ExchangeByOwner(
-        comm, entries.data(), entries.size(), [&](const Entry& e) { return grid.Owner(e.i, e.j); }, displs);
-    for (std::size_t b = 0; b < got.size(); b += sizeof(Entry)) {
-      Entry e;
-      std::memcpy(&e, got.data() + b, sizeof e);
-      A[grid.LocalRow(e.i) + grid.LocalCol(e.j) * grid.lld_] += e.value;
-    }
+    global_int_t r = 0;  // the local row of stored entry k (StreamToOwners visits k in order)
+    StreamToOwners<Entry>(
+        comm, static_cast<std::size_t>(p.row_ptr[p.n_local_rows()] - p.row_ptr[0]), 1,
+        [&](std::size_t index, auto&& emit) {
+          const global_int_t k = p.row_ptr[0] + static_cast<global_int_t>(index);
+          while (p.row_ptr[r + 1] <= k) ++r;
+          const auto i = static_cast<std::int32_t>(p.row_begin + r);
+          if (i >= p.cols[k]) emit(grid.Owner(i, p.cols[k]), Entry{i, p.cols[k], target.values[k]});
+        },
+        [&](const Entry& e) { A[grid.LocalRow(e.i) + grid.LocalCol(e.j) * grid.lld_] += e.value; });
   }
 
   // pdsyevr: a workspace query, then the solve.

@@ -157,7 +157,7 @@ std::vector<std::uint64_t> SumBand(MPI_Comm comm, PairCounter& counter, const st
     return r;
   };
   std::vector<std::uint64_t>& counting = counter.carries();
-  ExchangeAppend(comm, counting.data(), counting.size(), band_of, carries);
+  StreamAppend(comm, counting.data(), counting.size(), band_of, carries);
   counting = {};
   std::sort(carries.begin(), carries.end());
   return carries;
@@ -294,47 +294,23 @@ class RowBuilder {
     }
   }
 
-  // 3. Collective. The sparse entries (each held once) to the owners of both their rows: the
-  // entries of this rank's rows placed at once, the others packed by owner straight into one
-  // send buffer (no list of cells first: at V = 100k these buffers are hundreds of MB, and this
-  // VM's first touch of a page costs more than its use). The placing order does not matter:
-  // Finish sorts the rows the sparse part fed.
-  void ExchangeSparse(const big_vector<SparseEntry>& owned, std::uint64_t V, const std::vector<int>& owner) {
-    const int rank = CommRank(comm_), size = CommSize(comm_);
-    const auto each_cell = [&](auto&& use) {
-      for (const SparseEntry& e : owned) {
-        const auto lo = static_cast<std::uint32_t>(e.key / V), hi = static_cast<std::uint32_t>(e.key % V);
-        if (lo == hi) {
-          use(Cell{hi, lo, 2 * e.count});
-        } else {
-          use(Cell{hi, lo, e.count});
-          use(Cell{lo, hi, e.count});
-        }
-      }
-    };
-    std::vector<std::size_t> displs(size + 1, 0);
-    each_cell([&](const Cell& c) {
-      if (owner[c.row] != rank) displs[owner[c.row] + 1] += sizeof(Cell);
-    });
-    for (int r = 0; r < size; ++r) displs[r + 1] += displs[r];
-    big_vector<char> send(displs.back());
-    std::vector<std::size_t> fill(displs.begin(), displs.end() - 1);
-    each_cell([&](const Cell& c) {
-      const int r = owner[c.row];
-      if (r == rank) {
-        Place(c.row, c.col, c.count);
-      } else {
-        std::memcpy(send.data() + fill[r], &c, sizeof c);
-        fill[r] += sizeof c;
-      }
-    });
-    std::vector<std::size_t> recv_displs;
-    const big_vector<char> got = ExchangeBytes(comm_, send.data(), displs, recv_displs);
-    for (std::size_t b = 0; b < got.size(); b += sizeof(Cell)) {
-      Cell c;
-      std::memcpy(&c, got.data() + b, sizeof(Cell));
-      Place(c.row, c.col, c.count);
-    }
+  // 3. Collective. The sparse entries (each held once) to the owners of both their rows, streamed
+  // in bounded rounds (at V = 100k they are hundreds of MB of cells). The placing order does
+  // not matter: Finish sorts the rows the sparse part fed.
+  void PlaceSparse(const big_vector<SparseEntry>& owned, std::uint64_t V, const std::vector<int>& owner) {
+    StreamToOwners<Cell>(
+        comm_, owned.size(), 2,
+        [&](std::size_t k, auto&& emit) {
+          const SparseEntry& e = owned[k];
+          const auto lo = static_cast<std::uint32_t>(e.key / V), hi = static_cast<std::uint32_t>(e.key % V);
+          if (lo == hi) {
+            emit(owner[hi], Cell{hi, lo, 2 * e.count});
+          } else {
+            emit(owner[hi], Cell{hi, lo, e.count});
+            emit(owner[lo], Cell{lo, hi, e.count});
+          }
+        },
+        [&](const Cell& c) { Place(c.row, c.col, c.count); });
   }
 
   // Every row full, and sorted (rows fed by the sparse part may need it).
@@ -460,7 +436,7 @@ CooccurrenceRows ReduceCounts(MPI_Comm comm, PartialCounts&& counts, ReduceStats
   std::vector<int> owner(V);
   for (int r = 0; r < size; ++r)
     for (global_int_t i = rows.row_ranges[r]; i < rows.row_ranges[r + 1]; ++i) owner[i] = r;
-  builder.ExchangeSparse(partial.owned, V, owner);
+  builder.PlaceSparse(partial.owned, V, owner);
   partial.owned = {};
   builder.Finish();
   rows.n_pairs = 2 * AllreduceSum(comm, counter.n_pairs());

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "qwem/common.hpp"
+#include "qwem/exchange.hpp"
 #include "reference.hpp"
 #include "test_util.hpp"
 
@@ -226,6 +227,48 @@ TEST(Counts, RowOwnershipIsBalancedByNonzeros) {
   // Row counts are far from even: frequent words have dense rows.
   if (size > 1 && qwem::CommRank(kWorld) == 0) {
     EXPECT_LT(got.rows.n_local_rows(), got.rows.n_words / size);
+  }
+}
+
+// StreamToOwners against its oracle: every rank knows what every source emits (a pure function
+// of the source, its item and the emit), so it knows exactly what it must keep and in which
+// order from each source. Rounds of a few items each force many rounds, with uneven loads
+// (rank 1 emits nothing, rank 0 receives the most, items emit 0, 1 or 2), and the default round
+// gives the same.
+TEST(Exchange, StreamToOwnersDeliversEveryItemOnceInEachSourcesOrder) {
+  struct Item {
+    std::int32_t source, k, emit, pad;
+  };
+  const int rank = qwem::CommRank(kWorld), size = qwem::CommSize(kWorld);
+  const auto n_items = [](int source) {
+    return source == 1 ? std::size_t{0} : static_cast<std::size_t>(300 + 97 * source);
+  };
+  const auto n_emits = [](int source, std::size_t k) { return static_cast<int>((k * 7 + source) % 3); };
+  const auto owner = [size](int source, std::size_t k, int e) {
+    return (k * 7 + e) % 3 == 0 ? 0 : static_cast<int>((k * 13 + k / 3 + 5 * source + 3 * e) % size);
+  };
+  for (const std::size_t round_bytes : {std::size_t{48} * size, qwem::kStreamRoundBytes}) {
+    std::vector<std::vector<Item>> kept(size);
+    qwem::StreamToOwners<Item>(
+        kWorld, n_items(rank), 2,
+        [&](std::size_t k, auto&& emit) {
+          for (int e = 0; e < n_emits(rank, k); ++e)
+            emit(owner(rank, k, e), Item{rank, static_cast<std::int32_t>(k), e, 0});
+        },
+        [&](const Item& it) { kept[std::clamp(it.source, 0, size - 1)].push_back(it); }, round_bytes);
+    // EXPECT, not ASSERT: a rank leaving early would leave the others waiting in the next exchange.
+    for (int source = 0; source < size; ++source) {
+      std::vector<Item> want;
+      for (std::size_t k = 0; k < n_items(source); ++k)
+        for (int e = 0; e < n_emits(source, k); ++e)
+          if (owner(source, k, e) == rank) want.push_back(Item{source, static_cast<std::int32_t>(k), e, 0});
+      const auto same = [](const Item& a, const Item& b) {
+        return a.source == b.source && a.k == b.k && a.emit == b.emit;
+      };
+      EXPECT_TRUE(std::equal(kept[source].begin(), kept[source].end(), want.begin(), want.end(), same))
+          << "rank " << rank << " kept " << kept[source].size() << " items from rank " << source << " (want "
+          << want.size() << "), round bytes " << round_bytes;
+    }
   }
 }
 
