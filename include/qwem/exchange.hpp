@@ -70,10 +70,17 @@ void StreamToOwners(MPI_Comm comm, std::size_t n, int max_emits, Expand&& expand
   }
 }
 
-// Collective. StreamToOwners of n items, each to rank owner(item), appended to `into`.
+// Collective. StreamToOwners of n items, each to rank owner(item), appended to `into`, which
+// grows once, by exactly what arrives (growing by doubling would copy it into fresh pages).
 template <class T, class Vector, class OwnerFn>
 void StreamAppend(MPI_Comm comm, const T* items, std::size_t n, OwnerFn owner, Vector& into) {
-  into.reserve(into.size() + n);  // about what arrives: what leaves
+  const int size = CommSize(comm);
+  std::vector<long long> sending(size, 0), arriving(size, 0);
+  for (std::size_t k = 0; k < n; ++k) ++sending[owner(items[k])];
+  QWEM_MPI(MPI_Alltoall(sending.data(), 1, MPI_LONG_LONG, arriving.data(), 1, MPI_LONG_LONG, comm));
+  long long total = 0;
+  for (long long a : arriving) total += a;
+  into.reserve(into.size() + static_cast<std::size_t>(total));
   StreamToOwners<T>(
       comm, n, 1, [&](std::size_t k, auto&& emit) { emit(owner(items[k]), items[k]); },
       [&](const T& item) { into.push_back(item); });
