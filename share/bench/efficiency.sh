@@ -11,20 +11,25 @@
 # With BASELINE (a git revision or a qwem-dist binary), its 1- and 2-rank runs are interleaved
 # with this build's, and a second table gives the baseline's times and efficiency beside them.
 # VOCAB and DIM (env) change the size: VOCAB=100000 DIM=300 is the closed form's large case.
-# Usage: bash share/bench/efficiency.sh [BUILD_DIR] [REPS] [BASELINE]   (env: VOCAB=10000, DIM=200)
+# COUNTS_ONLY=1 (env) stops each run after the counts (--counts-only: read, vocabulary, count,
+# reduce, write of the counts), for measuring those phases in a fraction of the time.
+# Usage: bash share/bench/efficiency.sh [BUILD_DIR] [REPS] [BASELINE]
+#        (env: VOCAB=10000, DIM=200, COUNTS_ONLY=)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 bench_start eff "${1:-}"
 REPS=${2:-3}
 VOCAB=${VOCAB:-10000}
 DIM=${DIM:-200}
-echo "Gutenberg, V = $VOCAB, d = $DIM, $REPS interleaved reps"
+ONLY=()
+[ -n "${COUNTS_ONLY:-}" ] && ONLY=(--counts-only)
+echo "Gutenberg, V = $VOCAB, d = $DIM, $REPS interleaved reps${COUNTS_ONLY:+, counts only}"
 BIN=$BUILD/qwem-dist
 BASE=
 [ -n "${3:-}" ] && BASE=$(bench_binary "$3" base)
 run() {  # run NP OUT [mpirun options]
   mpirun -n "$1" "${@:3}" "$BIN" --corpus "$WORK/corpus" --vocab-size "$VOCAB" --dim "$DIM" --progress-seconds 0 \
-    --out "$WORK/$2.h5" >"$WORK/$2.log"
+    "${ONLY[@]}" --out "$WORK/$2.h5" >"$WORK/$2.log"
 }
 for rep in $(seq "$REPS"); do
   run 1 "np1-$rep"
