@@ -78,6 +78,15 @@ inline void Axpy(Real g, const Real* x, Real* y, int d) {
   for (; k < d; ++k) y[k] += g * x[k];
 }
 
+// y = g x (a row's first term: no zeroed row to add it to).
+template <class Real>
+inline void SetScaled(Real g, const Real* x, Real* y, int d) {
+  using L = Lanes<Real>;
+  int k = 0;
+  for (; k + L::kN <= d; k += L::kN) L::Store(y + k, g * L::Load(x + k));
+  for (; k < d; ++k) y[k] = g * x[k];
+}
+
 // The rows ahead are fetched while this one is scored (they are scattered over W).
 constexpr int kPrefetchAhead = 16;
 inline void PrefetchRow(const void* row, std::size_t bytes) {
@@ -142,12 +151,16 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
   constexpr bool kSingle = sizeof(Real) == sizeof(float);
   const int d = d_;
   const auto n_entries = static_cast<std::int32_t>(Group(pairs));
-  G_.assign(touched_.size() * static_cast<std::size_t>(d), 0.0);
-  if (kSingle) partial_.assign(static_cast<std::size_t>(d), 0.0f);
+  // Not zeroed: every touched row has a first term, which writes its sum (and, in single
+  // precision, its first carry writes its gradient), so no pass clears G_ before the terms.
+  G_.resize(touched_.size() * static_cast<std::size_t>(d));
+  if (kSingle) partial_.resize(static_cast<std::size_t>(d));
   // The row's float sum carried into its double gradient (single precision).
-  auto carry = [&](double* g) {
-    for (int k = 0; k < d; ++k) g[k] += static_cast<double>(partial_[k]);
-    std::fill(partial_.begin(), partial_.end(), 0.0f);
+  auto carry = [&](double* g, bool first_carry) {
+    if (first_carry)
+      for (int k = 0; k < d; ++k) g[k] = static_cast<double>(partial_[k]);
+    else
+      for (int k = 0; k < d; ++k) g[k] += static_cast<double>(partial_[k]);
   };
   PairBatchTotals totals;
   std::int32_t first = 0;
@@ -170,15 +183,20 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
       const Real* wo = W + static_cast<std::size_t>(en.other) * d;
       double l, dl;
       PairLoss(loss, p.positive, Dot(wr, wo, d), &l, &dl);
-      Axpy(static_cast<Real>(dl * p.weight * scale), wo, sum, d);
-      if (kSingle && (e - first) % kCarry == kCarry - 1) carry(g);
+      // The first term of a sum (of the row, or of a float run between carries) writes it.
+      const std::int32_t at = kSingle ? (e - first) % kCarry : e - first;
+      if (at == 0)
+        SetScaled(static_cast<Real>(dl * p.weight * scale), wo, sum, d);
+      else
+        Axpy(static_cast<Real>(dl * p.weight * scale), wo, sum, d);
+      if (kSingle && at == kCarry - 1) carry(g, e - first == kCarry - 1);
       if (i_side) {
         totals.loss += l * p.weight;
         totals.positives += p.positive ? 1 : 0;
         totals.pairs += 1;
       }
     }
-    if (kSingle && (last - first) % kCarry != 0) carry(g);
+    if (kSingle && (last - first) % kCarry != 0) carry(g, last - first < kCarry);
     first = last;
   }
   return totals;

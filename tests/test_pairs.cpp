@@ -188,6 +188,11 @@ TEST(Pairs, GradientsEqualTheSerialReference) {
       // Unequal ranges, one of them empty when P > 2.
       const auto bound = [&](int r) { return static_cast<word_id_t>(r == P ? V : r * r * V / (P * P)); };
       PairGradients mine(d, RowOwnership{bound(rank), bound(rank + 1)}), all(d, RowOwnership{0, V});
+      // A batch before (the same pairs at 3 times the weight), as in training: nothing of its
+      // gradient may remain in the next one's (the kernel does not clear its rows first).
+      std::vector<WeightedPair> before = pairs;
+      for (WeightedPair& p : before) p.weight *= 3;
+      ComputeIn(precision, mine, W, V, d, before, loss, scale);
       const PairBatchTotals t = ComputeIn(precision, mine, W, V, d, pairs, loss, scale);
       ComputeIn(precision, all, W, V, d, pairs, loss, scale);
       std::vector<double> got(static_cast<std::size_t>(V) * d, 0.0), one(got.size(), 0.0);
