@@ -294,39 +294,57 @@ class RowBuilder {
     }
   }
 
-  // 3. Collective. The sparse entries (each held once) to the owners of both their rows, streamed
-  // in bounded rounds (at V = 100k they are hundreds of MB of cells). The placing order does
-  // not matter: Finish sorts the rows the sparse part fed.
+  // 3. Collective. The sparse entries (each held once) to the owners of both their rows: this
+  // rank's own cells first, then the others' streamed in bounded rounds (at V = 100k they are
+  // hundreds of MB of cells). The entries are sorted by (lo, hi), so each holder's cells reach
+  // a row in column order: a row is its sorted dense part and own cells, then the cells from
+  // the other ranks (on 2 ranks, one sorted run), which Finish merges.
   void PlaceSparse(const big_vector<SparseEntry>& owned, std::uint64_t V, const std::vector<int>& owner) {
+    const int rank = CommRank(comm_);
+    const auto cells = [V](const SparseEntry& e, auto&& use) {
+      const auto lo = static_cast<std::uint32_t>(e.key / V), hi = static_cast<std::uint32_t>(e.key % V);
+      if (lo == hi) {
+        use(Cell{hi, lo, 2 * e.count});
+      } else {
+        use(Cell{hi, lo, e.count});
+        use(Cell{lo, hi, e.count});
+      }
+    };
+    for (const SparseEntry& e : owned)
+      cells(e, [&](const Cell& c) {
+        if (owner[c.row] == rank) Place(c.row, c.col, c.count);
+      });
     StreamToOwners<Cell>(
         comm_, owned.size(), 2,
         [&](std::size_t k, auto&& emit) {
-          const SparseEntry& e = owned[k];
-          const auto lo = static_cast<std::uint32_t>(e.key / V), hi = static_cast<std::uint32_t>(e.key % V);
-          if (lo == hi) {
-            emit(owner[hi], Cell{hi, lo, 2 * e.count});
-          } else {
-            emit(owner[hi], Cell{hi, lo, e.count});
-            emit(owner[lo], Cell{lo, hi, e.count});
-          }
+          cells(owned[k], [&](const Cell& c) {
+            if (owner[c.row] != rank) emit(owner[c.row], c);
+          });
         },
         [&](const Cell& c) { Place(c.row, c.col, c.count); });
   }
 
-  // Every row full, and sorted (rows fed by the sparse part may need it).
+  // Every row full, and sorted: a row the sparse part left unsorted is split at its first
+  // descent, the part after it sorted if it is not (cells from several other ranks), and the
+  // two merged.
   void Finish() {
     const auto n = static_cast<std::size_t>(rows_.n_local_rows());
-    std::vector<std::pair<word_id_t, global_int_t>> tmp;
+    std::vector<std::pair<word_id_t, global_int_t>> row, merged;
     for (std::size_t r = 0; r < n; ++r) {
       const global_int_t b = rows_.row_ptr[r], e = rows_.row_ptr[r + 1];
       if (next_[r] != e)
         throw std::logic_error("ReduceCounts: row " + std::to_string(rows_.row_begin + r) +
                                " got a different number of nonzeros than counted");
-      if (std::is_sorted(rows_.cols.begin() + b, rows_.cols.begin() + e)) continue;
-      tmp.clear();
-      for (global_int_t k = b; k < e; ++k) tmp.emplace_back(rows_.cols[k], rows_.values[k]);
-      std::sort(tmp.begin(), tmp.end());
-      for (global_int_t k = b; k < e; ++k) std::tie(rows_.cols[k], rows_.values[k]) = tmp[k - b];
+      const auto first = rows_.cols.begin() + b, last = rows_.cols.begin() + e;
+      const auto descent = std::is_sorted_until(first, last);
+      if (descent == last) continue;
+      row.clear();
+      for (global_int_t k = b; k < e; ++k) row.emplace_back(rows_.cols[k], rows_.values[k]);
+      const auto mid = row.begin() + (descent - first);
+      if (!std::is_sorted(mid, row.end())) std::sort(mid, row.end());
+      merged.resize(row.size());
+      std::merge(row.begin(), mid, mid, row.end(), merged.begin());
+      for (global_int_t k = b; k < e; ++k) std::tie(rows_.cols[k], rows_.values[k]) = merged[k - b];
     }
   }
 
