@@ -170,11 +170,11 @@ struct Cell {
 };
 
 // Fills this rank's CSR rows: row_ptr from the exact row nonzeros, then each row's entries in
-// column order, from three sources in turn (each row's own are sorted at the end only if the
-// sparse part mixed them):
+// column order, from three sources in turn (a row the sparse part left out of order is merged
+// at the end):
 //  1. its band: for each hi, row hi's cells (hi, lo <= hi), and (lo, hi) for its own rows lo;
 //  2. the blocks of the higher ranks' bands in its columns, in rank order (their columns ascend);
-//  3. the sparse entries, from their holders.
+//  3. the sparse entries: its own, then the other holders'.
 // The blocks are exchanged before any placing (ExchangeBlocks), so that every rank then places
 // its share at the same time (placed as they arrived, the lowest rank's blocks waited for the
 // higher ranks to place their bands); they arrive in place, in the receiver's own triangle,
