@@ -47,3 +47,9 @@ bench_from_counts() {
   mpirun -n 2 "$BUILD/qwem-dist" --counts-from "$WORK/counts.h5" --similarity none --concepts 0 \
     --progress-seconds 0 --out "$WORK/$name.h5" "$@" >"$WORK/$name.log"
 }
+
+# median: the median of the numbers on stdin (one per line, blank lines skipped), printed in
+# fixed point so that both printf and bc read it (awk's default %.6g would print 2.42114e+06).
+median() {
+  awk 'NF' | sort -g | awk '{a[NR] = $1} END {printf "%.6f\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}

@@ -36,7 +36,6 @@ rate() {  # rate NP NAME OPTIONS...: "pair updates/s per rank" "corpus positions
 print(a['updates_per_second_per_rank'], int(a['steps']) * int(a['batch']) / a['train_seconds'] / int(sys.argv[2]))" \
     "$WORK/$name.h5" "$np"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 QWEM=(--loss qwem --negatives 1 --batch 16384 --lr 4 --steps "$STEPS")
 SGNS=(--loss sgns --negatives 5 --subsample 1e-4 --batch 16384 --lr 100 --lr-schedule linear --steps "$STEPS")

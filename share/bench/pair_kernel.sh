@@ -6,6 +6,7 @@
 # batches each, medians. This is the kernel's ceiling: training adds the sampling and the step.
 # Usage: bash share/bench/pair_kernel.sh [BUILD_DIR]   (env: REPEATS=5)
 set -euo pipefail
+source "$(dirname "$0")/common.sh"  # median
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
 REPEATS=${REPEATS:-5}
@@ -15,7 +16,6 @@ echo "machine: $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-par
 echo "pair kernel alone, d = 200, batch 16384 + 1 negative each, 200 batches per run, median of $REPEATS"
 printf '| %-8s | %14s | %14s | %13s |\n' "V" "double pairs/s" "single pairs/s" "single/double"
 printf '|%s|%s|%s|%s|\n' "----------" "----------------" "----------------" "---------------"
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 for V in 500 2000 10000 100000; do
   dbl=() sgl=()
   for r in $(seq "$REPEATS"); do

@@ -33,7 +33,6 @@ rate() {  # rate BINARY NP NAME OPTIONS...: pair updates/s per rank of one run
   /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1])['/train'].attrs['updates_per_second_per_rank'])" \
     "$WORK/$name.h5"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 declare -A R
 for batch in 16384 50000; do

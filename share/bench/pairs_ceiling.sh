@@ -23,7 +23,6 @@ BIN="$(cd "$BUILD" && pwd)/qwem-dist"
 rate() {  # rate FILE: pair updates/s per rank of one run's output
   /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1])['/train'].attrs['updates_per_second_per_rank'])" "$1"
 }
-median() { sort -g | awk '{a[NR]=$1} END {printf "%.1f\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 echo "QWEM pair sampling, 1 negative, batch 16384, $STEPS steps, median of $REPEATS; pair updates/s per core"
 printf '| %-22s | %12s | %12s | %12s | %12s | %10s | %10s |\n' "counts" "solo" "2 copies" "exact" "local" \

@@ -9,6 +9,7 @@
 # handed to the next write at once, and written several times faster than older free memory.
 # Usage: bash share/bench/write_file.sh [BUILD_DIR] [REPS]   (env: VOCAB=100000, DIM=300, PAUSE=5)
 set -euo pipefail
+source "$(dirname "$0")/common.sh"  # median
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
 REPS=${2:-5}
@@ -33,11 +34,10 @@ for rep in $(seq "$REPS"); do
     done
   done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 printf '| %-26s | %9s | %9s | %10s | %10s | %10s |\n' "files" "1 rank s" "2 ranks s" "1 rank MB/s" "2 ranks MB/s" "efficiency"
 printf '|%s|%s|%s|%s|%s|%s|\n' "----------------------------" "-----------" "-----------" "------------" "------------" "------------"
 for mode in shared per-rank; do
-  t1=$(echo "${T[$mode,1]}" | median) t2=$(echo "${T[$mode,2]}" | median)
+  t1=$(echo "${T[$mode,1]}" | tr ' ' '\n' | median) t2=$(echo "${T[$mode,2]}" | tr ' ' '\n' | median)
   label=$([ "$mode" = shared ] && echo "one file (qwem-dist)" || echo "one file per rank")
   printf '| %-26s | %9.3f | %9.3f | %10.0f | %10.0f | %10.2f |\n' "$label" "$t1" "$t2" \
     "$(awk -v m="$MB" -v t="$t1" 'BEGIN {print m / t}')" "$(awk -v m="$MB" -v t="$t2" 'BEGIN {print m / t}')" \
