@@ -44,18 +44,16 @@ int main(int argc, char** argv) {
   const qwem::global_int_t first = V * rank / size, last = V * (rank + 1) / size;
   std::vector<double> rows(static_cast<std::size_t>(last - first) * d);
   for (std::size_t k = 0; k < rows.size(); ++k) rows[k] = 1e-3 * static_cast<double>((k * 2654435761u) % 1000003);
-  std::vector<std::string> written;
+  const bool shared = mode == "shared";
+  const std::string path = folder + (shared ? "/shared.h5" : "/rank" + std::to_string(rank) + ".h5");
   int status = 0;
   MPI_Barrier(MPI_COMM_WORLD);
   const double t0 = MPI_Wtime();
   try {
-    if (mode == "shared") {
-      written.push_back(folder + "/shared.h5");
-      WriteMatrices(MPI_COMM_WORLD, written.back(), rows, first, last - first, V, d);
-    } else {
-      written.push_back(folder + "/rank" + std::to_string(rank) + ".h5");
-      WriteMatrices(MPI_COMM_SELF, written.back(), rows, 0, last - first, last - first, d);
-    }
+    if (shared)
+      WriteMatrices(MPI_COMM_WORLD, path, rows, first, last - first, V, d);
+    else
+      WriteMatrices(MPI_COMM_SELF, path, rows, 0, last - first, last - first, d);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rank %d: %s\n", rank, e.what());
     status = 1;
@@ -63,8 +61,7 @@ int main(int argc, char** argv) {
   MPI_Allreduce(MPI_IN_PLACE, &status, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   const double seconds = MPI_Wtime() - t0;
   if (rank == 0 && status == 0) std::printf("%.4f\n", seconds);
-  if (mode == "per-rank" || rank == 0)
-    for (const std::string& path : written) std::remove(path.c_str());
+  if (!shared || rank == 0) std::remove(path.c_str());
   MPI_Finalize();
   return status;
 }
