@@ -73,6 +73,7 @@ std::vector<Setting> TrainingSettings(const TrainingSetup& setup, const Vocabula
   settings.push_back({"theory_convention", Name(t.convention), t.convention != TheoryConvention::kQwem});
   settings.push_back({"weights", Name(t.weights), pairs && t.weights != DefaultWeights(t.loss)});
   settings.push_back({"negative_pairing", Name(t.pairing), pairs && t.pairing != DefaultPairing(t.weights)});
+  settings.push_back({"negative_group", integer(t.negative_group), pairs && t.pairing == NegativePairing::kShared});
   settings.push_back({"negative_smoothing", t.negative_smoothing, pairs && t.negative_smoothing > 0});
   settings.push_back({"pair_precision", Name(t.precision), pairs && t.precision != PairPrecision::kDouble});
   settings.push_back({"lr_drop", t.lr_drop, t.lr_drop > 0});

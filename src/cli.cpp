@@ -226,8 +226,13 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       "Default: qwem for --loss qwem, sampled for --loss sgns");
   CLI::Option* pairing_option =
       app.add_option("--negative-pairing", pairing,
-                     "Pair sampling's negatives: iid (i and j from the unigram) or target (i the positive's word, the "
-                     "reference's). Default: iid with --weights qwem, else target");
+                     "Pair sampling's negatives: iid (i and j from the unigram), target (i the positive's word, the "
+                     "reference's) or shared (target's, with the drawn words shared by up to --negative-group "
+                     "positives of one word: faster, and as exact on any rank count). Default: iid with --weights "
+                     "qwem, else target");
+  app.add_option("--negative-group", o.train.negative_group,
+                 "--negative-pairing shared: positives of one word in a step that share their negatives' words")
+      ->capture_default_str();
   app.add_option("--pair-precision", precision,
                  "Pair sampling's kernel: double, or single (scores and row sums in float over a float copy of W, "
                  "carried into double every 32 entries of a row; W and its steps stay double). Both give the same W on "

@@ -28,7 +28,8 @@ constexpr Named<OutputVectors> kOutputVectors[] = {{OutputVectors::kTied, "tied"
 constexpr Named<LrSchedule> kSchedules[] = {{LrSchedule::kConstant, "constant"}, {LrSchedule::kLinear, "linear"}};
 constexpr Named<PairWeights> kPairWeights[] = {
     {PairWeights::kQwem, "qwem"}, {PairWeights::kWord2vec, "word2vec"}, {PairWeights::kSampled, "sampled"}};
-constexpr Named<NegativePairing> kPairings[] = {{NegativePairing::kIid, "iid"}, {NegativePairing::kTarget, "target"}};
+constexpr Named<NegativePairing> kPairings[] = {{NegativePairing::kIid, "iid"}, {NegativePairing::kTarget, "target"},
+                                          {NegativePairing::kShared, "shared"}};
 constexpr Named<PairPrecision> kPrecisions[] = {{PairPrecision::kDouble, "double"}, {PairPrecision::kSingle, "single"}};
 constexpr Named<EmbeddingSum> kEmbeddingSums[] = {{EmbeddingSum::kW, "w"}, {EmbeddingSum::kWPlusC, "w+c"}};
 constexpr Named<TheoryConvention> kConventions[] = {{TheoryConvention::kQwem, "qwem"},
@@ -225,8 +226,12 @@ void Options::Check() const {
             "--weights and --negative-pairing apply to pair sampling (word2vec's windows have their own)");
     Require(!windows || !Given("pair-precision"),
             "--pair-precision applies to pair sampling (word2vec's windows have their own kernel)");
-    Require(train.weights != PairWeights::kSampled || train.pairing == NegativePairing::kTarget,
-            "--weights sampled draws each negative for its positive's target word: --negative-pairing target");
+    Require(train.weights != PairWeights::kSampled || train.pairing != NegativePairing::kIid,
+            "--weights sampled draws each negative for its positive's target word: --negative-pairing target or "
+            "shared");
+    Require(train.negative_group >= 1, "--negative-group must be at least 1");
+    Require(!Given("negative-group") || train.pairing == NegativePairing::kShared,
+            "--negative-group applies to --negative-pairing shared");
     Require(train.subsample == 0 || windows || train.weights != PairWeights::kQwem,
             "--subsample is word2vec's subsampling: --weights qwem does not use it");
     Require(!train.steps_auto || windows || train.weights == PairWeights::kQwem,

@@ -7,7 +7,10 @@
 //    owns row i of C, which knows C_ij;
 //  * negatives come from a replicated alias table (the unigram, smoothed towards uniform with
 //    --negative-smoothing, or unigram^0.75 for --weights sampled), paired iid (both words drawn)
-//    or with the positive's target word, drawn identically on every rank;
+//    or with the positive's target word, drawn identically on every rank; or shared
+//    (--negative-pairing shared): the positives of one word grouped (by word, then sample order,
+//    at most --negative-group each), the group's K words drawn once (keyed by its first sample),
+//    positive (i, j) paired with (j, n_k) (shared_kernel.hpp, whose kernel then computes the step);
 //  * the weights (--weights, options.hpp): qwem's q_ij = c / (P_ij + nu P_i P_j), c = (1 + nu) /
 //    V^2 (so E[q] = 1), needs C_ij of the negatives: the rank owning row i looks it up and one
 //    MPI_Allreduce shares them; word2vec's importance weights need only the unigram; sampled is
@@ -30,6 +33,7 @@
 #include "qwem/pair_sampling.hpp"
 #include "qwem/pair_stats.hpp"
 #include "qwem/random.hpp"
+#include "qwem/shared_kernel.hpp"
 #include "trainer_strategies.hpp"
 
 namespace qwem {
@@ -82,6 +86,14 @@ class PairTrainer final : public Trainer {
   };
   void DrawPositives();
   void DrawNegatives();
+  // Shared negatives: the positives grouped by word into shared_batch_ (word, start) and
+  // group_order_ (their sample indices, group by group).
+  void GroupPositives();
+  bool shared() const { return opt_.pairing == NegativePairing::kShared; }
+  // This rank's gradient of the step's batch (scale: of the batch-mean): the pair kernel's on
+  // the batch as a list of pairs, or the shared-negatives kernel's on its groups.
+  PairBatchTotals PairGradient(double scale);
+  PairBatchTotals SharedGradient(double scale);
   void SyncReplicas();
   bool single() const { return opt_.precision == PairPrecision::kSingle; }
   // The float copy of every row (single precision; no-op in double).
@@ -112,6 +124,10 @@ class PairTrainer final : public Trainer {
   // Exact mode: rank r computes and updates rows [owned_rows_[r], owned_rows_[r + 1]).
   std::vector<word_id_t> owned_rows_;
   PairGradients gradients_;  // of the rows updated here (local SGD: all)
+  // Shared negatives: the batch as groups, and their kernel's gradients (instead of gradients_).
+  SharedBatch shared_batch_;
+  std::vector<std::int32_t> group_order_, word_count_;
+  std::unique_ptr<SharedGradients> shared_gradients_;
   std::vector<double> lookup_;
   double loss_sum_ = 0, n_positive_ = 0;  // this rank's share since the last TakeLoss
   double total_updates_ = 0;
@@ -141,6 +157,12 @@ PairTrainer::PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const Cooccu
   negatives_.resize(static_cast<std::size_t>(opt_.batch) * opt_.negatives);
   lookup_.resize(negatives_.size());
   batch_.resize(static_cast<std::size_t>(opt_.batch) * (opt_.negatives + 1));
+  if (shared()) {
+    shared_gradients_ = std::make_unique<SharedGradients>(
+        d_, exact() ? RowOwnership{owned_rows_[rank_], owned_rows_[rank_ + 1]}
+                    : RowOwnership{0, static_cast<word_id_t>(n_words_)});
+    word_count_.resize(n_words_ + 1);
+  }
 }
 
 // Contiguous blocks of rows with about equal expected work per step (directed entries of the
@@ -226,28 +248,65 @@ void PairTrainer::DrawPositives() {
   }
 }
 
+void PairTrainer::GroupPositives() {
+  // A counting sort of the positives by word (stable: sample order within a word), then chunks.
+  std::fill(word_count_.begin(), word_count_.end(), 0);
+  for (const Pair& p : positives_)
+    if (p.i >= 0) ++word_count_[p.i + 1];
+  std::partial_sum(word_count_.begin(), word_count_.end(), word_count_.begin());
+  group_order_.resize(static_cast<std::size_t>(word_count_.back()));
+  for (std::size_t s = 0; s < positives_.size(); ++s)
+    if (positives_[s].i >= 0) group_order_[word_count_[positives_[s].i]++] = static_cast<std::int32_t>(s);
+  // word_count_[i] is now the end of word i's positives.
+  shared_batch_.Clear(opt_.negatives);
+  std::int32_t a = 0;
+  for (word_id_t i = 0; i < n_words_; ++i)
+    for (; a < word_count_[i]; a = std::min(a + opt_.negative_group, word_count_[i])) {
+      shared_batch_.word.push_back(i);
+      shared_batch_.start.push_back(std::min(a + opt_.negative_group, word_count_[i]));
+    }
+}
+
 void PairTrainer::DrawNegatives() {
   const int K = opt_.negatives;
   const global_int_t B = opt_.batch;
   const bool counts = weights_.NeedsNegativeCounts();
-  for (global_int_t s = 0; s < B; ++s) {
-    const Pair& pos = positives_[s];
-    for (int k = 0; k < K; ++k) {
-      Pair& n = negatives_[s * K + k];
-      n = Pair{};
-      if (opt_.pairing == NegativePairing::kIid) {
-        n.i = negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 2 + 2 * k));
-      } else if (pos.i >= 0) {
-        n.i = pos.i;
-      } else {
-        continue;
+  // Negative (i, j) of a positive's k-th slot (its weight, or the lookup of C_ij it needs).
+  auto place = [&](Pair& n, word_id_t i, word_id_t j, bool mine) {
+    n.i = i;
+    n.j = j;
+    n.mine = mine;
+    if (counts)
+      lookup_count_.Prefetch(n.i, n.j);
+    else
+      n.weight = weights_.Negative(n.i, n.j, 0);
+  };
+  for (Pair& n : negatives_) n = Pair{};
+  if (shared()) {
+    GroupPositives();
+    for (std::size_t g = 0; g < shared_batch_.Groups(); ++g) {
+      const std::int32_t first = shared_batch_.start[g], last = shared_batch_.start[g + 1];
+      for (int k = 0; k < K; ++k) {
+        const auto word = static_cast<word_id_t>(
+            negative_table_.Draw(CounterRandom(opt_.seed, step_, group_order_[first], 3 + 2 * k)));
+        shared_batch_.negative.push_back(word);
+        for (std::int32_t a = first; a < last; ++a) {
+          const Pair& pos = positives_[group_order_[a]];
+          place(negatives_[group_order_[a] * K + k], pos.j, word, pos.mine);
+        }
       }
-      n.j = negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 3 + 2 * k));
-      n.mine = pos.mine;
-      if (counts)
-        lookup_count_.Prefetch(n.i, n.j);
-      else
-        n.weight = weights_.Negative(n.i, n.j, 0);
+    }
+  } else {
+    for (global_int_t s = 0; s < B; ++s) {
+      const Pair& pos = positives_[s];
+      for (int k = 0; k < K; ++k) {
+        if (opt_.pairing == NegativePairing::kIid)
+          place(negatives_[s * K + k], negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 2 + 2 * k)),
+                negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 3 + 2 * k)), pos.mine);
+        else if (pos.i >= 0)
+          place(negatives_[s * K + k], pos.i, negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 3 + 2 * k)),
+                pos.mine);
+      }
     }
   }
   if (!counts || negatives_.empty()) return;
@@ -264,28 +323,53 @@ void PairTrainer::DrawNegatives() {
 void PairTrainer::Step() {
   DrawPositives();
   DrawNegatives();
-  const int K = opt_.negatives;
-  const global_int_t B = opt_.batch;
-  // The batch in canonical order: positive s, then its negatives (this rank's, in local SGD).
-  auto take = [](const Pair& p, bool positive) {
-    return p.i >= 0 && p.mine ? WeightedPair{p.i, p.j, p.weight, positive} : WeightedPair{};
-  };
-  for (global_int_t s = 0; s < B; ++s) {
-    WeightedPair* out = batch_.data() + s * (K + 1);
-    out[0] = take(positives_[s], true);
-    for (int k = 0; k < K; ++k) out[1 + k] = positives_[s].i >= 0 ? take(negatives_[s * K + k], false) : WeightedPair{};
-  }
-  const double scale = exact() ? 1.0 / B : static_cast<double>(size_) / B;
-  const PairBatchTotals totals = single() ? gradients_.Compute(Ws_.data(), batch_, opt_.loss, scale)
-                                          : gradients_.Compute(W_.data(), batch_, opt_.loss, scale);
+  const double scale = exact() ? 1.0 / opt_.batch : static_cast<double>(size_) / opt_.batch;
+  const PairBatchTotals totals = shared() ? SharedGradient(scale) : PairGradient(scale);
   loss_sum_ += totals.loss;
   n_positive_ += totals.positives;
   total_updates_ += totals.pairs;
   // The step, once every score has been taken from the W the step started from.
-  gradients_.Descend(LearningRate(step_), W_.data(), single() ? Ws_.data() : nullptr);
+  float* Ws = single() ? Ws_.data() : nullptr;
+  if (shared())
+    shared_gradients_->Descend(LearningRate(step_), W_.data(), Ws);
+  else
+    gradients_.Descend(LearningRate(step_), W_.data(), Ws);
   if (exact() && size_ > 1) ShareBlocks();
   ++step_;
   if (!exact() && step_ % opt_.sync_every == 0) SyncReplicas();
+}
+
+PairBatchTotals PairTrainer::PairGradient(double scale) {
+  const int K = opt_.negatives;
+  // The batch in canonical order: positive s, then its negatives (this rank's, in local SGD).
+  auto take = [](const Pair& p, bool positive) {
+    return p.i >= 0 && p.mine ? WeightedPair{p.i, p.j, p.weight, positive} : WeightedPair{};
+  };
+  for (global_int_t s = 0; s < opt_.batch; ++s) {
+    WeightedPair* out = batch_.data() + s * (K + 1);
+    out[0] = take(positives_[s], true);
+    for (int k = 0; k < K; ++k) out[1 + k] = positives_[s].i >= 0 ? take(negatives_[s * K + k], false) : WeightedPair{};
+  }
+  return single() ? gradients_.Compute(Ws_.data(), batch_, opt_.loss, scale)
+                  : gradients_.Compute(W_.data(), batch_, opt_.loss, scale);
+}
+
+PairBatchTotals PairTrainer::SharedGradient(double scale) {
+  const int K = opt_.negatives;
+  // The groups' partners and weights, group by group (GroupPositives gave their order).
+  for (const std::int32_t s : group_order_) {
+    const Pair& pos = positives_[s];
+    shared_batch_.partner.push_back(pos.j);
+    shared_batch_.weight.push_back(pos.weight);
+    for (int k = 0; k < K; ++k) shared_batch_.weight.push_back(negatives_[s * K + k].weight);
+  }
+  // Local SGD: this rank's own positives, every row its own.
+  if (!exact()) {
+    return single() ? shared_gradients_->Compute(Ws_.data(), shared_batch_, opt_.loss, scale)
+                    : shared_gradients_->Compute(W_.data(), shared_batch_, opt_.loss, scale);
+  }
+  return single() ? ComputeShared(comm_, owned_rows_, *shared_gradients_, Ws_.data(), shared_batch_, opt_.loss, scale)
+                  : ComputeShared(comm_, owned_rows_, *shared_gradients_, W_.data(), shared_batch_, opt_.loss, scale);
 }
 
 // Double: the blocks of W, all-gathered in place (V d doubles per step whatever the batch

@@ -134,6 +134,10 @@ expect_usage weights_windows "apply to pair sampling" --corpus "$SHARE/corpus" -
   --sampling windows --weights qwem
 expect_usage sampled_iid "--weights sampled .*--negative-pairing target" --corpus "$SHARE/corpus" --mode sgd \
   --weights sampled --negative-pairing iid
+expect_usage group_unshared "--negative-group applies to --negative-pairing shared" --corpus "$SHARE/corpus" \
+  --mode sgd --negative-group 8
+expect_usage group_zero "--negative-group must be at least 1" --corpus "$SHARE/corpus" --mode sgd \
+  --negative-pairing shared --negative-group 0
 expect_usage bad_precision "--pair-precision" --corpus "$SHARE/corpus" --mode sgd --pair-precision half
 expect_usage precision_closed_form "--pair-precision applies to --mode sgd" --corpus "$SHARE/corpus" \
   --pair-precision single

@@ -1,7 +1,7 @@
 // Learning dynamics (SCIENCE.md section 4):
 //  * gd on a hand-built symmetric matrix with a known spectrum follows the closed-form curves;
 //  * sgd gives the same W, bit for bit, on every number of ranks (sub-communicators of 1..P), in
-//    every cell of the appendix ablation (--loss x --weights, both negative pairings);
+//    every cell of the appendix ablation (--loss x --weights, iid, target and shared negatives);
 //  * a checkpoint written to HDF5 and resumed ends with the same W as an uninterrupted run;
 //  * a resume file from other settings, or a corrupt one, is refused with a clear error;
 //  * the stepped rate (--lr-drop) changes the rate, tau and the --steps auto horizon as written;
@@ -241,6 +241,10 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
       {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kTarget, 0.5},
       {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kIid, 0, PairPrecision::kSingle},
       {LossKind::kSgns, PairWeights::kSampled, NegativePairing::kTarget, 0, PairPrecision::kSingle},
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kShared},
+      {LossKind::kSgns, PairWeights::kSampled, NegativePairing::kShared},
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kShared, 0.5, PairPrecision::kDouble},
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kShared, 0.5, PairPrecision::kSingle},
   };
   std::vector<std::vector<double>> results;  // per cell, on 1 rank (rank 0)
   for (const SgdCell& cell : cells) {

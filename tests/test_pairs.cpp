@@ -11,6 +11,11 @@
 //    to rounding in double, to float's rounding with --pair-precision single (the kernel over a
 //    float copy of W); each row computed by exactly one rank, the rows of all ranks together
 //    bit-identical to one rank's, in both precisions;
+//  * SharedGradients (--negative-pairing shared): the gradient of a batch of groups (a word shared by
+//    up to a few positives, K negatives shared by the group; chunks of one word, partners equal
+//    to the word, negatives repeated) equals the same serial loop over the group's pairs written
+//    out one by one, to rounding in double and float's in single; on several ranks each row is
+//    summed by one rank, bit-identical to one rank's;
 //  * SampleWeights (--weights): each kind's weights equal the formulas written out by hand on a
 //    four-word unigram, with word2vec's keep probabilities checked against hand-computed values.
 #include <gtest/gtest.h>
@@ -22,6 +27,7 @@
 #include "qwem/pair_kernel.hpp"
 #include "qwem/pair_sampling.hpp"
 #include "qwem/random.hpp"
+#include "qwem/shared_kernel.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -239,6 +245,98 @@ TEST(Pairs, GradientsEqualTheSerialReference) {
       EXPECT_EQ(counts[1], n_pos);
     }
   }
+}
+
+// A batch of shared-negative groups over V words: n positives with frequent words more often,
+// grouped by word in chunks of at most G, K negatives per group.
+SharedBatch SharedGroups(int V, int n, int G, int K, std::uint64_t seed) {
+  std::vector<std::vector<int>> by_word(V);  // positives' indices by word
+  for (int s = 0; s < n; ++s)
+    by_word[Scale(CounterRandom(seed, 1, s, 0), Scale(CounterRandom(seed, 1, s, 1), V) + 1)].push_back(s);
+  SharedBatch batch;
+  batch.Clear(K);
+  for (int i = 0; i < V; ++i)
+    for (std::size_t first = 0; first < by_word[i].size(); first += G) {
+      const std::size_t last = std::min(by_word[i].size(), first + G);
+      batch.word.push_back(i);
+      for (int k = 0; k < K; ++k)  // the group's negatives: k = 0 sometimes the word itself
+        batch.negative.push_back(k == 0 && first % 3 == 0 ? i : static_cast<word_id_t>(Scale(CounterRandom(seed, 2, batch.word.size(), k), V)));
+      for (std::size_t a = first; a < last; ++a) {
+        const int s = by_word[i][a];
+        batch.partner.push_back(s % 7 == 0 ? i : static_cast<word_id_t>(Scale(CounterRandom(seed, 3, s, 0), V)));
+        for (int c = 0; c <= K; ++c) batch.weight.push_back(0.5 + ToUnit(CounterRandom(seed, 4, s, c)));
+      }
+      batch.start.push_back(static_cast<std::int32_t>(batch.partner.size()));
+    }
+  return batch;
+}
+
+// The same batch as a list of weighted pairs: each positive (i, j_a), then its negatives (j_a, n_k).
+std::vector<WeightedPair> PairsOf(const SharedBatch& batch) {
+  std::vector<WeightedPair> pairs;
+  const int C = batch.K + 1;
+  for (std::size_t g = 0; g < batch.Groups(); ++g)
+    for (std::int32_t a = batch.start[g]; a < batch.start[g + 1]; ++a) {
+      const double* q = batch.weight.data() + static_cast<std::size_t>(a) * C;
+      pairs.push_back({batch.word[g], batch.partner[a], q[0], true});
+      for (int k = 0; k < batch.K; ++k) pairs.push_back({batch.partner[a], batch.negative[g * batch.K + k], q[1 + k], false});
+    }
+  return pairs;
+}
+
+TEST(Pairs, SharedGradientsEqualTheSerialReference) {
+  const int P = CommSize(kWorld), rank = CommRank(kWorld);
+  constexpr int V = 37;
+  for (const int d : {200, 29})
+    for (const int K : {1, 3}) {
+      const SharedBatch batch = SharedGroups(V, 400, 5, K, 11 + K);
+      ASSERT_GT(batch.Groups(), 40u);
+      std::vector<double> W(static_cast<std::size_t>(V) * d);
+      for (std::size_t k = 0; k < W.size(); ++k) W[k] = 0.3 * (ToUnit(CounterRandom(3, d, k, 1)) - 0.5);
+      std::vector<float> Ws(W.size());
+      ToSingle(W.data(), 0, V, d, Ws.data());
+      for (const auto& [loss, precision] :
+           {std::pair{LossKind::kQwem, PairPrecision::kDouble}, std::pair{LossKind::kSgns, PairPrecision::kDouble},
+            std::pair{LossKind::kQwem, PairPrecision::kSingle}, std::pair{LossKind::kSgns, PairPrecision::kSingle}}) {
+        const std::string what = std::string(Name(loss)) + ", " + Name(precision) + ", d = " + std::to_string(d) +
+                                 ", K = " + std::to_string(K);
+        const double scale = 1.0 / 400;
+        const std::vector<double> ref = ReferenceGradient(W, V, d, PairsOf(batch), loss, scale);
+        // Unequal row ranges, one of them empty when P > 2; and one rank's, all rows.
+        std::vector<word_id_t> bounds(P + 1);
+        for (int r = 0; r <= P; ++r) bounds[r] = static_cast<word_id_t>(r == P ? V : r * r * V / (P * P));
+        SharedGradients mine(d, RowOwnership{bounds[rank], bounds[rank + 1]}), all(d, RowOwnership{0, V});
+        const bool single = precision == PairPrecision::kSingle;
+        const auto compute = [&](MPI_Comm comm, const std::vector<word_id_t>& b, SharedGradients& g) {
+          return single ? ComputeShared(comm, b, g, Ws.data(), batch, loss, scale)
+                        : ComputeShared(comm, b, g, W.data(), batch, loss, scale);
+        };
+        // A batch before, stepped with eta = 0: nothing of its gradient may remain.
+        compute(kWorld, bounds, mine);
+        mine.Descend(0.0, W.data(), nullptr);
+        const PairBatchTotals t = compute(kWorld, bounds, mine);
+        compute(MPI_COMM_SELF, {0, V}, all);
+        std::vector<double> got(W.size(), 0.0), one(W.size(), 0.0);
+        for (word_id_t r = bounds[rank]; r < bounds[rank + 1]; ++r) std::copy_n(mine.Gradient(r), d, got.begin() + r * d);
+        for (word_id_t r = 0; r < V; ++r) std::copy_n(all.Gradient(r), d, one.begin() + r * d);
+        QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, got.data(), static_cast<int>(got.size()), MPI_DOUBLE, MPI_SUM, kWorld));
+        double err = 0, norm = 0;
+        for (std::size_t k = 0; k < ref.size(); ++k) {
+          err = std::max(err, std::abs(got[k] - ref[k]));
+          norm = std::max(norm, std::abs(ref[k]));
+        }
+        EXPECT_GT(norm, 1e-6) << what;
+        // Single: float sums of at most kCarry terms (a B row) or K + 1 (an A row).
+        EXPECT_LE(err, (single ? 2e-6 : 1e-13) * norm) << what;
+        if (std::getenv("QWEM_TEST_VERBOSE") && rank == 0) std::printf("shared %s: error %.3g of %.3g\n", what.c_str(), err, norm);
+        EXPECT_EQ(got, one) << what << ": rows of " << P << " ranks differ from one rank's";
+        // Every pair counted once over the ranks, in the group of its word's owner.
+        double counts[2] = {t.pairs, t.positives};
+        QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_DOUBLE, MPI_SUM, kWorld));
+        EXPECT_EQ(counts[0], static_cast<double>(batch.Positives()) * (K + 1)) << what;
+        EXPECT_EQ(counts[1], static_cast<double>(batch.Positives())) << what;
+      }
+    }
 }
 
 // The weights of the appendix ablation on a four-word unigram with threshold t = 0.05, where

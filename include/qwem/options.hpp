@@ -38,8 +38,10 @@ enum class LrSchedule { kConstant, kLinear };
 //           unigram^0.75, every sample of weight 1 (SGNS's pair sampling before the ablation).
 enum class PairWeights { kQwem, kWord2vec, kSampled };
 // How a negative pair is drawn (--negative-pairing): iid, i and j independently from the
-// unigram; target, i is its positive's target word (the reference code's) and j from the unigram.
-enum class NegativePairing { kIid, kTarget };
+// unigram; target, i is its positive's target word (the reference code's) and j from the unigram;
+// shared, target pairing with the drawn words shared by the positives of one word
+// (--negative-group of them; shared_kernel.hpp): positive (i, j) has the negatives (j, n_k).
+enum class NegativePairing { kIid, kTarget, kShared };
 // The arithmetic of pair sampling's kernel (--pair-precision): double, or single (scores and row
 // sums in float over a float copy of W, each row's sum carried into double every few entries;
 // W itself and its steps stay double). Both are bit-identical on any rank count.
@@ -151,6 +153,7 @@ struct TrainOptions {
   // Pair sampling's weights and negatives (the CLI's defaults: DefaultWeights, DefaultPairing).
   PairWeights weights = PairWeights::kQwem;
   NegativePairing pairing = NegativePairing::kIid;
+  int negative_group = 16;  // --negative-pairing shared: positives of one word sharing their negatives' words
   // Negatives' words drawn from (1 - beta) unigram + beta uniform, importance-weighted so the
   // expected gradient is the same (--negative-smoothing; qwem weights): rare-word negatives then
   // weigh at most 1 / beta^2 times a uniform pair's, not up to 1 / (P_i P_j V^2). 0: the unigram.
