@@ -104,20 +104,20 @@ void CountLookup::Prefetch(word_id_t i, word_id_t j) const {
   if (block_offset_[r] >= 0) __builtin_prefetch(blocks_.data() + block_offset_[r] + j / 64);
 }
 
-global_int_t CountLookup::operator()(word_id_t i, word_id_t j) const {
-  if (i < c_.row_begin || i >= c_.row_end) return 0;
+global_int_t CountLookup::Find(word_id_t i, word_id_t j) const {
+  if (i < c_.row_begin || i >= c_.row_end) return -1;
   const global_int_t r = i - c_.row_begin;
   const global_int_t first = c_.row_ptr[r];
   if (block_offset_[r] >= 0) {
     const Block& b = blocks_[block_offset_[r] + j / 64];
     const std::uint64_t bit = std::uint64_t{1} << (j % 64);
-    if (!(b.bits & bit)) return 0;
-    return c_.values[first + b.before + __builtin_popcountll(b.bits & (bit - 1))];
+    if (!(b.bits & bit)) return -1;
+    return first + b.before + __builtin_popcountll(b.bits & (bit - 1));
   }
   const auto* lo = c_.cols.data() + first;
   const auto* hi = c_.cols.data() + c_.row_ptr[r + 1];
   const auto* it = std::lower_bound(lo, hi, j);
-  return it != hi && *it == j ? c_.values[it - c_.cols.data()] : 0;
+  return it != hi && *it == j ? it - c_.cols.data() : -1;
 }
 
 SampleWeights::SampleWeights(PairWeights kind, const std::vector<double>& unigram, double pair_norm, double c,

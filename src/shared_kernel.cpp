@@ -57,11 +57,12 @@ SharedGradients::SharedGradients(int d, RowOwnership own) : d_(d), own_(own) {
 
 double* SharedGradients::Row(word_id_t r) {
   const global_int_t s = own_.Slot(r);
-  if (!is_touched_[s]) {
-    is_touched_[s] = 1;
-    touched_.push_back(r);
-  }
+  is_touched_[s] = 1;
   return G_.data() + static_cast<std::size_t>(s) * d_;
+}
+
+void SharedGradients::PrefetchGradient(word_id_t r) const {
+  if (own_.Owns(r)) PrefetchRow(G_.data() + static_cast<std::size_t>(own_.Slot(r)) * d_, d_ * sizeof(double));
 }
 
 std::size_t SharedGradients::FirstGroup(const SharedBatch& batch, word_id_t row) {
@@ -146,7 +147,10 @@ PairBatchTotals SharedGradients::ScoreGroups(const Real* W, const SharedBatch& b
     if (accumulate) OwnedRows<Real>(batch, g, true, gb.data());
     const std::int32_t a0 = batch.start[g], a1 = batch.start[g + 1];
     for (std::int32_t a = a0; a < a1; ++a) {
-      if (a + kPrefetchAhead < end) PrefetchRow(PartnerRow(W, batch, a + kPrefetchAhead, d), d * sizeof(Real));
+      if (a + kPrefetchAhead < end) {
+        PrefetchRow(PartnerRow(W, batch, a + kPrefetchAhead, d), d * sizeof(Real));
+        if (accumulate) PrefetchGradient(batch.partner[a + kPrefetchAhead]);
+      }
       const Real* wa = PartnerRow(W, batch, a, d);
       const double* q = batch.weight.data() + static_cast<std::size_t>(a) * C;
       double* D = D_.data() + static_cast<std::size_t>(a) * C;
@@ -178,7 +182,10 @@ void SharedGradients::AccumulateGroups(const Real* W, const SharedBatch& batch) 
     const std::int32_t a0 = batch.start[g], a1 = batch.start[g + 1];
     for (std::int32_t a = a0; a < a1; ++a) {
       if (!any_b && !own_.Owns(batch.partner[a])) continue;
-      if (any_b && a + kPrefetchAhead < a1) PrefetchRow(PartnerRow(W, batch, a + kPrefetchAhead, d), d * sizeof(Real));
+      if (a + kPrefetchAhead < a1) {
+        if (any_b) PrefetchRow(PartnerRow(W, batch, a + kPrefetchAhead, d), d * sizeof(Real));
+        PrefetchGradient(batch.partner[a + kPrefetchAhead]);
+      }
       AddTerms(PartnerRow(W, batch, a, d), b.data(), D_.data() + static_cast<std::size_t>(a) * C, batch.partner[a],
                gb.data(), C, (a - a0) % kCarry);
     }
@@ -215,9 +222,11 @@ PairBatchTotals ComputeShared(MPI_Comm comm, const std::vector<word_id_t>& bound
 // w -= eta g rounded as two operations, as PairGradients::Descend does.
 __attribute__((optimize("fp-contract=off"))) void SharedGradients::Descend(double eta, double* W, float* Ws) {
   const int d = d_;
-  for (const word_id_t r : touched_) {
-    const global_int_t s = own_.Slot(r);
-    double* g = G_.data() + static_cast<std::size_t>(s) * d;
+  // In row order, which the hardware's prefetchers follow.
+  for (std::size_t s = 0; s < is_touched_.size(); ++s) {
+    if (!is_touched_[s]) continue;
+    const word_id_t r = own_.begin + static_cast<word_id_t>(s);
+    double* g = G_.data() + s * d;
     double* w = W + static_cast<std::size_t>(r) * d;
     for (int k = 0; k < d; ++k) w[k] -= eta * g[k];
     if (Ws != nullptr)
@@ -225,7 +234,6 @@ __attribute__((optimize("fp-contract=off"))) void SharedGradients::Descend(doubl
     std::fill(g, g + d, 0.0);
     is_touched_[s] = 0;
   }
-  touched_.clear();
 }
 
 }  // namespace qwem

@@ -129,6 +129,7 @@ class PairTrainer final : public Trainer {
   std::vector<std::int32_t> group_order_, word_count_;
   std::unique_ptr<SharedGradients> shared_gradients_;
   std::vector<double> lookup_;
+  std::vector<global_int_t> lookup_at_;  // the negatives' places in C (CountLookup::Find)
   double loss_sum_ = 0, n_positive_ = 0;  // this rank's share since the last TakeLoss
   double total_updates_ = 0;
 };
@@ -205,9 +206,9 @@ void PairTrainer::Restore(global_int_t step, const std::vector<double>& local_ro
 
 void PairTrainer::DrawPositives() {
   // Every rank draws each sample's row (a replicated table); the row's owner draws its column.
-  // In passes, so that the scattered loads of many samples are in flight at once: the buckets
-  // of the row tables, then the entries of C they name. The buffers live across steps (fresh
-  // pages each step cost more than the draws).
+  // In a pipeline (PrefetchPipeline), so that the scattered loads of many samples are in flight
+  // at once: the buckets of the row tables, then the entries of C they name. The buffers live
+  // across steps (fresh pages each step cost more than the draws).
   std::vector<Drawn>& mine = drawn_mine_;
   std::vector<Owned>& owned = drawn_owned_;
   mine.clear();
@@ -218,16 +219,20 @@ void PairTrainer::DrawPositives() {
     if (i < counts_.row_begin || i >= counts_.row_end) continue;
     const Owned o{s, -1, i, CounterRandom(opt_.seed, step_, s, kPositiveLane + 1),
                   CounterRandom(opt_.seed, step_, s, kPositiveLane + 2)};
-    positive_sampler_.PrefetchEntry(i, o.r1);
     owned.push_back(o);
   }
-  for (Owned& o : owned) {
-    o.e = positive_sampler_.Entry(o.i, o.r1, o.r2);
-    __builtin_prefetch(counts_.cols.data() + o.e);
-    __builtin_prefetch(counts_.values.data() + o.e);
-  }
-  for (const Owned& o : owned)
-    mine.push_back({static_cast<std::int32_t>(o.s), o.i, counts_.cols[o.e], 0, counts_.values[o.e]});
+  PrefetchPipeline(
+      owned.size(), [&](std::size_t k) { positive_sampler_.PrefetchEntry(owned[k].i, owned[k].r1); },
+      [&](std::size_t k) {
+        Owned& o = owned[k];
+        o.e = positive_sampler_.Entry(o.i, o.r1, o.r2);
+        __builtin_prefetch(counts_.cols.data() + o.e);
+        __builtin_prefetch(counts_.values.data() + o.e);
+      },
+      [&](std::size_t k) {
+        const Owned& o = owned[k];
+        mine.push_back({static_cast<std::int32_t>(o.s), o.i, counts_.cols[o.e], 0, counts_.values[o.e]});
+      });
   for (auto& p : positives_) p = Pair{};
   const std::vector<Drawn>* drawn = &mine;
   if (exact() && size_ > 1) {
@@ -271,15 +276,12 @@ void PairTrainer::DrawNegatives() {
   const int K = opt_.negatives;
   const global_int_t B = opt_.batch;
   const bool counts = weights_.NeedsNegativeCounts();
-  // Negative (i, j) of a positive's k-th slot (its weight, or the lookup of C_ij it needs).
+  // Negative (i, j) of a positive's k-th slot, and its weight unless it needs C_ij (below).
   auto place = [&](Pair& n, word_id_t i, word_id_t j, bool mine) {
     n.i = i;
     n.j = j;
     n.mine = mine;
-    if (counts)
-      lookup_count_.Prefetch(n.i, n.j);
-    else
-      n.weight = weights_.Negative(n.i, n.j, 0);
+    if (!counts) n.weight = weights_.Negative(n.i, n.j, 0);
   };
   for (Pair& n : negatives_) n = Pair{};
   if (shared()) {
@@ -310,8 +312,19 @@ void PairTrainer::DrawNegatives() {
     }
   }
   if (!counts || negatives_.empty()) return;
-  for (std::size_t k = 0; k < negatives_.size(); ++k)
-    lookup_[k] = negatives_[k].i >= 0 ? static_cast<double>(lookup_count_(negatives_[k].i, negatives_[k].j)) : 0.0;
+  // C_ij of the negatives on this rank's rows, in a pipeline: the row's bitmap block, then the
+  // count's place in C, then the count.
+  lookup_at_.resize(negatives_.size());
+  PrefetchPipeline(
+      negatives_.size(),
+      [&](std::size_t k) {
+        if (negatives_[k].i >= 0) lookup_count_.Prefetch(negatives_[k].i, negatives_[k].j);
+      },
+      [&](std::size_t k) {
+        lookup_at_[k] = negatives_[k].i >= 0 ? lookup_count_.Find(negatives_[k].i, negatives_[k].j) : -1;
+        if (lookup_at_[k] >= 0) lookup_count_.PrefetchAt(lookup_at_[k]);
+      },
+      [&](std::size_t k) { lookup_[k] = lookup_at_[k] >= 0 ? static_cast<double>(lookup_count_.At(lookup_at_[k])) : 0.0; });
   // C_ij of the negatives: each row's owner has it, the others contribute 0 (exact sum).
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, lookup_.data(), static_cast<int>(lookup_.size()), MPI_DOUBLE, MPI_SUM, comm_));
   for (std::size_t k = 0; k < negatives_.size(); ++k) {

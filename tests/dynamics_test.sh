@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end checks of the learning dynamics (--mode sgd|gd) with NP ranks:
 #  1. sgd-qwem on the bundled corpus (V = 400, d = 10) learns M*'s top eigenvectors (top-5
-#     subspace overlap >= 0.99) and switches modes on one at a time;
+#     subspace overlap >= 0.99) and switches modes on one at a time, with per-pair negatives and with shared ones;
 #  2. a run stopped by SIGUSR1 (what the SLURM jobs forward before the time limit) exits with
 #     status 3 and a checkpoint; resumed on another rank count it ends with the same W, bit for
 #     bit, as an uninterrupted run; a mismatched or corrupt resume file is refused in one line;
@@ -39,12 +39,10 @@ interrupt() {
   RC=$?
 }
 
-# 1. Convergence and one-at-a-time learning.
-timeout $LIMIT mpirun -q -n "$NP" "$BIN" --corpus "$SHARE/corpus" --vocab-size 400 --dim 10 --mode sgd --loss qwem \
-  --negatives 2 --steps 3000 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2 --log-every 10 --eval-every 500 \
-  --analogies "$SHARE/questions-words.txt" --similarity none --out "$WORK/sgd.h5" >"$WORK/sgd.log" 2>&1
-check "sgd-qwem run" $?
-$PY - "$WORK/sgd.h5" <<'EOF'
+# 1. Convergence and one-at-a-time learning, with per-pair negatives and with shared negatives
+# (--negative-pairing shared), which must learn as well.
+converges() {  # converges FILE: the top-5 overlap, one mode at a time
+$PY - "$1" <<'EOF'
 import sys, h5py, numpy as np
 t = h5py.File(sys.argv[1])["/train"]
 ov = t["overlap"][-1]
@@ -60,7 +58,19 @@ first = [int(np.argmax(sv[:, k] > 0.5 * final[k])) for k in range(5)]
 ok = ok and first == sorted(first)
 sys.exit(0 if ok else 1)
 EOF
+}
+timeout $LIMIT mpirun -q -n "$NP" "$BIN" --corpus "$SHARE/corpus" --vocab-size 400 --dim 10 --mode sgd --loss qwem \
+  --negatives 2 --steps 3000 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2 --log-every 10 --eval-every 500 \
+  --analogies "$SHARE/questions-words.txt" --similarity none --out "$WORK/sgd.h5" >"$WORK/sgd.log" 2>&1
+check "sgd-qwem run" $?
+converges "$WORK/sgd.h5"
 check "sgd-qwem learns the top-5 eigenvectors one mode at a time" $?
+timeout $LIMIT mpirun -q -n "$NP" "$BIN" --corpus "$SHARE/corpus" --vocab-size 400 --dim 10 --mode sgd --loss qwem \
+  --negatives 2 --steps 3000 --batch 24576 --lr 16 --lr-schedule linear --init-scale 1e-2 --log-every 10 --analogies none \
+  --similarity none --negative-pairing shared --out "$WORK/sgd_shared.h5" >"$WORK/sgd_shared.log" 2>&1
+check "sgd-qwem run, shared negatives" $?
+converges "$WORK/sgd_shared.h5"
+check "sgd-qwem with shared negatives learns the top-5 eigenvectors one mode at a time" $?
 # Analogy accuracy over time (--eval-every): at the requested steps, rising from chance, and the
 # last value is the final evaluation's (the same embeddings, the same questions).
 $PY - "$WORK/sgd.h5" <<'EOF'

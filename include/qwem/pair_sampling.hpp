@@ -11,6 +11,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -20,6 +21,22 @@
 #include "qwem/random.hpp"
 
 namespace qwem {
+
+// Runs first(k), then(k) and last(k) for k = 0 .. n - 1, each stage one chunk of k behind the one
+// before it: what a stage prefetches has arrived when the next one reads it, and is still in
+// cache (a pass over all n items first would have evicted the early ones). Each stage sees k in
+// increasing order.
+template <class First, class Then, class Last>
+void PrefetchPipeline(std::size_t n, First first, Then then, Last last) {
+  constexpr std::size_t kChunk = 64;
+  for (std::size_t c = 0; c < n + 2 * kChunk; c += kChunk) {
+    for (std::size_t k = c; k < std::min(n, c + kChunk); ++k) first(k);
+    if (c >= kChunk)
+      for (std::size_t k = c - kChunk; k < std::min(n, c); ++k) then(k);
+    if (c >= 2 * kChunk)
+      for (std::size_t k = c - 2 * kChunk; k < std::min(n, c - kChunk); ++k) last(k);
+  }
+}
 
 // Walker's alias tables over integer weights, one per segment [offsets[s], offsets[s+1]) of a
 // flat array (one segment: a single table).
@@ -118,9 +135,17 @@ class CountLookup {
  public:
   explicit CountLookup(const CooccurrenceRows& counts);
   // 0 if absent or if row i is not this rank's.
-  global_int_t operator()(word_id_t i, word_id_t j) const;
-  // Starts loading what operator()(i, j) reads first.
+  global_int_t operator()(word_id_t i, word_id_t j) const {
+    const global_int_t k = Find(i, j);
+    return k < 0 ? 0 : c_.values[k];
+  }
+  // Starts loading what Find(i, j) reads first.
   void Prefetch(word_id_t i, word_id_t j) const;
+  // The place of C_ij in counts.values, or -1 (absent, or row i not this rank's).
+  global_int_t Find(word_id_t i, word_id_t j) const;
+  // C at a place Find gave (not -1), and a prefetch of it.
+  global_int_t At(global_int_t k) const { return c_.values[k]; }
+  void PrefetchAt(global_int_t k) const { __builtin_prefetch(c_.values.data() + k); }
 
  private:
   struct Block {

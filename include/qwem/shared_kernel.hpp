@@ -81,7 +81,6 @@ class SharedGradients {
   void Descend(double eta, double* W, float* Ws);
   // The gradient of an owned row (zero if untouched), before Descend.
   const double* Gradient(word_id_t r) const { return G_.data() + own_.Slot(r) * static_cast<std::size_t>(d_); }
-  const std::vector<word_id_t>& Touched() const { return touched_; }
 
  private:
   template <class Real>
@@ -97,12 +96,12 @@ class SharedGradients {
   void FlushGroup(double* const* gb, int C, std::int32_t n);
   void CarryInto(const float* sum, double* g) const;
   double* Row(word_id_t r);  // its gradient, marked touched
+  void PrefetchGradient(word_id_t r) const;  // if owned
 
   int d_;
   RowOwnership own_;
   std::vector<double> G_;  // every owned row
-  std::vector<std::uint8_t> is_touched_;
-  std::vector<word_id_t> touched_;
+  std::vector<std::uint8_t> is_touched_;  // per owned row: G_'s row is not zero
   std::vector<double> D_;
   std::vector<float> partial_;  // single precision: the group's B rows' float sums, (K + 1) x d
   std::vector<float> a_sum_;    // single precision: one A row's K + 1 terms

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of pair-sampling SGD (issue 14), side by side in one run: a baseline revision against
-# this checkout's build in double and in single precision (--pair-precision), on the same counts (Gutenberg, V = 10k, L = 16, saved once and loaded
+# this checkout's build in double, in single precision (--pair-precision), and in single precision
+# with shared negatives (--negative-pairing shared, --negative-group 16), on the same counts (Gutenberg, V = 10k, L = 16, saved once and loaded
 # with --counts-from), d = 200, from small init, spectrum recorded only at the first and last
 # step:
 #   * QWEM (--negatives 1) and SGNS (--negatives 5, subsample 1e-4), exact data-parallel mode;
@@ -38,12 +39,13 @@ declare -A R
 for batch in 16384 50000; do
   for loss in qwem sgns; do
     for np in 1 2; do
-      for which in old new single; do
+      for which in old new single shared; do
         bin=$NEW
         [ $which = old ] && bin=$OLD
         opts=("${QWEM[@]}")
         [ $loss = sgns ] && opts=("${SGNS[@]}")
         [ $which = single ] && opts+=(--pair-precision single)
+        [ $which = shared ] && opts+=(--pair-precision single --negative-pairing shared)
         vals=()
         for r in $(seq "$REPEATS"); do vals+=("$(rate "$bin" "$np" "$which-$loss-$batch-$np-$r" "${opts[@]}" --batch "$batch")"); done
         R[$which-$loss-$batch-$np]=$(printf '%s\n' "${vals[@]}" | median)
@@ -54,20 +56,22 @@ done
 
 echo
 echo "Gutenberg, V = 10000, L = 16, d = 200, exact mode; median of $REPEATS runs of $STEPS steps; baseline $BASE_REV"
-printf '| %-28s | %16s | %18s | %18s | %7s | %7s |\n' "run" "baseline /s/core" "double /s/core" "single /s/core" \
-  "double" "single"
-printf '|%s|%s|%s|%s|%s|%s|\n' "------------------------------" "------------------" "--------------------" \
-  "--------------------" "---------" "---------"
+printf '| %-28s | %16s | %18s | %18s | %18s | %7s | %7s | %13s |\n' "run" "baseline /s/core" "double /s/core" \
+  "single /s/core" "shared /s/core" "double" "single" "shared/single"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "------------------------------" "------------------" "--------------------" \
+  "--------------------" "--------------------" "---------" "---------" "---------------"
 for batch in 16384 50000; do
   for loss in qwem sgns; do
     for np in 1 2; do
       o=${R[old-$loss-$batch-$np]} n=${R[new-$loss-$batch-$np]} f=${R[single-$loss-$batch-$np]}
-      printf '| %-28s | %16.0f | %18.0f | %18.0f | %6.2fx | %6.2fx |\n' "$loss, batch $batch, $np rank(s)" "$o" "$n" "$f" \
-        "$(echo "$n / $o" | bc -l)" "$(echo "$f / $o" | bc -l)"
+      h=${R[shared-$loss-$batch-$np]}
+      printf '| %-28s | %16.0f | %18.0f | %18.0f | %18.0f | %6.2fx | %6.2fx | %12.2fx |\n' \
+        "$loss, batch $batch, $np rank(s)" "$o" "$n" "$f" "$h" "$(echo "$n / $o" | bc -l)" "$(echo "$f / $o" | bc -l)" \
+        "$(echo "$h / $f" | bc -l)"
     done
     eff() { echo "100 * ${R[$1-$loss-$batch-2]} / ${R[$1-$loss-$batch-1]}" | bc -l; }
-    printf '| %-28s | %15.0f%% | %17.0f%% | %17.0f%% | %7s | %7s |\n' "  2-rank efficiency per core" \
-      "$(eff old)" "$(eff new)" "$(eff single)" "" ""
+    printf '| %-28s | %15.0f%% | %17.0f%% | %17.0f%% | %17.0f%% | %7s | %7s | %13s |\n' "  2-rank efficiency per core" \
+      "$(eff old)" "$(eff new)" "$(eff single)" "$(eff shared)" "" "" ""
   done
 done
-echo "(speedups: against the baseline, median against median)"
+echo "(speedups: double and single against the baseline, shared against single; median against median)"
