@@ -49,14 +49,6 @@ IntegerAlias::IntegerAlias(const global_int_t* weights, const std::vector<global
   }
 }
 
-global_int_t IntegerAlias::Draw(std::size_t s, std::uint64_t r1, std::uint64_t r2) const {
-  const global_int_t first = offsets_[s], n = offsets_[s + 1] - first, total = totals_[s];
-  if (n == 0 || total <= 0) return -1;
-  const global_int_t k = Scale(r1, n);
-  const Bucket& b = buckets_[first + k];
-  return first + (Scale(r2, total) < b.threshold ? k : b.alias);
-}
-
 PositiveSampler::PositiveSampler(MPI_Comm comm, const CooccurrenceRows& counts) : row_begin_(counts.row_begin) {
   const global_int_t n_local = counts.n_local_rows();
   std::vector<global_int_t> local(n_local);

@@ -95,17 +95,18 @@ inline void PrefetchRow(const void* row, std::size_t bytes) {
   for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
 }
 
-inline double Softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
-inline double Sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
-
 // The pair loss l(x) and l'(x) (pair_kernel.hpp's PairLoss), inlined into the kernels.
 inline void Loss(LossKind loss, bool positive, double x, double* l, double* dl) {
   if (loss == LossKind::kQwem) {
     *l = (positive ? -x : x) + 0.25 * x * x;
     *dl = (positive ? -1.0 : 1.0) + 0.5 * x;
   } else {
-    *l = Softplus(positive ? -x : x);
-    *dl = positive ? -Sigmoid(-x) : Sigmoid(x);
+    // l = softplus(y) and l' = +-sigmoid(y), y = -x for a positive and x for a negative, both from
+    // one e = exp(-|y|), each in the form that cannot overflow.
+    const double y = positive ? -x : x, e = std::exp(-std::abs(y));
+    *l = y > 0 ? y + std::log1p(e) : std::log1p(e);
+    const double s = y >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    *dl = positive ? -s : s;
   }
 }
 

@@ -5,20 +5,6 @@
 
 namespace qwem {
 
-namespace {
-
-inline std::uint64_t Mix64(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
-
-std::uint64_t CounterRandom(std::uint64_t seed, std::uint64_t step, std::uint64_t index, std::uint64_t lane) {
-  return Mix64(Mix64(Mix64(Mix64(seed) ^ step) ^ index) ^ lane);
-}
 
 AliasTable::AliasTable(const std::vector<double>& weights) {
   const std::size_t n = weights.size();

@@ -47,7 +47,13 @@ class IntegerAlias {
   IntegerAlias(const global_int_t* weights, const std::vector<global_int_t>& offsets);
   // An index into the flat array (in segment s), from two 64-bit random numbers; -1 for an
   // empty or all-zero segment.
-  global_int_t Draw(std::size_t s, std::uint64_t r1, std::uint64_t r2) const;
+  global_int_t Draw(std::size_t s, std::uint64_t r1, std::uint64_t r2) const {
+    const global_int_t first = offsets_[s], n = offsets_[s + 1] - first, total = totals_[s];
+    if (n == 0 || total <= 0) return -1;
+    const global_int_t k = Scale(r1, n);
+    const Bucket& b = buckets_[first + k];
+    return first + (Scale(r2, total) < b.threshold ? k : b.alias);
+  }
   global_int_t Total(std::size_t s) const { return totals_[s]; }
   // Starts loading the bucket Draw(s, r1, .) reads (to overlap many draws' cache misses).
   void Prefetch(std::size_t s, std::uint64_t r1) const {

@@ -11,7 +11,16 @@
 namespace qwem {
 
 // A 64-bit random number: a pure function of (seed, step, index, lane).
-std::uint64_t CounterRandom(std::uint64_t seed, std::uint64_t step, std::uint64_t index, std::uint64_t lane);
+// (Inline: pair sampling draws a few per sample, millions per second.)
+inline std::uint64_t Mix64(std::uint64_t z) {  // splitmix64's finalizer
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+inline std::uint64_t CounterRandom(std::uint64_t seed, std::uint64_t step, std::uint64_t index, std::uint64_t lane) {
+  return Mix64(Mix64(Mix64(Mix64(seed) ^ step) ^ index) ^ lane);
+}
 // A uniform double in [0, 1) from the top 53 bits of r.
 inline double ToUnit(std::uint64_t r) { return static_cast<double>(r >> 11) * 0x1.0p-53; }
 // floor(r / 2^64 * n) for 0 <= n < 2^63: a uniform integer in [0, n).
