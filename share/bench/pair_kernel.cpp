@@ -1,10 +1,14 @@
-// The pair kernel alone (PairGradients::Compute, pair_kernel.hpp): pair updates per second on a
-// synthetic batch, for the ceiling of pair-sampling SGD apart from its sampling and step.
+// The pair kernels alone: pair updates per second on a synthetic batch, for the ceiling of
+// pair-sampling SGD apart from its sampling.
 //
 // A batch is B positives and K negatives each, every word drawn from a Zipf law over V words
 // (p_i ~ 1 / (i + 1), as a corpus's unigram), negatives paired with their positive's word; W has
 // random entries of std 0.05. One rank, all rows owned. Eight batches are made once and cycled.
-// Usage: qwem_pair_kernel_bench V d B K REPS double|single   (prints one line: pairs/s)
+// Kernels: double or single, PairGradients::Compute (pair_kernel.hpp); shared-double or
+// shared-single, SharedGradients::Compute (shared_kernel.hpp) on the same positives grouped by
+// word in groups of at most 16, each group's K negatives those of its first positive. With "step",
+// each batch is followed by its Descend with eta = 0 (the shared kernel resets its rows there).
+// Usage: qwem_pair_kernel_bench V d B K REPS KERNEL [step]   (prints one line: pairs/s)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,17 +18,22 @@
 #include <vector>
 
 #include "qwem/pair_kernel.hpp"
+#include "qwem/shared_kernel.hpp"
 
 int main(int argc, char** argv) {
   using namespace qwem;
-  if (argc != 7) {
-    std::fprintf(stderr, "usage: %s V d B K REPS double|single\n", argv[0]);
+  if (argc != 7 && argc != 8) {
+    std::fprintf(stderr, "usage: %s V d B K REPS double|single|shared-double|shared-single [step]\n", argv[0]);
     return 2;
   }
   const int V = std::atoi(argv[1]), d = std::atoi(argv[2]), B = std::atoi(argv[3]), K = std::atoi(argv[4]);
   const int reps = std::atoi(argv[5]);
-  const bool single = std::string(argv[6]) == "single";
-  if (V < 1 || d < 1 || B < 1 || K < 0 || reps < 1 || (!single && std::string(argv[6]) != "double")) {
+  const std::string kernel = argv[6];
+  const bool single = kernel == "single" || kernel == "shared-single";
+  const bool shared = kernel == "shared-double" || kernel == "shared-single";
+  const bool step = argc == 8 && std::string(argv[7]) == "step";
+  if (V < 1 || d < 1 || B < 1 || K < 0 || reps < 1 || (!single && !shared && kernel != "double") ||
+      (argc == 8 && !step) || (shared && K < 1)) {
     std::fprintf(stderr, "%s: bad arguments\n", argv[0]);
     return 2;
   }
@@ -48,15 +57,46 @@ int main(int argc, char** argv) {
       batch.push_back({i, zipf(), 1.0, true});
       for (int k = 0; k < K; ++k) batch.push_back({i, zipf(), 1.0, false});
     }
-  PairGradients gradients(d, RowOwnership{0, static_cast<word_id_t>(V)});
+  // The same positives as groups: by word, at most 16 each, the group's negatives its first
+  // positive's; a positive's partner is its other word.
+  std::vector<SharedBatch> groups(batches.size());
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    std::vector<std::vector<int>> by_word(V);
+    for (int s = 0; s < B; ++s) by_word[batches[b][s * (K + 1)].i].push_back(s);
+    SharedBatch& g = groups[b];
+    g.Clear(K);
+    for (int i = 0; i < V; ++i)
+      for (std::size_t a = 0; a < by_word[i].size(); a += 16) {
+        g.word.push_back(i);
+        for (int k = 0; k < K; ++k) g.negative.push_back(batches[b][by_word[i][a] * (K + 1) + 1 + k].j);
+        for (std::size_t e = a; e < std::min(by_word[i].size(), a + 16); ++e) {
+          g.partner.push_back(batches[b][by_word[i][e] * (K + 1)].j);
+          g.weight.insert(g.weight.end(), K + 1, 1.0);
+        }
+        g.start.push_back(static_cast<std::int32_t>(g.partner.size()));
+      }
+  }
+  const RowOwnership all{0, static_cast<word_id_t>(V)};
+  PairGradients gradients(d, all);
+  SharedGradients shared_gradients(d, all);
   double check = 0;
   const auto start = std::chrono::steady_clock::now();
   for (int r = 0; r < reps; ++r) {
-    const std::vector<WeightedPair>& batch = batches[r % batches.size()];
     const double scale = 1.0 / B;
-    check += (single ? gradients.Compute(Ws.data(), batch, LossKind::kQwem, scale)
-                     : gradients.Compute(W.data(), batch, LossKind::kQwem, scale))
-                 .loss;
+    float* Wf = single ? Ws.data() : nullptr;
+    if (shared) {
+      const SharedBatch& batch = groups[r % groups.size()];
+      check += (single ? shared_gradients.Compute(Ws.data(), batch, LossKind::kQwem, scale)
+                       : shared_gradients.Compute(W.data(), batch, LossKind::kQwem, scale))
+                   .loss;
+      if (step) shared_gradients.Descend(0.0, W.data(), Wf);
+    } else {
+      const std::vector<WeightedPair>& batch = batches[r % batches.size()];
+      check += (single ? gradients.Compute(Ws.data(), batch, LossKind::kQwem, scale)
+                       : gradients.Compute(W.data(), batch, LossKind::kQwem, scale))
+                   .loss;
+      if (step) gradients.Descend(0.0, W.data(), Wf);
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%.0f\n", reps * static_cast<double>(B) * (K + 1) / seconds);
