@@ -28,8 +28,8 @@ constexpr Named<OutputVectors> kOutputVectors[] = {{OutputVectors::kTied, "tied"
 constexpr Named<LrSchedule> kSchedules[] = {{LrSchedule::kConstant, "constant"}, {LrSchedule::kLinear, "linear"}};
 constexpr Named<PairWeights> kPairWeights[] = {
     {PairWeights::kQwem, "qwem"}, {PairWeights::kWord2vec, "word2vec"}, {PairWeights::kSampled, "sampled"}};
-constexpr Named<NegativePairing> kPairings[] = {{NegativePairing::kIid, "iid"}, {NegativePairing::kTarget, "target"},
-                                          {NegativePairing::kShared, "shared"}};
+constexpr Named<NegativePairing> kPairings[] = {
+    {NegativePairing::kIid, "iid"}, {NegativePairing::kTarget, "target"}, {NegativePairing::kShared, "shared"}};
 constexpr Named<PairPrecision> kPrecisions[] = {{PairPrecision::kDouble, "double"}, {PairPrecision::kSingle, "single"}};
 constexpr Named<EmbeddingSum> kEmbeddingSums[] = {{EmbeddingSum::kW, "w"}, {EmbeddingSum::kWPlusC, "w+c"}};
 constexpr Named<TheoryConvention> kConventions[] = {{TheoryConvention::kQwem, "qwem"},

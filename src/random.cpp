@@ -5,7 +5,6 @@
 
 namespace qwem {
 
-
 AliasTable::AliasTable(const std::vector<double>& weights) {
   const std::size_t n = weights.size();
   prob_.assign(n, 1.0);

@@ -26,9 +26,8 @@ PairBatchTotals ComputeSharedIn(MPI_Comm comm, const std::vector<word_id_t>& bou
     displs[r] = a0 * C;
     counts[r] = (a1 - a0) * C;
   }
-  const PairBatchTotals totals =
-      gradients.Score(W, batch, SharedGradients::FirstGroup(batch, bounds[rank]),
-                      SharedGradients::FirstGroup(batch, bounds[rank + 1]), loss, scale);
+  const PairBatchTotals totals = gradients.Score(W, batch, SharedGradients::FirstGroup(batch, bounds[rank]),
+                                                 SharedGradients::FirstGroup(batch, bounds[rank + 1]), loss, scale);
   QWEM_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, gradients.Derivatives().data(), counts.data(),
                           displs.data(), MPI_DOUBLE, comm));
   gradients.Accumulate(W, batch);
@@ -74,8 +73,8 @@ std::size_t SharedGradients::FirstGroup(const SharedBatch& batch, word_id_t row)
 // run in partial_ and are carried into gb every kCarry positives (at: the positive's place in that
 // run), and the A row's K + 1 terms are summed in float first.
 template <class Real>
-void SharedGradients::AddTerms(const Real* wa, const Real* const* b, const double* D, word_id_t j,
-                               double* const* gb, int C, int at) {
+void SharedGradients::AddTerms(const Real* wa, const Real* const* b, const double* D, word_id_t j, double* const* gb,
+                               int C, int at) {
   constexpr bool kSingle = sizeof(Real) == sizeof(float);
   const int d = d_;
   if (own_.Owns(j)) {

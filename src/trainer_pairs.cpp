@@ -129,7 +129,7 @@ class PairTrainer final : public Trainer {
   std::vector<std::int32_t> group_order_, word_count_;
   std::unique_ptr<SharedGradients> shared_gradients_;
   std::vector<double> lookup_;
-  std::vector<global_int_t> lookup_at_;  // the negatives' places in C (CountLookup::Find)
+  std::vector<global_int_t> lookup_at_;   // the negatives' places in C (CountLookup::Find)
   double loss_sum_ = 0, n_positive_ = 0;  // this rank's share since the last TakeLoss
   double total_updates_ = 0;
 };
@@ -159,9 +159,9 @@ PairTrainer::PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const Cooccu
   lookup_.resize(negatives_.size());
   batch_.resize(static_cast<std::size_t>(opt_.batch) * (opt_.negatives + 1));
   if (shared()) {
-    shared_gradients_ = std::make_unique<SharedGradients>(
-        d_, exact() ? RowOwnership{owned_rows_[rank_], owned_rows_[rank_ + 1]}
-                    : RowOwnership{0, static_cast<word_id_t>(n_words_)});
+    shared_gradients_ =
+        std::make_unique<SharedGradients>(d_, exact() ? RowOwnership{owned_rows_[rank_], owned_rows_[rank_ + 1]}
+                                                      : RowOwnership{0, static_cast<word_id_t>(n_words_)});
     word_count_.resize(n_words_ + 1);
   }
 }
@@ -324,7 +324,9 @@ void PairTrainer::DrawNegatives() {
         lookup_at_[k] = negatives_[k].i >= 0 ? lookup_count_.Find(negatives_[k].i, negatives_[k].j) : -1;
         if (lookup_at_[k] >= 0) lookup_count_.PrefetchAt(lookup_at_[k]);
       },
-      [&](std::size_t k) { lookup_[k] = lookup_at_[k] >= 0 ? static_cast<double>(lookup_count_.At(lookup_at_[k])) : 0.0; });
+      [&](std::size_t k) {
+        lookup_[k] = lookup_at_[k] >= 0 ? static_cast<double>(lookup_count_.At(lookup_at_[k])) : 0.0;
+      });
   // C_ij of the negatives: each row's owner has it, the others contribute 0 (exact sum).
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, lookup_.data(), static_cast<int>(lookup_.size()), MPI_DOUBLE, MPI_SUM, comm_));
   for (std::size_t k = 0; k < negatives_.size(); ++k) {

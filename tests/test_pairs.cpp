@@ -260,7 +260,9 @@ SharedBatch SharedGroups(int V, int n, int G, int K, std::uint64_t seed) {
       const std::size_t last = std::min(by_word[i].size(), first + G);
       batch.word.push_back(i);
       for (int k = 0; k < K; ++k)  // the group's negatives: k = 0 sometimes the word itself
-        batch.negative.push_back(k == 0 && first % 3 == 0 ? i : static_cast<word_id_t>(Scale(CounterRandom(seed, 2, batch.word.size(), k), V)));
+        batch.negative.push_back(k == 0 && first % 3 == 0
+                                     ? i
+                                     : static_cast<word_id_t>(Scale(CounterRandom(seed, 2, batch.word.size(), k), V)));
       for (std::size_t a = first; a < last; ++a) {
         const int s = by_word[i][a];
         batch.partner.push_back(s % 7 == 0 ? i : static_cast<word_id_t>(Scale(CounterRandom(seed, 3, s, 0), V)));
@@ -279,7 +281,8 @@ std::vector<WeightedPair> PairsOf(const SharedBatch& batch) {
     for (std::int32_t a = batch.start[g]; a < batch.start[g + 1]; ++a) {
       const double* q = batch.weight.data() + static_cast<std::size_t>(a) * C;
       pairs.push_back({batch.word[g], batch.partner[a], q[0], true});
-      for (int k = 0; k < batch.K; ++k) pairs.push_back({batch.partner[a], batch.negative[g * batch.K + k], q[1 + k], false});
+      for (int k = 0; k < batch.K; ++k)
+        pairs.push_back({batch.partner[a], batch.negative[g * batch.K + k], q[1 + k], false});
     }
   return pairs;
 }
@@ -317,7 +320,8 @@ TEST(Pairs, SharedGradientsEqualTheSerialReference) {
         const PairBatchTotals t = compute(kWorld, bounds, mine);
         compute(MPI_COMM_SELF, {0, V}, all);
         std::vector<double> got(W.size(), 0.0), one(W.size(), 0.0);
-        for (word_id_t r = bounds[rank]; r < bounds[rank + 1]; ++r) std::copy_n(mine.Gradient(r), d, got.begin() + r * d);
+        for (word_id_t r = bounds[rank]; r < bounds[rank + 1]; ++r)
+          std::copy_n(mine.Gradient(r), d, got.begin() + r * d);
         for (word_id_t r = 0; r < V; ++r) std::copy_n(all.Gradient(r), d, one.begin() + r * d);
         QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, got.data(), static_cast<int>(got.size()), MPI_DOUBLE, MPI_SUM, kWorld));
         double err = 0, norm = 0;
@@ -328,7 +332,8 @@ TEST(Pairs, SharedGradientsEqualTheSerialReference) {
         EXPECT_GT(norm, 1e-6) << what;
         // Single: float sums of at most kCarry terms (a B row) or K + 1 (an A row).
         EXPECT_LE(err, (single ? 2e-6 : 1e-13) * norm) << what;
-        if (std::getenv("QWEM_TEST_VERBOSE") && rank == 0) std::printf("shared %s: error %.3g of %.3g\n", what.c_str(), err, norm);
+        if (std::getenv("QWEM_TEST_VERBOSE") && rank == 0)
+          std::printf("shared %s: error %.3g of %.3g\n", what.c_str(), err, norm);
         EXPECT_EQ(got, one) << what << ": rows of " << P << " ranks differ from one rank's";
         // Every pair counted once over the ranks, in the group of its word's owner.
         double counts[2] = {t.pairs, t.positives};

@@ -64,10 +64,10 @@ class SharedGradients {
   // Several ranks. Score: the derivatives of the groups [first, last) (FirstGroup) into
   // Derivatives(), and their loss. Accumulate, once Derivatives() holds every group's: the terms
   // of the owned rows.
-  PairBatchTotals Score(const double* W, const SharedBatch& batch, std::size_t first, std::size_t last,
-                        LossKind loss, double scale);
-  PairBatchTotals Score(const float* Ws, const SharedBatch& batch, std::size_t first, std::size_t last,
-                        LossKind loss, double scale);
+  PairBatchTotals Score(const double* W, const SharedBatch& batch, std::size_t first, std::size_t last, LossKind loss,
+                        double scale);
+  PairBatchTotals Score(const float* Ws, const SharedBatch& batch, std::size_t first, std::size_t last, LossKind loss,
+                        double scale);
   void Accumulate(const double* W, const SharedBatch& batch);
   void Accumulate(const float* Ws, const SharedBatch& batch);
   // The first group whose word is at least row (groups are sorted by word).
@@ -95,12 +95,12 @@ class SharedGradients {
   template <class Real>
   void FlushGroup(double* const* gb, int C, std::int32_t n);
   void CarryInto(const float* sum, double* g) const;
-  double* Row(word_id_t r);  // its gradient, marked touched
+  double* Row(word_id_t r);                  // its gradient, marked touched
   void PrefetchGradient(word_id_t r) const;  // if owned
 
   int d_;
   RowOwnership own_;
-  std::vector<double> G_;  // every owned row
+  std::vector<double> G_;                 // every owned row
   std::vector<std::uint8_t> is_touched_;  // per owned row: G_'s row is not zero
   std::vector<double> D_;
   std::vector<float> partial_;  // single precision: the group's B rows' float sums, (K + 1) x d

@@ -53,3 +53,9 @@ bench_from_counts() {
 median() {
   awk 'NF' | sort -g | awk '{a[NR] = $1} END {printf "%.6f\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
+
+# kernel_bench BUILD_DIR: builds qwem_pair_kernel_bench there (pair_kernel.sh, shared_kernel.sh)
+# and prints its path.
+kernel_bench() {
+  cmake --build "$1" --target qwem_pair_kernel_bench -j2 >/dev/null && echo "$1/qwem_pair_kernel_bench"
+}

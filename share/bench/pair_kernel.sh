@@ -6,12 +6,10 @@
 # batches each, medians. This is the kernel's ceiling: training adds the sampling and the step.
 # Usage: bash share/bench/pair_kernel.sh [BUILD_DIR]   (env: REPEATS=5)
 set -euo pipefail
-source "$(dirname "$0")/common.sh"  # median
+source "$(dirname "$0")/common.sh"  # median, kernel_bench
 cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
 REPEATS=${REPEATS:-5}
-cmake --build "$BUILD" --target qwem_pair_kernel_bench -j2 >/dev/null
-BIN="$BUILD/qwem_pair_kernel_bench"
+BIN=$(kernel_bench "${1:-build}")
 echo "machine: $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD)"
 echo "pair kernel alone, d = 200, batch 16384 + 1 negative each, 200 batches per run, median of $REPEATS"
 printf '| %-8s | %14s | %14s | %13s |\n' "V" "double pairs/s" "single pairs/s" "single/double"

@@ -8,12 +8,10 @@
 # of 30 batches each, medians. Training adds the sampling (share/bench/pairs.sh).
 # Usage: bash share/bench/shared_kernel.sh [BUILD_DIR]   (env: REPEATS=5)
 set -euo pipefail
-source "$(dirname "$0")/common.sh"  # median
+source "$(dirname "$0")/common.sh"  # median, kernel_bench
 cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
 REPEATS=${REPEATS:-5}
-cmake --build "$BUILD" --target qwem_pair_kernel_bench -j2 >/dev/null
-BIN="$BUILD/qwem_pair_kernel_bench"
+BIN=$(kernel_bench "${1:-build}")
 KERNELS=(double single shared-double shared-single)
 echo "machine: $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD)"
 echo "pair kernels alone with their step, d = 200, batch 50000, 30 batches per run, median of $REPEATS; pair updates/s"
