@@ -309,11 +309,20 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
 TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
   test::TempDir dir(kWorld);
   test::PipelineResult p = test::RunPipeline(kWorld, test::ShareDir() + "/corpus", 300, 1, {});
-  for (const auto& [sync, precision] : {std::pair{1, PairPrecision::kDouble}, std::pair{5, PairPrecision::kDouble},
-                                        std::pair{1, PairPrecision::kSingle}, std::pair{5, PairPrecision::kSingle}}) {
+  struct Case {
+    int sync;
+    PairPrecision precision;
+    NegativePairing pairing;
+  };
+  for (const auto& [sync, precision, pairing] :
+       {Case{1, PairPrecision::kDouble, NegativePairing::kIid}, Case{5, PairPrecision::kDouble, NegativePairing::kIid},
+        Case{1, PairPrecision::kSingle, NegativePairing::kIid}, Case{5, PairPrecision::kSingle, NegativePairing::kIid},
+        Case{1, PairPrecision::kSingle, NegativePairing::kShared},
+        Case{5, PairPrecision::kDouble, NegativePairing::kShared}}) {
     TrainingSetup o = SmallSgd(LossKind::kQwem);
     o.train.sync_every = sync;
     o.train.precision = precision;
+    o.train.pairing = pairing;
     o.train.steps = 30;
     const std::unique_ptr<Trainer> full = CreateTrainer(kWorld, o, {p.rows, p.vocab});
     full->Initialize();
@@ -333,7 +342,7 @@ TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
     rec.singular_values.assign(o.dim, 1.0);
     rec.completed_steps = first->step();
     rec.interrupted = true;
-    const std::string path = dir.path() + "/ckpt" + std::to_string(sync) + Name(precision) + ".h5";
+    const std::string path = dir.path() + "/ckpt" + std::to_string(sync) + Name(precision) + Name(pairing) + ".h5";
     {
       h5::OutputFile out(kWorld, path);
       WriteTraining(out, kWorld, o, p.vocab, rec, CaptureState(*first));
@@ -345,7 +354,8 @@ TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
     const std::unique_ptr<Trainer> resumed = CreateTrainer(kWorld, o, {p.rows, p.vocab});
     resumed->Restore(back.completed_steps, state.W, state.C);
     while (resumed->step() < o.train.steps) resumed->Step();
-    EXPECT_EQ(full->CopyRows(), resumed->CopyRows()) << "sync_every " << sync << ", " << Name(precision);
+    EXPECT_EQ(full->CopyRows(), resumed->CopyRows())
+        << "sync_every " << sync << ", " << Name(precision) << ", " << Name(pairing) << " negatives";
 
     // A different setting, or a corrupt file, is refused with a clear error on every rank.
     TrainingSetup other = o;
@@ -363,6 +373,16 @@ TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
       ADD_FAILURE() << "a resume file of --pair-precision " << Name(precision) << " was accepted for another";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("pair_precision"), std::string::npos) << e.what();
+    }
+    if (pairing == NegativePairing::kShared) {
+      other = o;
+      other.train.negative_group = o.train.negative_group + 1;
+      try {
+        ReadTraining(kWorld, path, other, p.vocab, p.rows.row_begin, p.rows.row_end, false, &state);
+        ADD_FAILURE() << "a resume file of another --negative-group was accepted";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("negative_group"), std::string::npos) << e.what();
+      }
     }
   }
   const std::string corrupt = dir.path() + "/corrupt.h5";
