@@ -29,7 +29,6 @@
 #include <cmath>
 #include <numeric>
 
-#include "qwem/exchange.hpp"
 #include "qwem/pair_kernel.hpp"
 #include "qwem/pair_sampling.hpp"
 #include "qwem/pair_stats.hpp"
@@ -390,8 +389,8 @@ PairBatchTotals PairTrainer::SharedGradient(double scale) {
 
 // Double: the blocks of W, all-gathered in place (V d doubles per step whatever the batch
 // touched). Single: the blocks of the float copy, all the kernel reads (half the bytes); of W
-// only the rows of this rank's counts range (Rows(): records, checkpoints), from the ranks whose
-// blocks hold them.
+// only the rows of this rank's counts range (Rows(): records, checkpoints) that another rank
+// owns, from that rank. Each rank computes the same overlaps, so every send has its receive.
 void PairTrainer::ShareBlocks() {
   const int d = d_;
   std::vector<int> sizes(size_), displs(size_);
@@ -406,11 +405,28 @@ void PairTrainer::ShareBlocks() {
   }
   QWEM_MPI(
       MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, Ws_.data(), sizes.data(), displs.data(), MPI_FLOAT, comm_));
-  const std::vector<global_int_t> blocks(owned_rows_.begin(), owned_rows_.end());
-  const std::vector<global_int_t>& reports = counts_.row_ranges;
-  const std::vector<double> rows =
-      RedistributeRows(comm_, blocks, reports, W_.data() + static_cast<std::size_t>(owned_rows_[rank_]) * d, d);
-  std::copy(rows.begin(), rows.end(), W_.begin() + static_cast<std::ptrdiff_t>(reports[rank_]) * d);
+  constexpr int kTag = 41;
+  std::vector<MPI_Request> requests;
+  requests.reserve(2 * static_cast<std::size_t>(size_));
+  // The rows [a0, a1) and [b0, b1) share, to or from peer.
+  auto exchange = [&](int peer, global_int_t a0, global_int_t a1, global_int_t b0, global_int_t b1, bool send) {
+    const global_int_t first = std::max(a0, b0), last = std::min(a1, b1);
+    if (first >= last) return;
+    double* rows = W_.data() + static_cast<std::size_t>(first) * d;
+    const int count = static_cast<int>((last - first) * d);
+    requests.emplace_back();
+    if (send)
+      QWEM_MPI(MPI_Isend(rows, count, MPI_DOUBLE, peer, kTag, comm_, &requests.back()));
+    else
+      QWEM_MPI(MPI_Irecv(rows, count, MPI_DOUBLE, peer, kTag, comm_, &requests.back()));
+  };
+  const std::vector<global_int_t>& reports = counts_.row_ranges;  // each rank's Rows()
+  for (int q = 0; q < size_; ++q) {
+    if (q == rank_) continue;
+    exchange(q, owned_rows_[q], owned_rows_[q + 1], reports[rank_], reports[rank_ + 1], false);
+    exchange(q, owned_rows_[rank_], owned_rows_[rank_ + 1], reports[q], reports[q + 1], true);
+  }
+  QWEM_MPI(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
 }
 
 void PairTrainer::SyncReplicas() {
