@@ -1,17 +1,12 @@
 #include "qwem/pair_kernel.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
-#include <type_traits>
 
 #include "pair_vector.hpp"
 
 namespace qwem {
 
 using namespace pair_vector;
-
-void PairLoss(LossKind loss, bool positive, double x, double* l, double* dl) { Loss(loss, positive, x, l, dl); }
 
 void ToSingle(const double* W, word_id_t begin, word_id_t end, int d, float* Ws) {
   const std::size_t first = static_cast<std::size_t>(begin) * d, last = static_cast<std::size_t>(end) * d;

@@ -95,7 +95,7 @@ inline void PrefetchRow(const void* row, std::size_t bytes) {
   for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
 }
 
-// The pair loss l(x) and l'(x) (pair_kernel.hpp's PairLoss), inlined into the kernels.
+// The pair loss l(x) and its derivative l'(x), as both kernels take it.
 inline void Loss(LossKind loss, bool positive, double x, double* l, double* dl) {
   if (loss == LossKind::kQwem) {
     *l = (positive ? -x : x) + 0.25 * x * x;

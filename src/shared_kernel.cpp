@@ -108,13 +108,16 @@ void SharedGradients::CarryInto(const float* sum, double* g) const {
 }
 
 // A group's B rows owned here (their gradients, marked touched), or null.
-template <class Real>
 void SharedGradients::OwnedRows(const SharedBatch& batch, std::size_t g, bool all_owned, double** gb) {
-  const int C = batch.K + 1;
-  for (int c = 0; c < C; ++c) {
+  for (int c = 0; c <= batch.K; ++c) {
     const word_id_t r = c == 0 ? batch.word[g] : batch.negative[g * batch.K + c - 1];
     gb[c] = all_owned || own_.Owns(r) ? Row(r) : nullptr;
   }
+}
+
+// Single precision's float sums for groups of C rows (no-op in double).
+template <class Real>
+void SharedGradients::SizeSums(int C) {
   if constexpr (sizeof(Real) == sizeof(float)) {
     partial_.resize(static_cast<std::size_t>(C) * d_);
     a_sum_.resize(d_);
@@ -137,13 +140,14 @@ PairBatchTotals SharedGradients::ScoreGroups(const Real* W, const SharedBatch& b
                                              std::size_t last, LossKind loss, double scale, bool accumulate) {
   const int d = d_, C = batch.K + 1;
   D_.resize(static_cast<std::size_t>(batch.Positives()) * C);
+  SizeSums<Real>(C);
   std::vector<const Real*> b(C);
   std::vector<double*> gb(C, nullptr);
   PairBatchTotals totals;
   const std::int32_t end = last > first ? batch.start[last] : 0;
   for (std::size_t g = first; g < last; ++g) {
     GroupRows(W, batch, g, d, b.data());
-    if (accumulate) OwnedRows<Real>(batch, g, true, gb.data());
+    if (accumulate) OwnedRows(batch, g, true, gb.data());
     const std::int32_t a0 = batch.start[g], a1 = batch.start[g + 1];
     for (std::int32_t a = a0; a < a1; ++a) {
       if (a + kPrefetchAhead < end) {
@@ -171,11 +175,12 @@ PairBatchTotals SharedGradients::ScoreGroups(const Real* W, const SharedBatch& b
 template <class Real>
 void SharedGradients::AccumulateGroups(const Real* W, const SharedBatch& batch) {
   const int d = d_, C = batch.K + 1;
+  SizeSums<Real>(C);
   std::vector<const Real*> b(C);
   std::vector<double*> gb(C, nullptr);
   for (std::size_t g = 0; g < batch.Groups(); ++g) {
     GroupRows(W, batch, g, d, b.data());
-    OwnedRows<Real>(batch, g, false, gb.data());
+    OwnedRows(batch, g, false, gb.data());
     // Whether a positive's own row is needed here: for an owned B row's terms.
     const bool any_b = std::any_of(gb.begin(), gb.end(), [](const double* p) { return p != nullptr; });
     const std::int32_t a0 = batch.start[g], a1 = batch.start[g + 1];

@@ -120,7 +120,7 @@ class PairTrainer final : public Trainer {
   std::vector<Pair> positives_, negatives_;
   std::vector<Drawn> drawn_mine_, drawn_all_;
   std::vector<Owned> drawn_owned_;
-  std::vector<WeightedPair> batch_;  // both, in canonical order
+  std::vector<WeightedPair> batch_;  // both, in canonical order (the per-pair kernel's input)
   // Exact mode: rank r computes and updates rows [owned_rows_[r], owned_rows_[r + 1]).
   std::vector<word_id_t> owned_rows_;
   PairGradients gradients_;  // of the rows updated here (local SGD: all)
@@ -157,12 +157,13 @@ PairTrainer::PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const Cooccu
   positives_.resize(opt_.batch);
   negatives_.resize(static_cast<std::size_t>(opt_.batch) * opt_.negatives);
   lookup_.resize(negatives_.size());
-  batch_.resize(static_cast<std::size_t>(opt_.batch) * (opt_.negatives + 1));
   if (shared()) {
     shared_gradients_ =
         std::make_unique<SharedGradients>(d_, exact() ? RowOwnership{owned_rows_[rank_], owned_rows_[rank_ + 1]}
                                                       : RowOwnership{0, static_cast<word_id_t>(n_words_)});
     word_count_.resize(n_words_ + 1);
+  } else {
+    batch_.resize(static_cast<std::size_t>(opt_.batch) * (opt_.negatives + 1));
   }
 }
 

@@ -34,9 +34,6 @@ struct WeightedPair {
   bool positive = false;
 };
 
-// Pair loss l(x) and its derivative l'(x).
-void PairLoss(LossKind loss, bool positive, double x, double* l, double* dl);
-
 // The rows owned here: [begin, end).
 struct RowOwnership {
   word_id_t begin = 0, end = 0;

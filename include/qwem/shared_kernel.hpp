@@ -90,8 +90,9 @@ class SharedGradients {
   void AccumulateGroups(const Real* W, const SharedBatch& batch);
   template <class Real>
   void AddTerms(const Real* wa, const Real* const* b, const double* D, word_id_t j, double* const* gb, int C, int at);
-  template <class Real>
   void OwnedRows(const SharedBatch& batch, std::size_t g, bool all_owned, double** gb);
+  template <class Real>
+  void SizeSums(int C);
   template <class Real>
   void FlushGroup(double* const* gb, int C, std::int32_t n);
   void CarryInto(const float* sum, double* g) const;
