@@ -357,32 +357,27 @@ TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
     EXPECT_EQ(full->CopyRows(), resumed->CopyRows())
         << "sync_every " << sync << ", " << Name(precision) << ", " << Name(pairing) << " negatives";
 
-    // A different setting, or a corrupt file, is refused with a clear error on every rank.
+    // A different setting, or a corrupt file, is refused with a clear error on every rank that
+    // names the setting.
+    const auto expect_refused = [&](const TrainingSetup& other, const std::string& setting) {
+      try {
+        ReadTraining(kWorld, path, other, p.vocab, p.rows.row_begin, p.rows.row_end, false, &state);
+        ADD_FAILURE() << "a resume file with another " << setting << " was accepted (" << Name(precision) << ", "
+                      << Name(pairing) << " negatives)";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(setting), std::string::npos) << e.what();
+      }
+    };
     TrainingSetup other = o;
     other.train.batch = o.train.batch + 1;
-    try {
-      ReadTraining(kWorld, path, other, p.vocab, p.rows.row_begin, p.rows.row_end, false, &state);
-      ADD_FAILURE() << "a resume file with another --batch was accepted";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("batch"), std::string::npos) << e.what();
-    }
+    expect_refused(other, "batch");
     other = o;
     other.train.precision = precision == PairPrecision::kDouble ? PairPrecision::kSingle : PairPrecision::kDouble;
-    try {
-      ReadTraining(kWorld, path, other, p.vocab, p.rows.row_begin, p.rows.row_end, false, &state);
-      ADD_FAILURE() << "a resume file of --pair-precision " << Name(precision) << " was accepted for another";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("pair_precision"), std::string::npos) << e.what();
-    }
+    expect_refused(other, "pair_precision");
     if (pairing == NegativePairing::kShared) {
       other = o;
       other.train.negative_group = o.train.negative_group + 1;
-      try {
-        ReadTraining(kWorld, path, other, p.vocab, p.rows.row_begin, p.rows.row_end, false, &state);
-        ADD_FAILURE() << "a resume file of another --negative-group was accepted";
-      } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("negative_group"), std::string::npos) << e.what();
-      }
+      expect_refused(other, "negative_group");
     }
   }
   const std::string corrupt = dir.path() + "/corrupt.h5";
