@@ -110,6 +110,13 @@ void ReleaseCachedMemory() {
   cache.bytes = 0;
 }
 
+CpuSeconds ProcessCpuSeconds() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * t.tv_usec; };
+  return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
+}
+
 global_int_t PeakRssBytes() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);

@@ -54,17 +54,22 @@ void Report::Begin(const std::string& phase) {
   stage_open_ = true;
   phase_ = phase;
   t_phase_ = MPI_Wtime();
+  cpu_phase_ = ProcessCpuSeconds();
 }
 
 double Report::End(const std::string& detail) {
+  // A rank's CPU time up to its own end of the phase, not its wait for the others (MPI polls).
+  const CpuSeconds cpu = ProcessCpuSeconds();
   // The barrier makes the phase time the slowest rank's time.
   QWEM_MPI(MPI_Barrier(comm_));
   if (stage_open_) PetscThrow(PetscLogStagePop(), "PetscLogStagePop");
   stage_open_ = false;
   const double seconds = MPI_Wtime() - t_phase_;
+  double cpu_sum[2] = {cpu.user - cpu_phase_.user, cpu.system - cpu_phase_.system};
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, cpu_sum, 2, MPI_DOUBLE, MPI_SUM, comm_));
   global_int_t rss = PeakRssBytes(), rss_max = 0;
   QWEM_MPI(MPI_Allreduce(&rss, &rss_max, 1, MPI_INT64_T, MPI_MAX, comm_));
-  phases_.push_back({phase_, seconds, rss_max});
+  phases_.push_back({phase_, seconds, rss_max, cpu_sum[0], cpu_sum[1]});
   Say(phase_ + ": " + detail +
       Format(" (%.2f s, peak RSS %s/rank max)", seconds, FormatBytes(static_cast<double>(rss_max)).c_str()));
   return seconds;

@@ -155,6 +155,8 @@ void WriteTimings(h5::OutputFile& out, MPI_Comm comm, const std::vector<PhaseRec
   out.WriteStrings("/timings/phase", Column(phases, &PhaseRecord::name));
   out.WriteReplicated("/timings/seconds", Column(phases, &PhaseRecord::seconds));
   out.WriteReplicated("/timings/peak_rss_bytes_max", Column(phases, &PhaseRecord::peak_rss_max));
+  out.WriteReplicated("/timings/cpu_user_seconds_sum", Column(phases, &PhaseRecord::cpu_user_sum));
+  out.WriteReplicated("/timings/cpu_system_seconds_sum", Column(phases, &PhaseRecord::cpu_system_sum));
   out.Attribute("/timings", "count_pair_loop_seconds_max", AllreduceMax(comm, count.kernel_seconds));
   out.Attribute("/timings", "reduce_seconds_max", AllreduceMax(comm, reduce.seconds));
   for (int step = 0; step < ReduceStats::kNumSteps; ++step)

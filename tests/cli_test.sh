@@ -275,6 +275,13 @@ assert E.shape == (2000, 20) and np.all(np.diff(lam) <= 0) and f["/spectrum"].at
 full = f["/spectrum/full_eigenvalues"][:]
 assert len(full) == 2000 and np.allclose(full[:20], lam, rtol=1e-7, atol=1e-9 * abs(full).max())
 assert "overall_accuracy" in f["/eval/analogy_standard"].attrs and f["/concepts/top_words"].shape == (80,)
+# Per phase: wall seconds, and CPU seconds summed over the ranks (seconds, not micro- or
+# milliseconds: within twice the ranks' wall time, and not all zero).
+t = f["/timings"]
+wall, user, system = t["seconds"][:], t["cpu_user_seconds_sum"][:], t["cpu_system_seconds_sum"][:]
+assert len(t["phase"]) == len(wall) == len(user) == len(system) > 5
+assert np.all(user >= 0) and np.all(system >= 0) and (user + system).sum() > 0
+assert np.all(user + system <= 2 * int(sys.argv[2]) * wall + 0.05), (wall, user, system)
 EOF
 then bad bundled "HDF5 content check failed"
 else ok bundled; fi

@@ -47,6 +47,14 @@ using big_vector = std::vector<T, BigAllocator<T>>;
 // Peak resident set size of this process in bytes (getrusage).
 global_int_t PeakRssBytes();
 
+// CPU time this process has used so far (getrusage), in seconds: in its own code and libraries
+// (user; MPI's polling while it waits counts here), and in the kernel on its behalf (system:
+// page faults, the zeroing of fresh pages, file I/O).
+struct CpuSeconds {
+  double user = 0, system = 0;
+};
+CpuSeconds ProcessCpuSeconds();
+
 // Collective. The node's physical memory and its share per rank on this node (ranks sharing the
 // node counted by MPI_COMM_TYPE_SHARED).
 struct NodeMemory {

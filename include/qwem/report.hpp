@@ -16,6 +16,7 @@
 #include "qwem/corpus.hpp"
 #include "qwem/eigen.hpp"
 #include "qwem/eval.hpp"
+#include "qwem/memory.hpp"
 #include "qwem/options.hpp"
 #include "qwem/target.hpp"
 #include "qwem/train.hpp"
@@ -29,6 +30,9 @@ struct PhaseRecord {
   std::string name;
   double seconds = 0;             // wall time of the phase (slowest rank)
   global_int_t peak_rss_max = 0;  // largest peak RSS over ranks at the end of the phase, bytes
+  // CPU seconds of the phase summed over ranks, each rank's up to its own end of the phase: user
+  // and system (memory.hpp's ProcessCpuSeconds).
+  double cpu_user_sum = 0, cpu_system_sum = 0;
 };
 
 class Report {
@@ -82,6 +86,7 @@ class Report {
   double progress_seconds_;
   double t_start_;
   double t_phase_ = 0;
+  CpuSeconds cpu_phase_;  // at the phase's start
   std::string phase_;
   std::vector<PhaseRecord> phases_;
   double count_seconds_ = 0;           // for the combined count + reduce rate

@@ -8,6 +8,12 @@
 # efficiency is near its ceiling is bound by what two ranks get from this machine's cores and
 # memory, not by the code's communication or redundant work. The reduce phase is also broken
 # down into its steps (/timings attributes reduce_*_seconds_max, slowest rank).
+# A second table gives each phase's CPU seconds summed over the ranks (/timings'
+# cpu_user_seconds_sum and cpu_system_seconds_sum: each rank's own time up to its end of the
+# phase; user includes MPI's polling inside the phase) and the CPU efficiency
+# CPU(1 rank) / CPU(2 ranks): below 1 where 2 ranks do more work in all, or wait inside the phase.
+# System time is the kernel's on the ranks' behalf, mostly page faults and the zeroing of fresh
+# pages.
 # With BASELINE (a git revision or a qwem-dist binary), its 1- and 2-rank runs are interleaved
 # with this build's, and a second table gives the baseline's times and efficiency beside them.
 # VOCAB and DIM (env) change the size: VOCAB=100000 DIM=300 is the closed form's large case.
@@ -64,6 +70,27 @@ for p in names:
     eff = t["np1"] / (2 * t["np2"]) if t["np2"] > 0 else float("nan")
     ceil = t["np1"] / t["twin"] if t["twin"] > 0 else float("nan")
     print(f"| {p} | {t['np1']:.3f} | {t['np2']:.3f} | {eff:.2f} | {t['twin']:.3f} | {ceil:.2f} |")
+def cpu(name):
+    f = h5py.File(f"{work}/{name}.h5", "r")
+    if "cpu_user_seconds_sum" not in f["/timings"]:
+        return {}
+    names = [p.decode() for p in f["/timings/phase"][:]]
+    user, system = f["/timings/cpu_user_seconds_sum"][:], f["/timings/cpu_system_seconds_sum"][:]
+    t = {p: (u, s) for p, u, s in zip(names, user, system)}
+    t["total"] = (sum(user), sum(system))
+    return t
+cpus = {kind: [cpu(f"{kind}-{r}") for r in range(1, reps + 1)] for kind in ("np1", "np2")}
+if all(cpus["np1"]) and all(cpus["np2"]):
+    print("\nCPU seconds summed over the ranks (user + system), medians:")
+    print("| phase | 1 rank user | 1 rank system | 2 ranks user | 2 ranks system | CPU efficiency |")
+    print("|---|---|---|---|---|---|")
+    for p in cpus["np1"][0]:
+        if p == "discover":
+            continue
+        m = {k: [statistics.median(r[p][i] for r in v) for i in (0, 1)] for k, v in cpus.items()}
+        total1, total2 = sum(m["np1"]), sum(m["np2"])
+        eff = total1 / total2 if total2 > 0 else float("nan")
+        print(f"| {p} | {m['np1'][0]:.3f} | {m['np1'][1]:.3f} | {m['np2'][0]:.3f} | {m['np2'][1]:.3f} | {eff:.2f} |")
 if base:
     runs = {kind: [phases(f"{kind}-{r}") for r in range(1, reps + 1)] for kind in ("np1", "np2", "base1", "base2")}
     print(f"\nBaseline {base}, interleaved with the runs above:")
