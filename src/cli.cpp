@@ -214,8 +214,11 @@ CommandLine ParseCommandLine(int argc, char** argv) {
                  "uniform, importance-weighted (the same expected gradient, less variance from rare words). 0: the "
                  "unigram")
       ->capture_default_str();
-  app.add_option("--lr-drop", o.train.lr_drop,
-                 "From this step on, the learning rate times --lr-drop-factor (the reference's x0.1 at 3M; 0: never)")
+  std::string lr_drop = std::to_string(o.train.lr_drop);
+  app.add_option("--lr-drop", lr_drop,
+                 "From this step on, the learning rate times --lr-drop-factor (the reference's x0.1 at 3M; 0: never), "
+                 "or auto: at 0.9 of the tau of --steps auto (the noise settles once the theory's top --dim modes "
+                 "have switched on)")
       ->capture_default_str();
   app.add_option("--lr-drop-factor", o.train.lr_drop_factor, "The factor of --lr-drop")->capture_default_str();
   std::string weights, pairing, precision = Name(o.train.precision);
@@ -323,6 +326,14 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   else
     o.train.pairing = DefaultPairing(o.train.weights);
   ParseName("--pair-precision", precision, &o.train.precision);
+  if (lr_drop == "auto") {
+    o.train.lr_drop_auto = true;
+  } else {
+    const std::string bad = CheckInteger(lr_drop);
+    if (!bad.empty() || lr_drop.empty() || lr_drop.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("--lr-drop: " + (bad.empty() ? "'" + lr_drop + "' is not a step or auto" : bad));
+    o.train.lr_drop = std::stoll(lr_drop);
+  }
   if (steps == "auto") {
     o.train.steps_auto = true;
   } else {

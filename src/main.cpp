@@ -222,11 +222,9 @@ int Run(MPI_Comm comm, int argc, char** argv) {
     /* ---- 8. Train (--mode sgd|gd): W from small initialization, beside the theory's curves ---- */
     std::optional<TrainingResult> trained;
     if (opt.training()) {
-      if (setup.train.steps_auto) {
-        setup.train.steps = AutoSteps(setup, eig->eigenvalues, V);
-        report.Say("train: --steps auto = " + std::to_string(setup.train.steps) + " (the theory's top " +
-                   std::to_string(setup.dim) + " modes at 0.9 lambda_k, x1.25)");
-      }
+      if (setup.train.lr_drop_auto) setup.train.lr_drop = AutoLrDrop(setup, eig->eigenvalues, V);
+      if (setup.train.steps_auto) setup.train.steps = AutoSteps(setup, eig->eigenvalues, V);
+      report.AutoHorizon(setup);
       report.Begin("train");
       trained = Train(comm, setup, {counts, vocab, &target, std::move(counted.tokens)}, eig ? &*eig : nullptr,
                       eval_data.analogies ? &*eval_data.analogies : nullptr, report.Lines());

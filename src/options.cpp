@@ -195,8 +195,14 @@ void Options::Check() const {
   Require(train.convention == TheoryConvention::kQwem || training(),
           "--theory-convention applies to training (--mode sgd or gd)");
   Require(train.theory || eigen.from.empty(), "--no-theory solves no eigenpairs: --eigen-from is not used");
-  Require(!train.steps_auto || train.lr_drop == 0 || train.lr_schedule == LrSchedule::kConstant,
-          "--steps auto with --lr-drop needs --lr-schedule constant");
+  Require(
+      !train.steps_auto || (train.lr_drop == 0 && !train.lr_drop_auto) || train.lr_schedule == LrSchedule::kConstant,
+      "--steps auto with --lr-drop needs --lr-schedule constant");
+  Require(!train.lr_drop_auto || train.lr_schedule == LrSchedule::kConstant,
+          "--lr-drop auto needs --lr-schedule constant");
+  Require(!train.lr_drop_auto || (train.theory && !(mode == Mode::kSgd && train.sampling == Sampling::kWindows)),
+          "--lr-drop auto derives the step from M*'s eigenvalues: it needs the theory (not --no-theory) and gd or "
+          "pair sampling");
   Require(!train.steps_auto || (train.theory && !(mode == Mode::kSgd && train.sampling == Sampling::kWindows)),
           "--steps auto derives the horizon from M*'s eigenvalues: it needs the theory (not --no-theory) and gd or "
           "pair sampling");
@@ -236,6 +242,8 @@ void Options::Check() const {
             "--subsample is word2vec's subsampling: --weights qwem does not use it");
     Require(!train.steps_auto || windows || train.weights == PairWeights::kQwem,
             "--steps auto follows M*'s theory, the target of --weights qwem: give --steps with other weights");
+    Require(!train.lr_drop_auto || windows || train.weights == PairWeights::kQwem,
+            "--lr-drop auto follows M*'s theory, the target of --weights qwem: give --lr-drop STEP with other weights");
     Require(train.negative_smoothing == 0 || (!windows && train.weights == PairWeights::kQwem),
             "--negative-smoothing reweights the negatives of --weights qwem (pair sampling)");
     Require(train.weights != PairWeights::kWord2vec || train.subsample > 0,

@@ -211,6 +211,16 @@ std::string TheoryLine(const TrainRecord& r) {
 
 }  // namespace
 
+void Report::AutoHorizon(const TrainingSetup& setup) const {
+  const TrainOptions& t = setup.train;
+  if (t.lr_drop_auto)
+    Say(Format("train: --lr-drop auto = %lld (0.9 of the theory's horizon; the rate x%g from there)",
+               static_cast<long long>(t.lr_drop), t.lr_drop_factor));
+  if (t.steps_auto)
+    Say("train: --steps auto = " + std::to_string(t.steps) + " (the theory's top " + std::to_string(setup.dim) +
+        " modes at 0.9 lambda_k, x1.25)");
+}
+
 void Report::EndTrain(const TrainRecord& record, global_int_t steps) {
   End(Format("%lld steps this run (%lld of %lld done)%s", static_cast<long long>(record.steps_this_run),
              static_cast<long long>(record.completed_steps), static_cast<long long>(steps),

@@ -45,7 +45,11 @@ double TauPerRate(const TrainingSetup& setup, global_int_t V) {
   return (setup.train.loss == LossKind::kQwem ? 2.0 : 1.0) * ReweightConstant(setup.nu, V);
 }
 
-global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V) {
+namespace {
+
+// The sum of the rates that takes tau to the horizon of --steps auto: 1.25 times the latest tau
+// at which the theory's curve of one of the top d modes reaches 0.9 lambda_k.
+double HorizonRateSum(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V) {
   const TrainOptions& t = setup.train;
   const double s2 = t.init_scale * t.init_scale;
   const double a0 = t.convention == TheoryConvention::kReference ? s2 : setup.dim * s2;
@@ -55,10 +59,22 @@ global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& ei
     if (lambda > a0 * 10 / 9) tau_end = std::max(tau_end, std::log(9 * (lambda / a0 - 1)) / lambda);
   }
   if (tau_end <= 0)
-    throw Error("--steps auto: no mode of the top --dim " + std::to_string(setup.dim) +
-                " has a positive eigenvalue to switch on");
-  tau_end *= 1.25;
-  const double rate_sum = tau_end / TauPerRate(setup, V);  // the sum of the rates needed
+    throw Error("the theory's horizon (--steps auto, --lr-drop auto): no mode of the top --dim " +
+                std::to_string(setup.dim) + " has a positive eigenvalue to switch on");
+  return 1.25 * tau_end / TauPerRate(setup, V);
+}
+
+}  // namespace
+
+global_int_t AutoLrDrop(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V) {
+  const double steps = std::ceil(0.9 * HorizonRateSum(setup, eigenvalues, V) / setup.train.lr);
+  if (!(steps < 1e15)) throw Error("--lr-drop auto: the step is out of range (raise --lr)");
+  return std::max<global_int_t>(1, static_cast<global_int_t>(steps));
+}
+
+global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V) {
+  const TrainOptions& t = setup.train;
+  const double rate_sum = HorizonRateSum(setup, eigenvalues, V);
   double steps = t.lr_schedule == LrSchedule::kLinear ? 2 * rate_sum / t.lr - 1 : rate_sum / t.lr;
   if (t.lr_drop > 0 && steps > static_cast<double>(t.lr_drop))  // constant (Check): the rest at the dropped rate
     steps =

@@ -154,6 +154,14 @@ expect_usage lr_drop_factor "--lr-drop-factor must be in" --corpus "$SHARE/corpu
   --lr-drop-factor 0
 expect_usage auto_drop_linear "--steps auto with --lr-drop needs --lr-schedule constant" --corpus "$SHARE/corpus" \
   --mode sgd --steps auto --lr-drop 10 --lr-schedule linear
+expect_usage lr_drop_word "--lr-drop: 'soon' is not a step or auto" --corpus "$SHARE/corpus" --mode sgd \
+  --lr-drop soon
+expect_usage lr_drop_auto_linear "--lr-drop auto needs --lr-schedule constant" --corpus "$SHARE/corpus" \
+  --mode sgd --steps 100 --lr-drop auto --lr-schedule linear
+expect_usage lr_drop_auto_windows "--lr-drop auto derives the step from" --corpus "$SHARE/corpus" \
+  --mode sgd --sampling windows --steps 100 --lr-drop auto
+expect_usage lr_drop_auto_sgns "--lr-drop auto follows M" --corpus "$SHARE/corpus" \
+  --mode sgd --loss sgns --steps 100 --lr-drop auto
 expect_usage smoothing_range "--negative-smoothing must be in \[0, 1)" --corpus "$SHARE/corpus" --mode sgd \
   --negative-smoothing 1
 expect_usage smoothing_word2vec "--negative-smoothing reweights the negatives of --weights qwem" \

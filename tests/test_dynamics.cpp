@@ -747,4 +747,33 @@ TEST(Dynamics, SteppedLearningRate) {
   });
 }
 
+// --lr-drop auto: the drop where tau reaches 0.9 of --steps auto's horizon at the full rate (the
+// slowest mode's tau_0.9 times 1.125, worked out by hand here), whatever step was given before;
+// --steps auto then runs the rest of the horizon at the dropped rate, and that gd run reaches
+// every mode.
+TEST(Dynamics, AutomaticRateDrop) {
+  const int V = 48, d = 4;
+  const std::vector<double> top = {12.0, 8.0, 5.0, 3.0};
+  TrainingSetup o = SyntheticGd(V, d, 1e-3, 4e-3);  // dtau = 4e-3 per step
+  const double dtau = 4e-3, a0 = d * 1e-6, tau_09 = std::log(9 * (3.0 / a0 - 1)) / 3.0;
+  o.train.lr_drop = 7;  // replaced
+  o.train.lr_drop_factor = 0.25;
+  const global_int_t drop = AutoLrDrop(o, top, V);
+  EXPECT_EQ(drop, static_cast<global_int_t>(std::ceil(1.125 * tau_09 / dtau - 1e-9)));
+  EXPECT_GT(drop, 7);
+  o.train.lr_drop = drop;
+  const double tau_end = 1.25 * tau_09;
+  const double steps = static_cast<double>(drop) + (tau_end / dtau - static_cast<double>(drop)) / 0.25;
+  EXPECT_EQ(AutoSteps(o, top, V), static_cast<global_int_t>(std::ceil(steps - 1e-6)));
+  // A spectrum whose slowest mode switches on twice as late moves the drop with it.
+  std::vector<double> slower = top;
+  slower[3] = 1.5;
+  const double tau_slow = std::log(9 * (1.5 / a0 - 1)) / 1.5;
+  EXPECT_EQ(AutoLrDrop(o, slower, V), static_cast<global_int_t>(std::ceil(1.125 * tau_slow / dtau - 1e-9)));
+
+  ExpectAutoStepsReachEveryMode(o, top, V, tau_end, [&](const Trainer& trainer) {
+    EXPECT_NEAR(trainer.Tau(drop + 8), dtau * (static_cast<double>(drop) + 2.0), 1e-9);
+  });
+}
+
 }  // namespace

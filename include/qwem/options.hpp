@@ -149,7 +149,8 @@ struct TrainOptions {
   double lr = 0.05;           // eta of the batch-mean gradient (windows: alpha per pair)
   LrSchedule lr_schedule = LrSchedule::kConstant;  // linear: decay to 1e-4 eta (word2vec's)
   global_int_t lr_drop = 0;                        // from this step on, eta times lr_drop_factor (0: never)
-  double lr_drop_factor = 0.1;                     // the reference's x0.1
+  bool lr_drop_auto = false;    // --lr-drop auto: at 0.9 of the theory's horizon (AutoLrDrop), set after the eigensolve
+  double lr_drop_factor = 0.1;  // the reference's x0.1
   // Pair sampling's weights and negatives (the CLI's defaults: DefaultWeights, DefaultPairing).
   PairWeights weights = PairWeights::kQwem;
   NegativePairing pairing = NegativePairing::kIid;

@@ -67,6 +67,8 @@ class Report {
   void EndTarget(const Target& target, const TargetOptions& options, const std::vector<double>& full_spectrum);
   // Loaded eigenpairs (loaded_from not empty) fewer than `wanted` (a training run's --theory-modes) are warned of.
   void EndEigensolve(const EigenResult& eig, const std::string& loaded_from, int wanted = 0);
+  // The steps and the rate's drop that --steps auto and --lr-drop auto chose (nothing if neither).
+  void AutoHorizon(const TrainingSetup& setup) const;
   void EndTrain(const TrainRecord& record, global_int_t steps);
   // Ends the evaluate phase, then prints the evaluation: both analogy protocols overall and per
   // section, similarity, and the concept words.

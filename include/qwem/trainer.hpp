@@ -65,6 +65,12 @@ double TauPerRate(const TrainingSetup& setup, global_int_t V);
 // the learning-rate schedule (linear: the rates sum to lr (T + 1) / 2). gd and pair sampling.
 global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V);
 
+// Not collective. --lr-drop auto: the first step at which, at the undropped constant rate, tau
+// reaches 0.9 of the horizon of --steps auto (1.125 times the theory's latest tau_0.9 of the top
+// d modes): once every mode has switched on, a lower rate lets the sampling noise settle. Set it
+// before AutoSteps, which then counts the rest at the dropped rate.
+global_int_t AutoLrDrop(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V);
+
 class Trainer {
  public:
   virtual ~Trainer() = default;
