@@ -64,8 +64,8 @@ case "$PRESET" in
           ABLATION=(--negatives 2 --batch 24576 --init-scale 1e-2) ABL_STEPS=3000 ABL_LR=(16 16)
           EPOCHS=5 ;;
   full)   COMMON=(--vocab-size 10000 --window 16 --dim 200)
-          SGD=(--negatives 1 --steps "${QWEM_SGD_STEPS:-auto}" --batch 16384 --lr 40 --negative-smoothing 0.5
-               --lr-drop 60000 --init-scale 1e-3)
+          SGD=(--negatives 1 --steps "${QWEM_SGD_STEPS:-auto}" --batch 65536 --lr 40 --negative-smoothing 0.5
+               --lr-drop auto --lr-drop-factor 0.25 --init-scale 1e-3 --pair-precision single)
           ABL_COUNT=(--vocab-size 2000 --window 16) ABL_TARGET=(--dim 50 --ns-weight 2) ABL_W2V=(--negative-pairing target)
           ABLATION=(--negatives 1 --batch 16384 --init-scale 1e-3) ABL_STEPS=${QWEM_ABLATION_STEPS:-100000}
           ABL_LR=(12 300)
