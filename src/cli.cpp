@@ -60,6 +60,19 @@ std::string CheckInteger(const std::string& text) {
   return "";
 }
 
+// A count of steps (a plain decimal number, at least 0) or "auto" (*is_auto set).
+void ParseStepsOrAuto(const std::string& option, const std::string& text, const std::string& what, global_int_t* steps,
+                      bool* is_auto) {
+  if (text == "auto") {
+    *is_auto = true;
+    return;
+  }
+  const std::string bad = CheckInteger(text);
+  if (!bad.empty() || text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+    throw UsageError(option + ": " + (bad.empty() ? "'" + text + "' is not " + what + " or auto" : bad));
+  *steps = std::stoll(text);
+}
+
 // What CLI11 left over must all be PETSc options with their values: "-eps_tol 1e-6",
 // "-log_view". Returns true for -h (help).
 bool CheckLeftovers(const std::vector<std::string>& rest, const std::set<std::string>& ours) {
@@ -326,22 +339,8 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   else
     o.train.pairing = DefaultPairing(o.train.weights);
   ParseName("--pair-precision", precision, &o.train.precision);
-  if (lr_drop == "auto") {
-    o.train.lr_drop_auto = true;
-  } else {
-    const std::string bad = CheckInteger(lr_drop);
-    if (!bad.empty() || lr_drop.empty() || lr_drop.find_first_not_of("0123456789") != std::string::npos)
-      throw UsageError("--lr-drop: " + (bad.empty() ? "'" + lr_drop + "' is not a step or auto" : bad));
-    o.train.lr_drop = std::stoll(lr_drop);
-  }
-  if (steps == "auto") {
-    o.train.steps_auto = true;
-  } else {
-    const std::string bad = CheckInteger(steps);
-    if (!bad.empty() || steps.empty() || steps.find_first_not_of("0123456789") != std::string::npos)
-      throw UsageError("--steps: " + (bad.empty() ? "'" + steps + "' is not a number of steps or auto" : bad));
-    o.train.steps = std::stoll(steps);
-  }
+  ParseStepsOrAuto("--lr-drop", lr_drop, "a step", &o.train.lr_drop, &o.train.lr_drop_auto);
+  ParseStepsOrAuto("--steps", steps, "a number of steps", &o.train.steps, &o.train.steps_auto);
   o.train.theory = !no_theory;
   for (CLI::Option* option : app.get_options())
     if (option->count() > 0)
