@@ -765,7 +765,7 @@ TEST(Dynamics, AutomaticRateDrop) {
   const double tau_end = 1.25 * tau_09;
   const double steps = static_cast<double>(drop) + (tau_end / dtau - static_cast<double>(drop)) / 0.25;
   EXPECT_EQ(AutoSteps(o, top, V), static_cast<global_int_t>(std::ceil(steps - 1e-6)));
-  // A spectrum whose slowest mode switches on twice as late moves the drop with it.
+  // A spectrum whose slowest mode switches on later (tau_0.9 10.0 against 5.2) moves the drop with it.
   std::vector<double> slower = top;
   slower[3] = 1.5;
   const double tau_slow = std::log(9 * (1.5 / a0 - 1)) / 1.5;
