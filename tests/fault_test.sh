@@ -134,25 +134,39 @@ for k in "${KILLS[@]}"; do
   [ "$phase" = eigensolve ] && args+=(--dim 300 --eig-tol 1e-12)
   # The write phase: the counts of the large corpus, saved, take a moment to write.
   [ "$phase" = write ] && args+=(--dim 10 --save-cooccurrence "${NOEVAL[@]}")
-  # The write phase lasts a few tens of ms (the file goes to the page cache): the kill waits for
-  # the .partial file itself, polled in a tight loop, and a run that still finished first (the
-  # kill came after the rename) is tried again, up to 5 times.
-  for attempt in 1 2 3 4 5; do
+  # The write phase lasts a few tens of ms (the file goes to the page cache), shorter than the
+  # log polling: so the victim is found early, stopped (SIGSTOP) the moment the .partial file
+  # appears, and the state is checked while it stands still. With no result file yet, rank 0
+  # cannot rename (the rename waits for every rank's agreed close): the victim is inside the
+  # write, and is killed there. A run whose rename came first is let go and tried again, up to
+  # 10 times; each try knows which it was.
+  wait_pattern=$pattern
+  [ "$phase" = write ] && wait_pattern="discover:"
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
     rm -f "$WORK/kill.h5" "$WORK/kill.h5.partial"
     start "kill-$phase" "${args[@]}"
-    if ! wait_for "kill-$phase" "$pattern"; then break; fi
+    if ! wait_for "kill-$phase" "$wait_pattern"; then break; fi
+    victim=$(pgrep -f -- "--out $WORK/kill.h5" | grep -v "^$PID\$" | tail -n 1)
     if [ "$phase" = write ]; then
       until [ -e "$WORK/kill.h5.partial" ] || ! kill -0 "$PID" 2>/dev/null; do :; done
+      kill -STOP "$victim" 2>/dev/null
+      if [ -e "$WORK/kill.h5" ] || [ ! -e "$WORK/kill.h5.partial" ]; then
+        kill -CONT "$victim" 2>/dev/null
+        finish
+        echo "     (try $attempt: the write ended before the victim stopped; again)"
+        t0=
+        continue
+      fi
     fi
-    victim=$(pgrep -f -- "--out $WORK/kill.h5" | grep -v "^$PID\$" | tail -n 1)
     t0=$(date +%s)
     kill -9 "$victim" 2>/dev/null
     finish
-    [ "$phase" = write ] && [ $RC -eq 0 ] && [ -e "$WORK/kill.h5" ] && continue
     break
   done
   if [ -z "${t0:-}" ] || ! grep -q "$pattern" "$WORK/kill-$phase.log"; then
-    bad "SIGKILL in $phase" "the run ended before the phase" "$WORK/kill-$phase.log"; finish; continue
+    why="the run ended before the phase"
+    [ "$phase" = write ] && why="the write ended before the victim stopped, in every try"
+    bad "SIGKILL in $phase" "$why" "$WORK/kill-$phase.log"; finish; continue
   fi
   if [ $RC -eq 0 ] || [ $RC -eq 124 ]; then bad "SIGKILL of rank 1 in $phase" "status $RC" "$WORK/kill-$phase.log"
   elif [ -e "$WORK/kill.h5" ] && [ "$phase" != write ]; then bad "SIGKILL of rank 1 in $phase" "a result file exists"
