@@ -64,12 +64,17 @@ double HorizonRateSum(const TrainingSetup& setup, const std::vector<double>& eig
   return 1.25 * tau_end / TauPerRate(setup, V);
 }
 
+// A step count worked out from the theory, rounded up to a whole step (at least 1); what names
+// the option for the error when a tiny --lr puts it out of range.
+global_int_t WholeSteps(double steps, const std::string& what) {
+  if (!(steps < 1e15)) throw Error(what + " is out of range (raise --lr)");
+  return std::max<global_int_t>(1, static_cast<global_int_t>(std::ceil(steps)));
+}
+
 }  // namespace
 
 global_int_t AutoLrDrop(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V) {
-  const double steps = std::ceil(0.9 * HorizonRateSum(setup, eigenvalues, V) / setup.train.lr);
-  if (!(steps < 1e15)) throw Error("--lr-drop auto: the step is out of range (raise --lr)");
-  return std::max<global_int_t>(1, static_cast<global_int_t>(steps));
+  return WholeSteps(0.9 * HorizonRateSum(setup, eigenvalues, V) / setup.train.lr, "--lr-drop auto: the step");
 }
 
 global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V) {
@@ -79,8 +84,7 @@ global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& ei
   if (t.lr_drop > 0 && steps > static_cast<double>(t.lr_drop))  // constant (Check): the rest at the dropped rate
     steps =
         static_cast<double>(t.lr_drop) + (rate_sum - t.lr * static_cast<double>(t.lr_drop)) / (t.lr * t.lr_drop_factor);
-  if (!(steps < 1e15)) throw Error("--steps auto: the horizon is out of range (raise --lr)");
-  return std::max<global_int_t>(1, static_cast<global_int_t>(std::ceil(steps)));
+  return WholeSteps(steps, "--steps auto: the horizon");
 }
 
 double TrainingBytesPerRank(const TrainingSetup& setup, global_int_t n_words, int n_ranks) {

@@ -770,6 +770,12 @@ TEST(Dynamics, AutomaticRateDrop) {
   slower[3] = 1.5;
   const double tau_slow = std::log(9 * (1.5 / a0 - 1)) / 1.5;
   EXPECT_EQ(AutoLrDrop(o, slower, V), static_cast<global_int_t>(std::ceil(1.125 * tau_slow / dtau - 1e-9)));
+  // A rate so small that the horizon is beyond any run: one error naming the option, not a
+  // step count that overflows.
+  TrainingSetup tiny = o;
+  tiny.train.lr = 1e-20;
+  EXPECT_THROW(AutoLrDrop(tiny, top, V), Error);
+  EXPECT_THROW(AutoSteps(tiny, top, V), Error);
 
   ExpectAutoStepsReachEveryMode(o, top, V, tau_end, [&](const Trainer& trainer) {
     EXPECT_NEAR(trainer.Tau(drop + 8), dtau * (static_cast<double>(drop) + 2.0), 1e-9);
