@@ -6,8 +6,9 @@
 #     space check off): one line naming the file and the cause, exit 1, no partial file left,
 #     no hang; a checkpoint whose folder is full goes to the folder of --out instead, and the
 #     run resumes from it;
-#  2. SIGKILL of one rank in each phase: the job ends, non-zero, within the time limit, and no
-#     file passes for a result;
+#  2. SIGKILL of one rank inside each phase (stopped first, and the phase checked unfinished):
+#     the job ends, non-zero, within the time limit, the phase never ends, and no file passes
+#     for a result;
 #  3. signals: SIGUSR1 to mpirun (exit 3, checkpoint, resume completes), SIGTERM and SIGINT to
 #     mpirun with Open MPI's kill timeout raised (the ranks write the checkpoint; mpirun itself
 #     exits 1, as Open MPI does on SIGTERM), SIGTERM to the ranks themselves (as srun and
@@ -121,12 +122,19 @@ else
 fi
 
 # --- 2. SIGKILL of one rank in each phase ----------------------------------------------------
-# The phase that runs after each line (phases print when they end).
-KILLS=("read|discover:" "count|vocabulary:" "reduce|count rate:" "eigensolve|target:" "train|train: step [1-9]"
-       "write|similarity and concepts")
+# Each phase: the line printed when the phase before it ends, and the line that ends it.
+KILLS=("read|discover:|s\] read:" "count|vocabulary:|s\] count:" "reduce|count rate:|s\] reduce:"
+       "eigensolve|target:|s\] eigensolve:" "train|train: step [1-9]|steps this run" "write|discover:|s\] write:")
+# Inside the phase, for sure: the victim (rank 1) is stopped with SIGSTOP, and the state is
+# checked while it stands still. Every phase ends in a collective (its peak memory is a
+# reduction; the write's rename waits for every rank's agreed close), so rank 0 cannot end the
+# phase without the victim: if its end line is still missing a grace second later (mpirun
+# forwards the output), the victim is inside it, and is killed there. A try that came too late
+# (the victim was past the phase) is let go and tried again, up to 10 times; the write phase
+# (a few tens of ms: the file goes to the page cache) is caught by polling for its .partial file
+# in a tight loop, the others by the log.
 for k in "${KILLS[@]}"; do
-  phase=${k%%|*}
-  pattern=${k#*|}
+  IFS='|' read -r phase pattern ended <<<"$k"
   t0=
   args=(--corpus "$WORK/big" --vocab-size 10000 --dim 100 --out "$WORK/kill.h5")
   [ "$phase" = train ] && args+=("${SGD[@]}" "${NOEVAL[@]}")
@@ -134,43 +142,33 @@ for k in "${KILLS[@]}"; do
   [ "$phase" = eigensolve ] && args+=(--dim 300 --eig-tol 1e-12)
   # The write phase: the counts of the large corpus, saved, take a moment to write.
   [ "$phase" = write ] && args+=(--dim 10 --save-cooccurrence "${NOEVAL[@]}")
-  # The write phase lasts a few tens of ms (the file goes to the page cache), shorter than the
-  # log polling: so the victim is found early, stopped (SIGSTOP) the moment the .partial file
-  # appears, and the state is checked while it stands still. With no result file yet, rank 0
-  # cannot rename (the rename waits for every rank's agreed close): the victim is inside the
-  # write, and is killed there. A run whose rename came first is let go and tried again, up to
-  # 10 times; each try knows which it was.
-  wait_pattern=$pattern
-  [ "$phase" = write ] && wait_pattern="discover:"
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
     rm -f "$WORK/kill.h5" "$WORK/kill.h5.partial"
     start "kill-$phase" "${args[@]}"
-    if ! wait_for "kill-$phase" "$wait_pattern"; then break; fi
+    if ! wait_for "kill-$phase" "$pattern"; then break; fi
     victim=$(pgrep -f -- "--out $WORK/kill.h5" | grep -v "^$PID\$" | tail -n 1)
-    if [ "$phase" = write ]; then
-      until [ -e "$WORK/kill.h5.partial" ] || ! kill -0 "$PID" 2>/dev/null; do :; done
-      kill -STOP "$victim" 2>/dev/null
-      if [ -e "$WORK/kill.h5" ] || [ ! -e "$WORK/kill.h5.partial" ]; then
-        kill -CONT "$victim" 2>/dev/null
-        finish
-        echo "     (try $attempt: the write ended before the victim stopped; again)"
-        t0=
-        continue
-      fi
+    [ "$phase" = write ] && until [ -e "$WORK/kill.h5.partial" ] || ! kill -0 "$PID" 2>/dev/null; do :; done
+    kill -STOP "$victim" 2>/dev/null
+    sleep 1
+    if grep -q "$ended" "$WORK/kill-$phase.log" || [ -e "$WORK/kill.h5" ] ||
+       { [ "$phase" = write ] && [ ! -e "$WORK/kill.h5.partial" ]; }; then
+      kill -CONT "$victim" 2>/dev/null
+      finish
+      echo "     (try $attempt: the victim stopped after the $phase phase; again)"
+      continue
     fi
     t0=$(date +%s)
     kill -9 "$victim" 2>/dev/null
     finish
     break
   done
-  if [ -z "${t0:-}" ] || ! grep -q "$pattern" "$WORK/kill-$phase.log"; then
-    why="the run ended before the phase"
-    [ "$phase" = write ] && why="the write ended before the victim stopped, in every try"
-    bad "SIGKILL in $phase" "$why" "$WORK/kill-$phase.log"; finish; continue
+  if [ -z "${t0:-}" ]; then
+    bad "SIGKILL in $phase" "never stopped inside the phase in 10 tries" "$WORK/kill-$phase.log"; finish; continue
   fi
   if [ $RC -eq 0 ] || [ $RC -eq 124 ]; then bad "SIGKILL of rank 1 in $phase" "status $RC" "$WORK/kill-$phase.log"
-  elif [ -e "$WORK/kill.h5" ] && [ "$phase" != write ]; then bad "SIGKILL of rank 1 in $phase" "a result file exists"
-  else ok "SIGKILL of rank 1 in $phase: the job ended in $(($(date +%s) - t0)) s, status $RC"; fi
+  elif [ -e "$WORK/kill.h5" ]; then bad "SIGKILL of rank 1 in $phase" "a result file exists"
+  elif grep -q "$ended" "$WORK/kill-$phase.log"; then bad "SIGKILL of rank 1 in $phase" "the phase ended" "$WORK/kill-$phase.log"
+  else ok "SIGKILL of rank 1 in $phase: the job ended in $(($(date +%s) - t0)) s, status $RC, the phase unfinished"; fi
 done
 
 # --- 3. signals ------------------------------------------------------------------------------
