@@ -53,15 +53,24 @@ done
 import sys, statistics, h5py
 work, reps, base = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def phases(name):
+    """Wall seconds per phase (and the reduce's parts), and CPU (user, system) seconds per phase
+    summed over the ranks, or {} for a file written before they were recorded."""
     f = h5py.File(f"{work}/{name}.h5", "r")
-    t = dict(zip([p.decode() for p in f["/timings/phase"][:]], f["/timings/seconds"][:]))
+    names = [p.decode() for p in f["/timings/phase"][:]]
+    t = dict(zip(names, f["/timings/seconds"][:]))
     t["total"] = sum(t.values())
     for key, value in f["/timings"].attrs.items():
         if key.startswith("reduce_") and key.endswith("_seconds_max") and key != "reduce_seconds_max":
             t["reduce: " + key[len("reduce_"):-len("_seconds_max")]] = float(value)
-    return t
-runs = {kind: [phases(f"{kind}-{r}") for r in range(1, reps + 1)] for kind in ("np1", "np2")}
-runs["twin"] = [phases(f"twin{ab}-{r}") for r in range(1, reps + 1) for ab in "AB"]
+    cpu = {}
+    if "cpu_user_seconds_sum" in f["/timings"]:
+        user, system = f["/timings/cpu_user_seconds_sum"][:], f["/timings/cpu_system_seconds_sum"][:]
+        cpu = {p: (u, s) for p, u, s in zip(names, user, system)}
+        cpu["total"] = (sum(user), sum(system))
+    return t, cpu
+read = {kind: [phases(f"{kind}-{r}") for r in range(1, reps + 1)] for kind in ("np1", "np2")}
+runs = {kind: [t for t, _ in v] for kind, v in read.items()}
+runs["twin"] = [phases(f"twin{ab}-{r}")[0] for r in range(1, reps + 1) for ab in "AB"]
 names = [p for p in runs["np1"][0] if p != "discover"]
 print(f"| phase | 1 rank s | 2 ranks s | efficiency | 1 rank beside a twin s | machine ceiling |")
 print("|---|---|---|---|---|---|")
@@ -70,29 +79,18 @@ for p in names:
     eff = t["np1"] / (2 * t["np2"]) if t["np2"] > 0 else float("nan")
     ceil = t["np1"] / t["twin"] if t["twin"] > 0 else float("nan")
     print(f"| {p} | {t['np1']:.3f} | {t['np2']:.3f} | {eff:.2f} | {t['twin']:.3f} | {ceil:.2f} |")
-def cpu(name):
-    f = h5py.File(f"{work}/{name}.h5", "r")
-    if "cpu_user_seconds_sum" not in f["/timings"]:
-        return {}
-    names = [p.decode() for p in f["/timings/phase"][:]]
-    user, system = f["/timings/cpu_user_seconds_sum"][:], f["/timings/cpu_system_seconds_sum"][:]
-    t = {p: (u, s) for p, u, s in zip(names, user, system)}
-    t["total"] = (sum(user), sum(system))
-    return t
-cpus = {kind: [cpu(f"{kind}-{r}") for r in range(1, reps + 1)] for kind in ("np1", "np2")}
+cpus = {kind: [c for _, c in v] for kind, v in read.items()}
 if all(cpus["np1"]) and all(cpus["np2"]):
     print("\nCPU seconds summed over the ranks (user + system), medians:")
     print("| phase | 1 rank user | 1 rank system | 2 ranks user | 2 ranks system | CPU efficiency |")
     print("|---|---|---|---|---|---|")
-    for p in cpus["np1"][0]:
-        if p == "discover":
-            continue
+    for p in [p for p in cpus["np1"][0] if p != "discover"]:
         m = {k: [statistics.median(r[p][i] for r in v) for i in (0, 1)] for k, v in cpus.items()}
         total1, total2 = sum(m["np1"]), sum(m["np2"])
         eff = total1 / total2 if total2 > 0 else float("nan")
         print(f"| {p} | {m['np1'][0]:.3f} | {m['np1'][1]:.3f} | {m['np2'][0]:.3f} | {m['np2'][1]:.3f} | {eff:.2f} |")
 if base:
-    runs = {kind: [phases(f"{kind}-{r}") for r in range(1, reps + 1)] for kind in ("np1", "np2", "base1", "base2")}
+    runs = {kind: [phases(f"{kind}-{r}")[0] for r in range(1, reps + 1)] for kind in ("np1", "np2", "base1", "base2")}
     print(f"\nBaseline {base}, interleaved with the runs above:")
     print("| phase | baseline 1 rank s | baseline 2 ranks s | baseline efficiency | this build 2 ranks / baseline |")
     print("|---|---|---|---|---|")
