@@ -2,6 +2,7 @@
 """Plots of a qwem-dist result (closed form or training run) from its HDF5 output.
 
     /usr/bin/python3 share/plot_dynamics.py qwem.h5 [--out-dir plots] [--modes 10] [--time tau|tau1]
+                                            [--compare OTHER.h5]
 
 Writes PNG files into --out-dir (default: next to the input, FILE_plots/), those the file has data for:
   singular_values.png  measured singular values of W (solid), the theory's sqrt(a_k(tau)) (dashed)
@@ -13,7 +14,11 @@ Writes PNG files into --out-dir (default: next to the input, FILE_plots/), those
                        the number of questions it rests on
   spectrum.png         the target's top-d eigenvalues by rank, and its full spectrum (--full-spectrum)
   concepts.png         the top concepts (eigenvectors of M*) and their extreme words, as a table
-and prints one line per file. Needs Debian's python3-h5py, numpy, matplotlib (/usr/bin/python3).
+--compare OTHER.h5 draws a second training run beside the first in singular_values.png and
+overlap.png (dash-dotted, same colours per mode, each run on its own tau): for example SGNS beside
+QWEM on the same corpus (README, Learning dynamics). A run of another M* (a different lambda_1)
+is drawn with a warning.
+Prints one line per file written. Needs Debian's python3-h5py, numpy, matplotlib (/usr/bin/python3).
 """
 import argparse
 import os
@@ -39,6 +44,7 @@ def main():
     ap.add_argument("--time", choices=["tau", "tau1"], default="tau",
                     help="x axis of the singular values: tau, or t / tau_1 with tau_1 = ln(lambda_1 / a_0) / lambda_1 "
                          "(the paper's axis; /train@tau_1)")
+    ap.add_argument("--compare", metavar="OTHER.h5", help="a second training run drawn beside the first")
     args = ap.parse_args()
     try:
         f = h5py.File(args.file, "r")
@@ -104,17 +110,48 @@ def plot_spectrum(f, args, save):
         save(fig, "concepts")
 
 
+def run_time(t, path, args):
+    """A training run's time axis for the plots (tau, or t / tau_1 with --time tau1)."""
+    tau = t["tau"][:]
+    if args.time == "tau1":
+        if "tau_1" not in t.attrs:
+            sys.exit(f"plot_dynamics: {path} has no /train@tau_1 (a run with theory curves records it)")
+        tau = tau / t.attrs["tau_1"]
+    return tau
+
+
+def compared_run(f, args):
+    """--compare: (label, its /train group, its time axis), or None."""
+    if not args.compare:
+        return None
+    try:
+        other = h5py.File(args.compare, "r")
+    except OSError as e:
+        sys.exit(f"plot_dynamics: cannot open {args.compare}: {e}")
+    if "train" not in other:
+        sys.exit(f"plot_dynamics: {args.compare} has no /train: --compare needs a training run")
+    t, o = f["train"], other["train"]
+    if "eigenvalues" in t and "eigenvalues" in o:
+        l1, l2 = float(t["eigenvalues"][0]), float(o["eigenvalues"][0])
+        if abs(l1 - l2) > 1e-6 * max(abs(l1), abs(l2)):
+            print(f"plot_dynamics: warning: {args.compare} trained towards another M* (lambda_1 {l2:.6g} against "
+                  f"{l1:.6g})", file=sys.stderr)
+    mode, loss_name = text(o.attrs["mode"]), text(o.attrs["loss"])
+    label = f"{os.path.basename(args.compare)} ({mode}" + (f" {loss_name})" if mode == "sgd" else ")")
+    return label, o, run_time(o, args.compare, args)
+
+
 def plot_training(f, args, save):
     t = f["train"]
     mode, loss_name = text(t.attrs["mode"]), text(t.attrs["loss"])
     title = f"{os.path.basename(args.file)}: --mode {mode}" + (f" --loss {loss_name}" if mode == "sgd" else "")
-    step, tau = t["step"][:], t["tau"][:]
+    step = t["step"][:]
+    tau = run_time(t, args.file, args)
     time_label = "rescaled time tau (see /train@tau_definition)"
     if args.time == "tau1":
-        if "tau_1" not in t.attrs:
-            sys.exit(f"plot_dynamics: {args.file} has no /train@tau_1 (a run with theory curves records it)")
-        tau = tau / t.attrs["tau_1"]
         time_label = "t / tau_1, tau_1 = ln(lambda_1 / a_0) / lambda_1"
+    other = compared_run(f, args)
+    dash_dot_dot = (0, (4, 1.5, 1, 1.5, 1, 1.5))
     sv = t["singular_values"][:]
     # 1. Singular values against rescaled time, measured and theory (Fig. 2 of the paper).
     k = min(args.modes, sv.shape[1])
@@ -123,6 +160,14 @@ def plot_training(f, args, save):
     positive = tau > 0
     for m in range(k):
         ax.plot(tau[positive], sv[positive, m], color=colors[m], lw=1.5, label=f"s_{m + 1}" if m < 5 else None)
+    if other:
+        label, o, otau = other
+        osv, opos = o["singular_values"][:], otau > 0
+        drawn = min(k, osv.shape[1])
+        for m in range(drawn):
+            ax.plot(otau[opos], osv[opos, m], color=colors[m], lw=1.2, ls=dash_dot_dot)
+        ax.plot([], [], color="gray", lw=1.2, ls=dash_dot_dot, label=label)
+        print(f"plot_dynamics: compared with {label}: {drawn} singular values drawn", file=sys.stderr)
     if "theory_singular_values" in t:
         th = t["theory_singular_values"][:]
         for m in range(min(k, th.shape[1])):
@@ -177,8 +222,14 @@ def plot_training(f, args, save):
     if "overlap" in t:
         ov = t["overlap"][:]
         fig, ax = plt.subplots(figsize=(6, 4))
-        for k in sorted({1, min(5, ov.shape[1]), ov.shape[1]}):
-            ax.plot(tau[positive], ov[positive, k - 1], label=f"top-{k}")
+        for i, k in enumerate(sorted({1, min(5, ov.shape[1]), ov.shape[1]})):
+            ax.plot(tau[positive], ov[positive, k - 1], color=f"C{i}", label=f"top-{k}")
+            if other and "overlap" in other[1] and other[1]["overlap"].shape[1] >= k:
+                label, o, otau = other
+                opos = otau > 0
+                ax.plot(otau[opos], o["overlap"][:][opos, k - 1], color=f"C{i}", ls=dash_dot_dot,
+                        label=f"top-{k}, {label}")
+                print(f"plot_dynamics: compared with {label}: top-{k} overlap drawn", file=sys.stderr)
         ax.set_xscale("log")
         ax.set_xlabel(time_label)
         ax.set_ylabel("subspace overlap with M*'s eigenvectors")

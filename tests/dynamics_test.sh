@@ -6,7 +6,8 @@
 #     status 3 and a checkpoint; resumed on another rank count it ends with the same W, bit for
 #     bit, as an uninterrupted run; a mismatched or corrupt resume file is refused in one line;
 #  3. gd through the CLI follows the theory (the recorded agreement figure);
-#  4. share/plot_dynamics.py turns an output file into its PNG plots;
+#  4. share/plot_dynamics.py turns an output file into its PNG plots, and --compare draws a
+#     second run beside it;
 #  5. --sampling windows (word2vec's stream): learns analogies on the bundled corpus; stopped
 #     by SIGUSR1 and resumed on the same rank count it ends with the same W and output vectors,
 #     bit for bit; a resume on another rank count is refused (the trajectory depends on it).
@@ -197,6 +198,26 @@ check "plot_dynamics.py runs" $?
 for p in singular_values switch_on loss accuracy concepts overlap spectrum; do
   check "plot $p.png written" $([ -s "$WORK/plots/$p.png" ] && echo 0 || echo 1)
 done
+# --compare: a second run (shared negatives, the same M*) drawn beside the first; a file without
+# /train is refused in one line.
+$PY "$SHARE/plot_dynamics.py" "$WORK/sgd.h5" --compare "$WORK/sgd_shared.h5" --out-dir "$WORK/cplots" \
+  >"$WORK/cplot.log" 2>&1
+check "plot_dynamics.py --compare draws the second run's 10 singular values and 3 overlaps, no warning" \
+  $(grep -q "compared with sgd_shared.h5 (sgd qwem): 10 singular values drawn" "$WORK/cplot.log" &&
+    [ "$(grep -c "compared with sgd_shared.h5 (sgd qwem): top-[0-9]* overlap drawn" "$WORK/cplot.log")" -eq 3 ] &&
+    [ -s "$WORK/cplots/singular_values.png" ] && [ -s "$WORK/cplots/overlap.png" ] &&
+    ! grep -q warning "$WORK/cplot.log" && echo 0 || echo 1)
+# Another M* (the gd run's, V = 300) is drawn with a warning.
+$PY "$SHARE/plot_dynamics.py" "$WORK/sgd.h5" --compare "$WORK/gd.h5" --out-dir "$WORK/gplots" >"$WORK/gplot.log" 2>&1
+check "--compare of a run of another M*: drawn, with a warning" \
+  $(grep -q "warning: .*gd.h5 trained towards another M\*" "$WORK/gplot.log" &&
+    grep -q "compared with gd.h5 (gd): 4 singular values drawn" "$WORK/gplot.log" && echo 0 || echo 1)
+$PY -c "import h5py, sys; h5py.File(sys.argv[1], 'w')" "$WORK/empty.h5"
+$PY "$SHARE/plot_dynamics.py" "$WORK/sgd.h5" --compare "$WORK/empty.h5" --out-dir "$WORK/eplots" >"$WORK/eplot.log" 2>&1
+rc=$?
+check "--compare of a file without /train: one line, non-zero" \
+  $([ $rc -ne 0 ] && grep -q "has no /train: --compare needs a training run" "$WORK/eplot.log" &&
+    [ "$(wc -l <"$WORK/eplot.log")" -eq 1 ] && echo 0 || echo 1)
 # 5. Window sampling.
 WARGS="--corpus $SHARE/corpus --vocab-size 2000 --dim 50 --window 8 --mode sgd --loss sgns --sampling windows
   --negatives 5 --subsample 1e-3 --batch 32768 --steps 100 --lr 0.025 --lr-schedule linear --similarity none"
