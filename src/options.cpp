@@ -200,12 +200,14 @@ void Options::Check() const {
       "--steps auto with --lr-drop needs --lr-schedule constant");
   Require(!train.lr_drop_auto || train.lr_schedule == LrSchedule::kConstant,
           "--lr-drop auto needs --lr-schedule constant");
-  Require(!train.lr_drop_auto || (train.theory && !(mode == Mode::kSgd && train.sampling == Sampling::kWindows)),
-          "--lr-drop auto derives the step from M*'s eigenvalues: it needs the theory (not --no-theory) and gd or "
-          "pair sampling");
-  Require(!train.steps_auto || (train.theory && !(mode == Mode::kSgd && train.sampling == Sampling::kWindows)),
-          "--steps auto derives the horizon from M*'s eigenvalues: it needs the theory (not --no-theory) and gd or "
-          "pair sampling");
+  // --lr-drop auto and --steps auto work their steps out from M*'s eigenvalues.
+  const auto require_eigenvalues = [&](bool is_auto, const std::string& option, const std::string& what) {
+    Require(!is_auto || (train.theory && !(mode == Mode::kSgd && train.sampling == Sampling::kWindows)),
+            option + " derives " + what +
+                " from M*'s eigenvalues: it needs the theory (not --no-theory) and gd or pair sampling");
+  };
+  require_eigenvalues(train.lr_drop_auto, "--lr-drop auto", "the step");
+  require_eigenvalues(train.steps_auto, "--steps auto", "the horizon");
   Require(mode == Mode::kSgd || train.subsample == 0, "--subsample applies to --mode sgd");
   Require(train.negative_smoothing >= 0 && train.negative_smoothing < 1, "--negative-smoothing must be in [0, 1)");
   Require(mode == Mode::kSgd || train.negative_smoothing == 0, "--negative-smoothing applies to --mode sgd");
@@ -240,10 +242,13 @@ void Options::Check() const {
             "--negative-group applies to --negative-pairing shared");
     Require(train.subsample == 0 || windows || train.weights != PairWeights::kQwem,
             "--subsample is word2vec's subsampling: --weights qwem does not use it");
-    Require(!train.steps_auto || windows || train.weights == PairWeights::kQwem,
-            "--steps auto follows M*'s theory, the target of --weights qwem: give --steps with other weights");
-    Require(!train.lr_drop_auto || windows || train.weights == PairWeights::kQwem,
-            "--lr-drop auto follows M*'s theory, the target of --weights qwem: give --lr-drop STEP with other weights");
+    // Both auto options follow M*'s theory, which other weights do not train towards.
+    const auto require_qwem_weights = [&](bool is_auto, const std::string& option, const std::string& instead) {
+      Require(!is_auto || windows || train.weights == PairWeights::kQwem,
+              option + " follows M*'s theory, the target of --weights qwem: give " + instead + " with other weights");
+    };
+    require_qwem_weights(train.steps_auto, "--steps auto", "--steps");
+    require_qwem_weights(train.lr_drop_auto, "--lr-drop auto", "--lr-drop STEP");
     Require(train.negative_smoothing == 0 || (!windows && train.weights == PairWeights::kQwem),
             "--negative-smoothing reweights the negatives of --weights qwem (pair sampling)");
     Require(train.weights != PairWeights::kWord2vec || train.subsample > 0,
