@@ -222,13 +222,12 @@ def plot_training(f, args, save):
     if "overlap" in t:
         ov = t["overlap"][:]
         fig, ax = plt.subplots(figsize=(6, 4))
+        oov = other[1]["overlap"][:] if other and "overlap" in other[1] else None
         for i, k in enumerate(sorted({1, min(5, ov.shape[1]), ov.shape[1]})):
             ax.plot(tau[positive], ov[positive, k - 1], color=f"C{i}", label=f"top-{k}")
-            if other and "overlap" in other[1] and other[1]["overlap"].shape[1] >= k:
-                label, o, otau = other
-                opos = otau > 0
-                ax.plot(otau[opos], o["overlap"][:][opos, k - 1], color=f"C{i}", ls=dash_dot_dot,
-                        label=f"top-{k}, {label}")
+            if oov is not None and oov.shape[1] >= k:
+                label, _, otau = other
+                ax.plot(otau[otau > 0], oov[otau > 0, k - 1], color=f"C{i}", ls=dash_dot_dot, label=f"top-{k}, {label}")
                 print(f"plot_dynamics: compared with {label}: top-{k} overlap drawn", file=sys.stderr)
         ax.set_xscale("log")
         ax.set_xlabel(time_label)
