@@ -90,7 +90,8 @@ if all(cpus["np1"]) and all(cpus["np2"]):
         eff = total1 / total2 if total2 > 0 else float("nan")
         print(f"| {p} | {m['np1'][0]:.3f} | {m['np1'][1]:.3f} | {m['np2'][0]:.3f} | {m['np2'][1]:.3f} | {eff:.2f} |")
 if base:
-    runs = {kind: [phases(f"{kind}-{r}")[0] for r in range(1, reps + 1)] for kind in ("np1", "np2", "base1", "base2")}
+    runs = {"np1": runs["np1"], "np2": runs["np2"],
+            **{kind: [phases(f"{kind}-{r}")[0] for r in range(1, reps + 1)] for kind in ("base1", "base2")}}
     print(f"\nBaseline {base}, interleaved with the runs above:")
     print("| phase | baseline 1 rank s | baseline 2 ranks s | baseline efficiency | this build 2 ranks / baseline |")
     print("|---|---|---|---|---|")
