@@ -1,6 +1,7 @@
 #include "qwem/pair_kernel.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "pair_vector.hpp"
 
@@ -37,6 +38,8 @@ std::size_t PairGradients::Group(const std::vector<WeightedPair>& pairs) {
   }
   start_[n_slots] = run;
   entries_.resize(n_entries);
+  scored_.assign(pairs.size(), 0);
+  scores_.resize(pairs.size());
   for (std::size_t k = 0; k < pairs.size(); ++k) {
     const WeightedPair& p = pairs[k];
     if (p.i < 0) continue;
@@ -47,58 +50,125 @@ std::size_t PairGradients::Group(const std::vector<WeightedPair>& pairs) {
   return n_entries;
 }
 
+namespace {
+
+// v as a value of its own: a first term, rounded as a sum written to memory is, so that the
+// compiler cannot fuse its product into the next term's add (x0 c0 + x1 c1 has two fusions).
+template <class T>
+inline T Rounded(T v) {
+  asm("" : "+m"(v));
+  return v;
+}
+
+// The sum of a run of n <= kCarry entries, c[e] x_e in entry order, each element's terms added
+// one at a time as Axpy adds them into a row in memory (SetScaled writes the first): the run's
+// rows x_e stay in L1 while the sum of each span of kSpan vectors of columns stays in registers.
+// Double: the sum is the row's gradient g itself, started by this run if fresh (the row's first).
+// Single: every run starts a float sum, which then goes into g in double, written if fresh and
+// added otherwise (the carries of pair_kernel.hpp).
+template <class Real>
+void AccumulateRun(const Real* const* x, const Real* c, int n, bool fresh, int d, double* g) {
+  using L = Lanes<Real>;
+  using Vec = typename L::Vec;
+  constexpr int kN = L::kN, kSpan = 4;
+  constexpr bool kSingle = sizeof(Real) == sizeof(float);
+  // The n terms of columns [k, k + m * kN), m <= kSpan vectors, into acc (started from g in double
+  // unless fresh), then out.
+  auto span = [&](int k, auto m_constant) {
+    constexpr int m = decltype(m_constant)::value;
+    Vec acc[m];
+    int e = 0;
+    if (fresh || kSingle) {
+      for (int v = 0; v < m; ++v) acc[v] = Rounded(c[0] * L::Load(x[0] + k + v * kN));
+      e = 1;
+    } else if constexpr (!kSingle) {
+      for (int v = 0; v < m; ++v) acc[v] = L::Load(g + k + v * kN);
+    }
+    for (; e < n; ++e)
+      for (int v = 0; v < m; ++v) acc[v] = acc[v] + c[e] * L::Load(x[e] + k + v * kN);
+    for (int v = 0; v < m; ++v)
+      if constexpr (kSingle) {
+        // The 16 float lanes as two vectors of 8 doubles.
+        for (int h = 0; h < 2; ++h) {
+          HalfFloatVec half;
+          std::memcpy(&half, reinterpret_cast<const float*>(&acc[v]) + 8 * h, sizeof half);
+          DoubleVec sum = __builtin_convertvector(half, DoubleVec);
+          double* out = g + k + v * kN + 8 * h;
+          if (!fresh) sum += Lanes<double>::Load(out);
+          Lanes<double>::Store(out, sum);
+        }
+      } else {
+        L::Store(g + k + v * kN, acc[v]);
+      }
+  };
+  int k = 0;
+  for (; k + kSpan * kN <= d; k += kSpan * kN) span(k, std::integral_constant<int, kSpan>{});
+  for (; k + kN <= d; k += kN) span(k, std::integral_constant<int, 1>{});
+  if (k == d) return;
+  // The last d - k < kN columns term by term, as SetScaled and Axpy take them.
+  Real tail[kN];
+  Real* y = tail;
+  if constexpr (!kSingle) y = g + k;
+  for (int e = 0; e < n; ++e)
+    if (e == 0 && (fresh || kSingle))
+      SetScaled(c[e], x[e] + k, y, d - k);
+    else
+      Axpy(c[e], x[e] + k, y, d - k);
+  if constexpr (kSingle)
+    for (int l = 0; k + l < d; ++l)
+      g[k + l] = fresh ? static_cast<double>(tail[l]) : g[k + l] + static_cast<double>(tail[l]);
+}
+
+}  // namespace
+
 template <class Real>
 PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<WeightedPair>& pairs, LossKind loss,
                                           double scale) {
-  constexpr bool kSingle = sizeof(Real) == sizeof(float);
   const int d = d_;
   const auto n_entries = static_cast<std::int32_t>(Group(pairs));
-  // Not zeroed: every touched row has a first term, which writes its sum (and, in single
-  // precision, its first carry writes its gradient), so no pass clears G_ before the terms.
+  // Not zeroed: every touched row's first run writes its sum.
   G_.resize(touched_.size() * static_cast<std::size_t>(d));
-  if (kSingle) partial_.resize(static_cast<std::size_t>(d));
-  // The row's float sum carried into its double gradient (single precision).
-  auto carry = [&](double* g, bool first_carry) {
-    if (first_carry)
-      for (int k = 0; k < d; ++k) g[k] = static_cast<double>(partial_[k]);
-    else
-      for (int k = 0; k < d; ++k) g[k] += static_cast<double>(partial_[k]);
-  };
   PairBatchTotals totals;
+  const Real* rows[kCarry];
+  Real coefficients[kCarry];
   std::int32_t first = 0;
   for (std::size_t t = 0; t < touched_.size(); ++t) {
     const word_id_t r = touched_[t];
     const std::int32_t last = start_[own_.Slot(r)];
     const Real* wr = W + static_cast<std::size_t>(r) * d;
     double* g = G_.data() + t * static_cast<std::size_t>(d);
-    Real* sum = nullptr;
-    if constexpr (kSingle)
-      sum = partial_.data();
-    else
-      sum = g;
-    for (std::int32_t e = first; e < last; ++e) {
-      if (e + kPrefetchAhead < n_entries)
-        PrefetchRow(W + static_cast<std::size_t>(entries_[e + kPrefetchAhead].other) * d, d * sizeof(Real));
-      const Entry& en = entries_[e];
-      const bool i_side = en.pair >= 0;
-      const WeightedPair& p = pairs[i_side ? en.pair : ~en.pair];
-      const Real* wo = W + static_cast<std::size_t>(en.other) * d;
-      double l, dl;
-      Loss(loss, p.positive, Dot(wr, wo, d), &l, &dl);
-      // The first term of a sum (of the row, or of a float run between carries) writes it.
-      const std::int32_t at = kSingle ? (e - first) % kCarry : e - first;
-      if (at == 0)
-        SetScaled(static_cast<Real>(dl * p.weight * scale), wo, sum, d);
-      else
-        Axpy(static_cast<Real>(dl * p.weight * scale), wo, sum, d);
-      if (kSingle && at == kCarry - 1) carry(g, e - first == kCarry - 1);
-      if (i_side) {
-        totals.loss += l * p.weight;
-        totals.positives += p.positive ? 1 : 0;
-        totals.pairs += 1;
+    // The row's entries in runs of kCarry: each entry scored, then the run's terms summed.
+    for (std::int32_t run = first; run < last; run += kCarry) {
+      const int n = static_cast<int>(std::min<std::int32_t>(kCarry, last - run));
+      for (int a = 0; a < n; ++a) {
+        const std::int32_t e = run + a;
+        if (e + kPrefetchAhead < n_entries)
+          PrefetchRow(W + static_cast<std::size_t>(entries_[e + kPrefetchAhead].other) * d, d * sizeof(Real));
+        const Entry& en = entries_[e];
+        const bool i_side = en.pair >= 0;
+        const std::size_t k = i_side ? en.pair : ~en.pair;
+        const WeightedPair& p = pairs[k];
+        rows[a] = W + static_cast<std::size_t>(en.other) * d;
+        // A pair whose two rows are both this rank's is scored once, at its first entry: w_r .
+        // w_o is the same number in either order (each product commutes; the sum's order is
+        // by column).
+        double l, dl;
+        if (scored_[k]) {
+          l = scores_[k].l, dl = scores_[k].dl;
+        } else {
+          Loss(loss, p.positive, Dot(wr, rows[a], d), &l, &dl);
+          scores_[k] = {l, dl};
+          scored_[k] = 1;
+        }
+        coefficients[a] = static_cast<Real>(dl * p.weight * scale);
+        if (i_side) {
+          totals.loss += l * p.weight;
+          totals.positives += p.positive ? 1 : 0;
+          totals.pairs += 1;
+        }
       }
+      AccumulateRun(rows, coefficients, n, run == first, d, g);
     }
-    if (kSingle && (last - first) % kCarry != 0) carry(g, last - first < kCarry);
     first = last;
   }
   return totals;

@@ -8,11 +8,15 @@
 // summed in pair order (a pair's i-side term before its j-side one, which matters only for
 // i = j). A rank computes g_r only for the rows it owns (a range of rows): it takes every
 // pair's two directed entries (r, other), keeps those of its rows, groups them by row (a stable
-// counting sort, so each row's entries stay in pair order) and, row by row, scores each entry
-// against w_r (held in cache) and accumulates l' q w_other: one pass over the other rows and no
-// scattered writes. The sum of each row is in the same order whichever rank owns it, so the
-// gradient does not depend on the number of ranks, bit for bit; the vector code fixes its own
-// order of the d products (two vectors of partial sums), the same on every rank of one build.
+// counting sort, so each row's entries stay in pair order) and, row by row, in runs of kCarry
+// entries, scores each entry against w_r (held in cache; a pair whose two rows are both this
+// rank's is scored once, at its first entry, as the dot product is the same either way round) and
+// then sums the run's terms l' q w_other, a span of columns at a time in registers while the
+// run's rows stay in L1: one pass over the other rows and no scattered writes. Each element's
+// terms are added one by one in entry order, as if into memory. The sum of each row is in the
+// same order whichever rank owns it, so the gradient does not depend on the number of ranks, bit
+// for bit; the vector code fixes its own order of the d products (two vectors of partial sums),
+// the same on every rank of one build.
 //
 // Two precisions (--pair-precision). Double: products and sums in double over W. Single: over a
 // float copy of W (half the bytes per scattered row, twice the lanes per instruction), scores
@@ -83,8 +87,12 @@ class PairGradients {
   std::vector<std::int32_t> start_;  // per slot: first entry (counting sort), then its count
   std::vector<Entry> entries_;
   std::vector<word_id_t> touched_;
-  std::vector<double> G_;       // touched_.size() rows
-  std::vector<float> partial_;  // single precision: the current row's float sum
+  std::vector<double> G_;  // touched_.size() rows
+  struct Score {
+    double l, dl;  // the pair's loss and its derivative at x_p
+  };
+  std::vector<Score> scores_;         // per pair, valid where scored_ is set
+  std::vector<std::uint8_t> scored_;  // per pair: scored at its first entry of this batch
 };
 
 }  // namespace qwem
