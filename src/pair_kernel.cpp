@@ -38,7 +38,6 @@ std::size_t PairGradients::Group(const std::vector<WeightedPair>& pairs) {
   }
   start_[n_slots] = run;
   entries_.resize(n_entries);
-  scored_.assign(pairs.size(), 0);
   scores_.resize(pairs.size());
   for (std::size_t k = 0; k < pairs.size(); ++k) {
     const WeightedPair& p = pairs[k];
@@ -151,14 +150,17 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
         rows[a] = W + static_cast<std::size_t>(en.other) * d;
         // A pair whose two rows are both this rank's is scored once, at its first entry: w_r .
         // w_o is the same number in either order (each product commutes; the sum's order is
-        // by column).
+        // by column). Rows come in ascending order, and in a row the i-side entry of a pair
+        // before its j-side one, so its first entry is the one in the lower row (i = j: the
+        // i-side one), and the other finds the score kept.
+        const bool both_here = own_.Owns(en.other);
+        const bool first_entry = en.other > r || (en.other == r && i_side);
         double l, dl;
-        if (scored_[k]) {
+        if (both_here && !first_entry) {
           l = scores_[k].l, dl = scores_[k].dl;
         } else {
           Loss(loss, p.positive, Dot(wr, rows[a], d), &l, &dl);
-          scores_[k] = {l, dl};
-          scored_[k] = 1;
+          if (both_here) scores_[k] = {l, dl};
         }
         coefficients[a] = static_cast<Real>(dl * p.weight * scale);
         if (i_side) {

@@ -56,7 +56,8 @@ void ToSingle(const double* W, word_id_t begin, word_id_t end, int d, float* Ws)
 
 class PairGradients {
  public:
-  // Entries of a row summed in float before they are carried into double (single precision).
+  // Entries of a row summed in float before they are carried into double (single precision);
+  // in both precisions, the run of entries the kernel scores before it sums their terms.
   static constexpr int kCarry = 32;
   // Rows of W of length d.
   PairGradients(int d, RowOwnership own);
@@ -91,8 +92,7 @@ class PairGradients {
   struct Score {
     double l, dl;  // the pair's loss and its derivative at x_p
   };
-  std::vector<Score> scores_;         // per pair, valid where scored_ is set
-  std::vector<std::uint8_t> scored_;  // per pair: scored at its first entry of this batch
+  std::vector<Score> scores_;  // per pair whose two rows are this rank's: kept by its first entry
 };
 
 }  // namespace qwem
