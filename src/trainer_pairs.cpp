@@ -90,6 +90,8 @@ class PairTrainer final : public Trainer {
   // group_order_ (their sample indices, group by group).
   void GroupPositives();
   bool shared() const { return opt_.pairing == NegativePairing::kShared; }
+  // word2vec's subsampling by discarding (--weights sampled, --subsample > 0).
+  bool Subsampled() const { return opt_.weights == PairWeights::kSampled && opt_.subsample > 0; }
   // This rank's gradient of the step's batch (scale: of the batch-mean): the pair kernel's on
   // the batch as a list of pairs, or the shared-negatives kernel's on its groups.
   PairBatchTotals PairGradient(double scale);
@@ -163,7 +165,7 @@ PairTrainer::PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const Cooccu
                                                       : RowOwnership{0, static_cast<word_id_t>(n_words_)});
     word_count_.resize(n_words_ + 1);
   } else {
-    batch_.resize(static_cast<std::size_t>(opt_.batch) * (opt_.negatives + 1));
+    batch_.reserve(static_cast<std::size_t>(opt_.batch) * (opt_.negatives + 1));
   }
 }
 
@@ -209,7 +211,9 @@ void PairTrainer::DrawPositives() {
   // Every rank draws each sample's row (a replicated table); the row's owner draws its column.
   // In a pipeline (PrefetchPipeline), so that the scattered loads of many samples are in flight
   // at once: the buckets of the row tables, then the entries of C they name. The buffers live
-  // across steps (fresh pages each step cost more than the draws).
+  // across steps (fresh pages each step cost more than the draws). Subsampling's discards that
+  // the row alone decides (u >= keep_i) are dropped before the column draw: the same positives
+  // are kept, without the column's cache misses for the rest (most of the draws at 1e-4).
   std::vector<Drawn>& mine = drawn_mine_;
   std::vector<Owned>& owned = drawn_owned_;
   mine.clear();
@@ -218,6 +222,7 @@ void PairTrainer::DrawPositives() {
     const word_id_t i =
         positive_sampler_.Row(CounterRandom(opt_.seed, step_, s, 0), CounterRandom(opt_.seed, step_, s, kPositiveLane));
     if (i < counts_.row_begin || i >= counts_.row_end) continue;
+    if (Subsampled() && ToUnit(CounterRandom(opt_.seed, step_, s, 1)) >= weights_.KeepBound(i)) continue;
     const Owned o{s, -1, i, CounterRandom(opt_.seed, step_, s, kPositiveLane + 1),
                   CounterRandom(opt_.seed, step_, s, kPositiveLane + 2)};
     owned.push_back(o);
@@ -245,9 +250,7 @@ void PairTrainer::DrawPositives() {
     Pair& p = positives_[x.s];
     p.mine = true;
     // Subsampling by discarding (sampled weights), then the weight.
-    if (opt_.weights == PairWeights::kSampled && opt_.subsample > 0 &&
-        ToUnit(CounterRandom(opt_.seed, step_, x.s, 1)) >= weights_.Keep(x.i, x.j))
-      continue;
+    if (Subsampled() && ToUnit(CounterRandom(opt_.seed, step_, x.s, 1)) >= weights_.Keep(x.i, x.j)) continue;
     p.weight = weights_.Positive(x.i, x.j, x.count);
     p.i = x.i;
     p.j = x.j;
@@ -357,14 +360,17 @@ void PairTrainer::Step() {
 
 PairBatchTotals PairTrainer::PairGradient(double scale) {
   const int K = opt_.negatives;
-  // The batch in canonical order: positive s, then its negatives (this rank's, in local SGD).
-  auto take = [](const Pair& p, bool positive) {
-    return p.i >= 0 && p.mine ? WeightedPair{p.i, p.j, p.weight, positive} : WeightedPair{};
+  // The batch in canonical order: positive s, then its negatives (this rank's, in local SGD). The
+  // empty ones (discarded by subsampling, or another rank's) are left out: the kernel skips them,
+  // and each row's entries keep their order.
+  auto take = [&](const Pair& p, bool positive) {
+    if (p.i >= 0 && p.mine) batch_.push_back(WeightedPair{p.i, p.j, p.weight, positive});
   };
+  batch_.clear();
   for (global_int_t s = 0; s < opt_.batch; ++s) {
-    WeightedPair* out = batch_.data() + s * (K + 1);
-    out[0] = take(positives_[s], true);
-    for (int k = 0; k < K; ++k) out[1 + k] = positives_[s].i >= 0 ? take(negatives_[s * K + k], false) : WeightedPair{};
+    if (positives_[s].i < 0) continue;
+    take(positives_[s], true);
+    for (int k = 0; k < K; ++k) take(negatives_[s * K + k], false);
   }
   return single() ? gradients_.Compute(Ws_.data(), batch_, opt_.loss, scale)
                   : gradients_.Compute(W_.data(), batch_, opt_.loss, scale);

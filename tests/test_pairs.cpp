@@ -377,7 +377,12 @@ TEST(Pairs, SampleWeightsAreTheAblationsFormulas) {
       EXPECT_EQ(sampled_all.Keep(i, j), 1.0);
       EXPECT_EQ(qwem.Keep(i, j), 1.0);
       EXPECT_EQ(word2vec.Keep(i, j), 1.0);
+      // The trainer discards u >= KeepBound(i) before it draws j: no pair it would keep.
+      EXPECT_GE(sampled.KeepBound(i), sampled.Keep(i, j));
+      EXPECT_NEAR(sampled.KeepBound(i), keep[i], 1e-15);
     }
+  // Without discarding, nothing is discarded early.
+  for (const SampleWeights* w : {&qwem, &word2vec, &sampled_all}) EXPECT_EQ(w->KeepBound(0), 1.0);
   EXPECT_TRUE(qwem.NeedsNegativeCounts());
   EXPECT_FALSE(word2vec.NeedsNegativeCounts());
   EXPECT_FALSE(sampled.NeedsNegativeCounts());

@@ -116,6 +116,9 @@ class SampleWeights {
   double Negative(word_id_t i, word_id_t j, global_int_t count) const;
   // --weights sampled: the probability that subsampling keeps a positive (i, j); else 1.
   double Keep(word_id_t i, word_id_t j) const { return keep_.empty() ? 1.0 : keep_[i] * keep_[j]; }
+  // A bound on Keep(i, .): keep_i (each keep_j <= 1, so keep_i keep_j <= keep_i, rounded too). A
+  // draw u >= KeepBound(i) fails Keep(i, j) for every j, before j is drawn.
+  double KeepBound(word_id_t i) const { return keep_.empty() ? 1.0 : keep_[i]; }
   // Whether Negative needs C_ij (qwem weights).
   bool NeedsNegativeCounts() const { return kind_ == PairWeights::kQwem; }
   // The distribution negatives are drawn from (not normalized): the unigram (smoothed: Q), or
