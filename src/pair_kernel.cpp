@@ -130,6 +130,11 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
   PairBatchTotals totals;
   const Real* rows[kCarry];
   Real coefficients[kCarry];
+  double products[kCarry];  // w_r . w_other of the run's entries that score
+  bool reads_kept[kCarry];  // the entry reads its pair's kept score
+  // SGNS's losses (an exp and a log1p each) come after the run's dot products, so that their calls
+  // overlap; QWEM's few operations go with each product.
+  const bool defer_losses = loss != LossKind::kQwem;
   std::int32_t first = 0;
   for (std::size_t t = 0; t < touched_.size(); ++t) {
     const word_id_t r = touched_[t];
@@ -139,28 +144,18 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
     // The row's entries in runs of kCarry: each entry scored, then the run's terms summed.
     for (std::int32_t run = first; run < last; run += kCarry) {
       const int n = static_cast<int>(std::min<std::int32_t>(kCarry, last - run));
-      for (int a = 0; a < n; ++a) {
-        const std::int32_t e = run + a;
-        if (e + kPrefetchAhead < n_entries)
-          PrefetchRow(W + static_cast<std::size_t>(entries_[e + kPrefetchAhead].other) * d, d * sizeof(Real));
-        const Entry& en = entries_[e];
+      // Entry a's loss and coefficient from its dot product (or its pair's kept score).
+      auto take = [&](int a) {
+        const Entry& en = entries_[run + a];
         const bool i_side = en.pair >= 0;
         const std::size_t k = i_side ? en.pair : ~en.pair;
         const WeightedPair& p = pairs[k];
-        rows[a] = W + static_cast<std::size_t>(en.other) * d;
-        // A pair whose two rows are both this rank's is scored once, at its first entry: w_r .
-        // w_o is the same number in either order (each product commutes; the sum's order is
-        // by column). Rows come in ascending order, and in a row the i-side entry of a pair
-        // before its j-side one, so its first entry is the one in the lower row (i = j: the
-        // i-side one), and the other finds the score kept.
-        const bool both_here = own_.Owns(en.other);
-        const bool first_entry = en.other > r || (en.other == r && i_side);
         double l, dl;
-        if (both_here && !first_entry) {
+        if (reads_kept[a]) {
           l = scores_[k].l, dl = scores_[k].dl;
         } else {
-          Loss(loss, p.positive, Dot(wr, rows[a], d), &l, &dl);
-          if (both_here) scores_[k] = {l, dl};
+          Loss(loss, p.positive, products[a], &l, &dl);
+          if (own_.Owns(en.other)) scores_[k] = {l, dl};
         }
         coefficients[a] = static_cast<Real>(dl * p.weight * scale);
         if (i_side) {
@@ -168,7 +163,25 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
           totals.positives += p.positive ? 1 : 0;
           totals.pairs += 1;
         }
+      };
+      for (int a = 0; a < n; ++a) {
+        const std::int32_t e = run + a;
+        if (e + kPrefetchAhead < n_entries)
+          PrefetchRow(W + static_cast<std::size_t>(entries_[e + kPrefetchAhead].other) * d, d * sizeof(Real));
+        const Entry& en = entries_[e];
+        rows[a] = W + static_cast<std::size_t>(en.other) * d;
+        // A pair whose two rows are both this rank's is scored once, at its first entry: w_r .
+        // w_o is the same number in either order (each product commutes; the sum's order is
+        // by column). Rows come in ascending order, and in a row the i-side entry of a pair
+        // before its j-side one, so its first entry is the one in the lower row (i = j: the
+        // i-side one), and the other finds the score kept.
+        const bool first_entry = en.other > r || (en.other == r && en.pair >= 0);
+        reads_kept[a] = own_.Owns(en.other) && !first_entry;
+        if (!reads_kept[a]) products[a] = Dot(wr, rows[a], d);
+        if (!defer_losses) take(a);
       }
+      if (defer_losses)
+        for (int a = 0; a < n; ++a) take(a);
       AccumulateRun(rows, coefficients, n, run == first, d, g);
     }
     first = last;
