@@ -157,9 +157,12 @@ PairBatchTotals SharedGradients::ScoreGroups(const Real* W, const SharedBatch& b
       const Real* wa = PartnerRow(W, batch, a, d);
       const double* q = batch.weight.data() + static_cast<std::size_t>(a) * C;
       double* D = D_.data() + static_cast<std::size_t>(a) * C;
+      // The C dot products first, then their losses (SGNS: an exp and a log1p each), so that the
+      // losses' calls overlap (D holds the products until then).
+      for (int c = 0; c < C; ++c) D[c] = Dot(wa, b[c], d);
       for (int c = 0; c < C; ++c) {
         double l, dl;
-        Loss(loss, c == 0, Dot(wa, b[c], d), &l, &dl);
+        Loss(loss, c == 0, D[c], &l, &dl);
         D[c] = dl * q[c] * scale;
         totals.loss += l * q[c];
       }
