@@ -132,6 +132,7 @@ void WriteTraining(h5::OutputFile& out, MPI_Comm comm, const TrainingSetup& setu
   }
   out.Attribute("/train", "train_seconds", rec.train_seconds);
   out.Attribute("/train", "updates_per_second_per_rank", rec.updates_per_second_per_rank);
+  for (const PhaseSeconds& p : rec.step_phases) out.Attribute("/train", "step_seconds_" + p.name, p.seconds);
   WriteSeries(out, "/train/step", rec.step, 1);
   WriteSeries(out, "/train/tau", rec.tau, 1);
   WriteSeries(out, "/train/lr", rec.lr, 1);

@@ -209,6 +209,16 @@ std::string TheoryLine(const TrainRecord& r) {
   return line;
 }
 
+// Where the steps' time went, as shares of the training time (each part's mean over the ranks), or "".
+std::string PhasesLine(const TrainRecord& record) {
+  if (record.step_phases.empty() || !(record.train_seconds > 0)) return "";
+  std::string line = "; of the training time:";
+  for (std::size_t k = 0; k < record.step_phases.size(); ++k)
+    line += Format("%s %s %.0f%%", k ? "," : "", record.step_phases[k].name.c_str(),
+                   100 * record.step_phases[k].seconds / record.train_seconds);
+  return line;
+}
+
 }  // namespace
 
 void Report::AutoHorizon(const TrainingSetup& setup) const {
@@ -225,7 +235,8 @@ void Report::EndTrain(const TrainRecord& record, global_int_t steps) {
   End(Format("%lld steps this run (%lld of %lld done)%s", static_cast<long long>(record.steps_this_run),
              static_cast<long long>(record.completed_steps), static_cast<long long>(steps),
              record.interrupted ? (", interrupted by signal " + std::to_string(record.stop_signal)).c_str() : "") +
-      (record.n_modes > 0 ? TheoryLine(record) : std::string("; no theory curves (--no-theory)")));
+      (record.n_modes > 0 ? TheoryLine(record) : std::string("; no theory curves (--no-theory)")) +
+      PhasesLine(record));
   // A run that ends before its first mode switched on shows nothing of the dynamics: say how far
   // it got and how far mode 1 is, at this run's rate of tau per step.
   const bool none_on = std::none_of(record.switch_on_measured.begin(), record.switch_on_measured.end(),

@@ -120,6 +120,7 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
   double last_print = -1e9;
   const global_int_t first_step = trainer.step();
   const double updates0 = trainer.LocalUpdates();
+  const std::vector<PhaseSeconds> phases0 = trainer.StepPhases();
   // Progress lines at least this often (0: off, only the checkpoint and final records print).
   const double print_every = progress.seconds > 0 ? progress.seconds : std::numeric_limits<double>::infinity();
   // ", 12.3 steps/s, 80 s left, 4.5M pair updates/s (rank 0's rows)" (empty before the first step).
@@ -236,6 +237,13 @@ void RunTraining(MPI_Comm comm, Trainer& trainer, const EigenResult* eig, const 
   if (sgd && rec.train_seconds > 0)
     rec.updates_per_second_per_rank = AllreduceSum(comm, static_cast<global_int_t>(trainer.LocalUpdates() - updates0)) /
                                       (rec.train_seconds * CommSize(comm));
+  // Each part's mean over the ranks (waits inside a collective count in its part), so that the
+  // parts add up to at most the training time.
+  rec.step_phases = trainer.StepPhases();
+  std::vector<double> seconds(rec.step_phases.size());
+  for (std::size_t k = 0; k < seconds.size(); ++k) seconds[k] = rec.step_phases[k].seconds - phases0[k].seconds;
+  QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, seconds.data(), static_cast<int>(seconds.size()), MPI_DOUBLE, MPI_SUM, comm));
+  for (std::size_t k = 0; k < seconds.size(); ++k) rec.step_phases[k].seconds = seconds[k] / CommSize(comm);
 }
 
 TrainingResult Train(MPI_Comm comm, const TrainingSetup& setup, TrainingInputs inputs, const EigenResult* eig,

@@ -26,6 +26,7 @@
 // scaled to the global batch) and the replicas are averaged every K steps (K = 1 would equal the
 // exact mode); trajectories then depend on the rank count.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 
@@ -63,6 +64,12 @@ class PairTrainer final : public Trainer {
   // quadratic term of SGNS's loss is half QWEM's: a qualitative guide only).
   double Tau(global_int_t t) const override { return TauPerRate(setup_, n_words_) * SumOfRates(t); }
   double LocalUpdates() const override { return total_updates_; }
+  std::vector<PhaseSeconds> StepPhases() const override {
+    return {{"sample", phase_seconds_[kSample]},
+            {"gradient", phase_seconds_[kGradient]},
+            {"step", phase_seconds_[kDescend]},
+            {"exchange", phase_seconds_[kExchange]}};
+  }
   LocalRows Rows() const override {
     return LocalRows{W_.data() + static_cast<std::size_t>(row_begin_) * d_, row_begin_, row_end_, n_words_, d_};
   }
@@ -133,6 +140,11 @@ class PairTrainer final : public Trainer {
   std::vector<double> lookup_;
   std::vector<global_int_t> lookup_at_;   // the negatives' places in C (CountLookup::Find)
   double loss_sum_ = 0, n_positive_ = 0;  // this rank's share since the last TakeLoss
+  // Seconds in each part of Step (StepPhases): the draws with their lookups and collectives, the
+  // batch and its kernel (with the shared kernel's all-gather), the step on the rows, and the
+  // exchange of rows between the ranks (exact mode) or replicas (local SGD).
+  enum Phase { kSample, kGradient, kDescend, kExchange, kPhases };
+  std::array<double, kPhases> phase_seconds_{};
   double total_updates_ = 0;
 };
 
@@ -340,22 +352,32 @@ void PairTrainer::DrawNegatives() {
 }
 
 void PairTrainer::Step() {
+  double t = MPI_Wtime();
+  auto lap = [&](Phase phase) {
+    const double now = MPI_Wtime();
+    phase_seconds_[phase] += now - t;
+    t = now;
+  };
   DrawPositives();
   DrawNegatives();
+  lap(kSample);
   const double scale = exact() ? 1.0 / opt_.batch : static_cast<double>(size_) / opt_.batch;
   const PairBatchTotals totals = shared() ? SharedGradient(scale) : PairGradient(scale);
   loss_sum_ += totals.loss;
   n_positive_ += totals.positives;
   total_updates_ += totals.pairs;
+  lap(kGradient);
   // The step, once every score has been taken from the W the step started from.
   float* Ws = single() ? Ws_.data() : nullptr;
   if (shared())
     shared_gradients_->Descend(LearningRate(step_), W_.data(), Ws);
   else
     gradients_.Descend(LearningRate(step_), W_.data(), Ws);
+  lap(kDescend);
   if (exact() && size_ > 1) ShareBlocks();
   ++step_;
   if (!exact() && step_ % opt_.sync_every == 0) SyncReplicas();
+  lap(kExchange);
 }
 
 PairBatchTotals PairTrainer::PairGradient(double scale) {

@@ -100,6 +100,21 @@ print("typed /train settings; wrong:", bad)
 sys.exit(1 if bad else 0)
 EOF
 check "/train settings stored as numbers and names" $?
+# Where the steps' time went: each part's seconds (mean over the ranks), together at most the
+# training time (the rest is the records).
+$PY - "$WORK/sgd.h5" "$WORK/sgd.log" <<'EOF'
+import sys, h5py
+a = h5py.File(sys.argv[1])["/train"].attrs
+parts = [a["step_seconds_" + p] for p in ("sample", "gradient", "step", "exchange")]
+total = a["train_seconds"]
+line = [l for l in open(sys.argv[2]) if "steps this run" in l][0]
+print("step seconds", [round(float(p), 3) for p in parts], "of", round(float(total), 3), "s;",
+      line[line.index("of the training time"):].split(" (")[0])
+ok = all(p >= 0 for p in parts) and sum(parts) <= total and parts[1] > 0
+ok = ok and "sample" in line and "exchange" in line
+sys.exit(0 if ok else 1)
+EOF
+check "/train records each part of the steps (step_seconds_*), and the log its shares" $?
 
 # 2. Stop by signal, checkpoint, resume on another rank count, bit for bit.
 ARGS="--corpus $SHARE/corpus --vocab-size 300 --dim 8 --mode sgd --steps 300 --batch 8192 --lr 8 --init-scale 1e-2 $NOEVAL"

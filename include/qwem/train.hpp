@@ -51,6 +51,7 @@ struct TrainRecord {
   double train_seconds = 0;  // this run's training wall time (not counting earlier runs)
   global_int_t steps_this_run = 0;
   double updates_per_second_per_rank = 0;  // sgd: pair updates (positives + negatives)
+  std::vector<PhaseSeconds> step_phases;   // this run's seconds in each part of the steps, mean over ranks
   // max over records of |s_k - s_theory_k| / sqrt(lambda_k), top n modes (lower is better), against
   // the continuous curves or the discrete ones
   double MaxError(int n_modes = 10) const;

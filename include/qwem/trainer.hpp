@@ -14,6 +14,7 @@
 #include <mpi.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "qwem/common.hpp"
@@ -71,6 +72,12 @@ global_int_t AutoSteps(const TrainingSetup& setup, const std::vector<double>& ei
 // before AutoSteps, which then counts the rest at the dropped rate.
 global_int_t AutoLrDrop(const TrainingSetup& setup, const std::vector<double>& eigenvalues, global_int_t V);
 
+// Seconds a rank has spent in one part of its steps.
+struct PhaseSeconds {
+  std::string name;
+  double seconds = 0;
+};
+
 class Trainer {
  public:
   virtual ~Trainer() = default;
@@ -94,6 +101,10 @@ class Trainer {
   // Not collective. Pair updates so far of the pairs whose row i this rank owns (summed over
   // ranks: every pair once); 0 for gd.
   virtual double LocalUpdates() const { return 0; }
+  // Not collective. Seconds this rank has spent so far in each part of its steps, the same names
+  // in the same order on every rank and call (pair sampling: sample, gradient, step, exchange);
+  // empty for strategies that do not time theirs.
+  virtual std::vector<PhaseSeconds> StepPhases() const { return {}; }
   // This rank's rows [row_begin, row_end) of W (a view; valid until the next Step).
   virtual LocalRows Rows() const = 0;
   // Word2vec's separate output vectors: part of the state (this rank's rows of them), or empty.
