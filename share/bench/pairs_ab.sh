@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pair-sampling SGD, two or more qwem-dist binaries (or git revisions) side by side at one setting
+# Pair-sampling SGD, qwem-dist binaries (or git revisions) side by side at one setting
 # (issue 14): REPEATS runs of each, interleaved (A B A B ...) so that both see the same hours of a
 # noisy machine; pair updates/s per core (/train@updates_per_second_per_rank) per run and the
 # median, and each binary's median over the first's; and, from binaries that record them
@@ -10,10 +10,10 @@
 # OPTIONS: the run's training options, e.g. "--loss sgns --negatives 5 --subsample 1e-4 --lr 100
 # --pair-precision single" (pairs.sh's SGNS) or "--loss qwem --negatives 1 --lr 4
 # --pair-precision single" (its QWEM).
-# Usage: bash share/bench/pairs_ab.sh "OPTIONS" BIN_OR_REV BIN_OR_REV...
+# Usage: bash share/bench/pairs_ab.sh "OPTIONS" BIN_OR_REV [BIN_OR_REV...]   (one: its speed and step parts alone)
 #        (env: REPEATS=5, STEPS=300, BATCH=50000, NP=1, BUILD=build for the counts' binary)
 set -euo pipefail
-[ $# -ge 3 ] || { echo "usage: bash share/bench/pairs_ab.sh \"OPTIONS\" BIN_OR_REV BIN_OR_REV..." >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: bash share/bench/pairs_ab.sh \"OPTIONS\" BIN_OR_REV [BIN_OR_REV...]" >&2; exit 2; }
 REPEATS=${REPEATS:-5}
 STEPS=${STEPS:-300}
 BATCH=${BATCH:-50000}
