@@ -138,7 +138,12 @@ class PairTrainer final : public Trainer {
   std::vector<std::int32_t> group_order_, word_count_;
   std::unique_ptr<SharedGradients> shared_gradients_;
   std::vector<double> lookup_;
-  std::vector<global_int_t> lookup_at_;   // the negatives' places in C (CountLookup::Find)
+  struct Query {
+    word_id_t i, j;
+  };
+  static_assert(sizeof(Query) == 2 * sizeof(std::int32_t), "Query: two MPI_INT32_T");
+  std::vector<Query> query_;              // the pairs whose C_ij the lookups take, per negative's slot
+  std::vector<global_int_t> lookup_at_;   // their places in C (CountLookup::Find)
   double loss_sum_ = 0, n_positive_ = 0;  // this rank's share since the last TakeLoss
   // Seconds in each part of Step (StepPhases): the draws with their lookups and collectives, the
   // batch and its kernel (with the shared kernel's all-gather), the step on the rows, and the
@@ -328,16 +333,26 @@ void PairTrainer::DrawNegatives() {
     }
   }
   if (!counts || negatives_.empty()) return;
-  // C_ij of the negatives on this rank's rows, in a pipeline: the row's bitmap block, then the
+  // The pairs whose C_ij each rank looks up in its rows (i < 0: an empty slot). In exact mode every
+  // rank holds every negative. In local SGD a negative is held only by the rank that drew its
+  // positive, which owns the row of the positive's word i; a shared negative (j, n) lies in
+  // another row, perhaps another rank's, so there the slots are first made known to every rank
+  // (each is filled on one rank, -1 elsewhere: their maximum).
+  query_.resize(negatives_.size());
+  for (std::size_t k = 0; k < negatives_.size(); ++k) query_[k] = {negatives_[k].i, negatives_[k].j};
+  if (!exact() && shared())
+    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, query_.data(), static_cast<int>(2 * query_.size()), MPI_INT32_T, MPI_MAX,
+                           comm_));
+  // C_ij of the pairs on this rank's rows, in a pipeline: the row's bitmap block, then the
   // count's place in C, then the count.
-  lookup_at_.resize(negatives_.size());
+  lookup_at_.resize(query_.size());
   PrefetchPipeline(
-      negatives_.size(),
+      query_.size(),
       [&](std::size_t k) {
-        if (negatives_[k].i >= 0) lookup_count_.Prefetch(negatives_[k].i, negatives_[k].j);
+        if (query_[k].i >= 0) lookup_count_.Prefetch(query_[k].i, query_[k].j);
       },
       [&](std::size_t k) {
-        lookup_at_[k] = negatives_[k].i >= 0 ? lookup_count_.Find(negatives_[k].i, negatives_[k].j) : -1;
+        lookup_at_[k] = query_[k].i >= 0 ? lookup_count_.Find(query_[k].i, query_[k].j) : -1;
         if (lookup_at_[k] >= 0) lookup_count_.PrefetchAt(lookup_at_[k]);
       },
       [&](std::size_t k) {

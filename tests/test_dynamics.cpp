@@ -306,6 +306,44 @@ TEST(Dynamics, SgdIsBitIdenticalOnEveryRankCount) {
   }
 }
 
+// Local SGD (--sync-every > 1): each rank steps its replica with the positives it drew, so its
+// trajectory depends on the rank count. But its first step starts from the same W0 and trains
+// the same pairs with the same weights as one rank does (the union of the ranks' positives, the
+// same groups of shared negatives), so the first step's loss is one rank's, to rounding. A
+// negative's weight needs C_ij, which with shared negatives lies in a row that another rank may
+// own.
+TEST(Dynamics, LocalSgdFirstStepTrainsOneRanksPairs) {
+  const int world = CommSize(kWorld), rank = CommRank(kWorld);
+  if (world == 1) GTEST_SKIP() << "needs several ranks";
+  const SgdCell cells[] = {
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kIid},
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kTarget},
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kShared},
+      {LossKind::kQwem, PairWeights::kQwem, NegativePairing::kShared, 0.5},
+      {LossKind::kSgns, PairWeights::kSampled, NegativePairing::kShared},
+  };
+  for (const SgdCell& cell : cells) {
+    double loss[2] = {0, 0};  // 1 rank, all ranks
+    for (const int k : {1, world}) {
+      MPI_Comm sub;
+      MPI_Comm_split(kWorld, rank < k ? 0 : MPI_UNDEFINED, rank, &sub);
+      if (sub != MPI_COMM_NULL) {
+        test::PipelineResult p = test::RunPipeline(sub, test::ShareDir() + "/corpus", 300, 1, {});
+        TrainingSetup o = SmallSgd(cell);
+        o.train.sync_every = 2;
+        const std::unique_ptr<Trainer> t = CreateTrainer(sub, o, {p.rows, p.vocab});
+        t->Initialize();
+        t->Step();
+        loss[k == 1 ? 0 : 1] = t->TakeLoss();
+        MPI_Comm_free(&sub);
+      }
+    }
+    if (rank == 0) {
+      EXPECT_NEAR(loss[1], loss[0], 1e-12 * std::abs(loss[0])) << Describe(cell) << " on " << world << " ranks";
+    }
+  }
+}
+
 TEST(Dynamics, ResumedRunEqualsUninterruptedRunBitForBit) {
   test::TempDir dir(kWorld);
   test::PipelineResult p = test::RunPipeline(kWorld, test::ShareDir() + "/corpus", 300, 1, {});
