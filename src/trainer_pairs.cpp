@@ -93,6 +93,9 @@ class PairTrainer final : public Trainer {
   };
   void DrawPositives();
   void DrawNegatives();
+  // Collective. The negatives' weights that need C_ij (qwem weights): its lookups on the rows'
+  // owners, shared by one MPI_Allreduce.
+  void WeighNegativesByCounts();
   // Shared negatives: the positives grouped by word into shared_batch_ (word, start) and
   // group_order_ (their sample indices, group by group).
   void GroupPositives();
@@ -332,7 +335,10 @@ void PairTrainer::DrawNegatives() {
       }
     }
   }
-  if (!counts || negatives_.empty()) return;
+  if (counts && !negatives_.empty()) WeighNegativesByCounts();
+}
+
+void PairTrainer::WeighNegativesByCounts() {
   // The pairs whose C_ij each rank looks up in its rows (i < 0: an empty slot). In exact mode every
   // rank holds every negative. In local SGD a negative is held only by the rank that drew its
   // positive, which owns the row of the positive's word i; a shared negative (j, n) lies in
