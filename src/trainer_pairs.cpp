@@ -100,8 +100,11 @@ class PairTrainer final : public Trainer {
   // group_order_ (their sample indices, group by group).
   void GroupPositives();
   bool shared() const { return opt_.pairing == NegativePairing::kShared; }
-  // word2vec's subsampling by discarding (--weights sampled, --subsample > 0).
+  // word2vec's subsampling by discarding (--weights sampled, --subsample > 0): positive s is kept
+  // if KeepDraw(s) < keep_i keep_j. The early discard (>= keep_i, before j is drawn) must compare
+  // the same draw.
   bool Subsampled() const { return opt_.weights == PairWeights::kSampled && opt_.subsample > 0; }
+  double KeepDraw(global_int_t s) const { return ToUnit(CounterRandom(opt_.seed, step_, s, 1)); }
   // This rank's gradient of the step's batch (scale: of the batch-mean): the pair kernel's on
   // the batch as a list of pairs, or the shared-negatives kernel's on its groups.
   PairBatchTotals PairGradient(double scale);
@@ -242,7 +245,7 @@ void PairTrainer::DrawPositives() {
     const word_id_t i =
         positive_sampler_.Row(CounterRandom(opt_.seed, step_, s, 0), CounterRandom(opt_.seed, step_, s, kPositiveLane));
     if (i < counts_.row_begin || i >= counts_.row_end) continue;
-    if (Subsampled() && ToUnit(CounterRandom(opt_.seed, step_, s, 1)) >= weights_.KeepBound(i)) continue;
+    if (Subsampled() && KeepDraw(s) >= weights_.KeepBound(i)) continue;
     const Owned o{s, -1, i, CounterRandom(opt_.seed, step_, s, kPositiveLane + 1),
                   CounterRandom(opt_.seed, step_, s, kPositiveLane + 2)};
     owned.push_back(o);
@@ -270,7 +273,7 @@ void PairTrainer::DrawPositives() {
     Pair& p = positives_[x.s];
     p.mine = true;
     // Subsampling by discarding (sampled weights), then the weight.
-    if (Subsampled() && ToUnit(CounterRandom(opt_.seed, step_, x.s, 1)) >= weights_.Keep(x.i, x.j)) continue;
+    if (Subsampled() && KeepDraw(x.s) >= weights_.Keep(x.i, x.j)) continue;
     p.weight = weights_.Positive(x.i, x.j, x.count);
     p.i = x.i;
     p.j = x.j;
