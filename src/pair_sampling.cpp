@@ -9,54 +9,83 @@
 
 namespace qwem {
 
+namespace {
+
+// Walker's method on one segment's n > 0 integer weights w of sum total > 0, exactly: calls
+// set(k, threshold, alias) once for each bucket k, threshold in [0, total] (below it the bucket's
+// own index k, else alias, in [0, n)). The work vectors are the caller's, reused between segments.
+template <class Set>
+void BuildAlias(const global_int_t* w, global_int_t n, global_int_t total, std::vector<unsigned __int128>& scaled,
+                std::vector<std::int32_t>& small, std::vector<std::int32_t>& large,
+                std::vector<global_int_t>& threshold, std::vector<std::int32_t>& alias, Set set) {
+  // Bucket k holds n w_k / total of the mass in units of total: scaled_k = n w_k against a
+  // capacity of total per bucket, all in integers.
+  scaled.assign(n, 0);
+  threshold.assign(n, total);  // what remains at the end is exactly full (the sums are exact)
+  alias.resize(n);
+  small.clear();
+  large.clear();
+  for (global_int_t k = 0; k < n; ++k) {
+    scaled[k] = static_cast<unsigned __int128>(w[k]) * static_cast<unsigned __int128>(n);
+    alias[k] = static_cast<std::int32_t>(k);
+    (scaled[k] < static_cast<unsigned __int128>(total) ? small : large).push_back(static_cast<std::int32_t>(k));
+  }
+  const auto cap = static_cast<unsigned __int128>(total);
+  while (!small.empty() && !large.empty()) {
+    const std::int32_t a = small.back(), b = large.back();
+    small.pop_back();
+    threshold[a] = static_cast<global_int_t>(scaled[a]);
+    alias[a] = b;
+    scaled[b] -= cap - scaled[a];
+    if (scaled[b] < cap) {
+      large.pop_back();
+      small.push_back(b);
+    }
+  }
+  for (global_int_t k = 0; k < n; ++k) set(k, threshold[k], alias[k]);
+}
+
+}  // namespace
+
 IntegerAlias::IntegerAlias(const global_int_t* weights, const std::vector<global_int_t>& offsets)
     : offsets_(offsets), totals_(offsets.empty() ? 0 : offsets.size() - 1, 0) {
   const global_int_t n_all = offsets.empty() ? 0 : offsets.back();
   buckets_.assign(n_all, Bucket{0, 0});
-  std::vector<std::int32_t> small, large;
   std::vector<unsigned __int128> scaled;
+  std::vector<std::int32_t> small, large, alias;
+  std::vector<global_int_t> threshold;
   for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
     const global_int_t first = offsets[s], n = offsets[s + 1] - first;
-    const global_int_t* w = weights + first;
-    const global_int_t total = std::accumulate(w, w + n, global_int_t{0});
+    const global_int_t total = std::accumulate(weights + first, weights + first + n, global_int_t{0});
     totals_[s] = total;
     if (n == 0 || total <= 0) continue;
-    // Bucket k holds n w_k / total of the mass in units of total: scaled_k = n w_k against a
-    // capacity of total per bucket, all in integers.
-    scaled.assign(n, 0);
-    small.clear();
-    large.clear();
-    for (global_int_t k = 0; k < n; ++k) {
-      scaled[k] = static_cast<unsigned __int128>(w[k]) * static_cast<unsigned __int128>(n);
-      buckets_[first + k].alias = k;
-      (scaled[k] < static_cast<unsigned __int128>(total) ? small : large).push_back(static_cast<std::int32_t>(k));
-    }
-    const auto cap = static_cast<unsigned __int128>(total);
-    while (!small.empty() && !large.empty()) {
-      const std::int32_t a = small.back(), b = large.back();
-      small.pop_back();
-      buckets_[first + a].threshold = static_cast<global_int_t>(scaled[a]);
-      buckets_[first + a].alias = b;
-      scaled[b] -= cap - scaled[a];
-      if (scaled[b] < cap) {
-        large.pop_back();
-        small.push_back(b);
-      }
-    }
-    // What remains is exactly full (the sums are exact).
-    for (std::int32_t k : small) buckets_[first + k].threshold = total;
-    for (std::int32_t k : large) buckets_[first + k].threshold = total;
+    BuildAlias(weights + first, n, total, scaled, small, large, threshold, alias,
+               [&](global_int_t k, global_int_t t, std::int32_t a) { buckets_[first + k] = Bucket{t, a}; });
   }
 }
 
-PositiveSampler::PositiveSampler(MPI_Comm comm, const CooccurrenceRows& counts) : row_begin_(counts.row_begin) {
+PositiveSampler::PositiveSampler(MPI_Comm comm, const CooccurrenceRows& counts)
+    : row_begin_(counts.row_begin), row_ptr_(counts.row_ptr.begin(), counts.row_ptr.end()) {
   const global_int_t n_local = counts.n_local_rows();
   std::vector<global_int_t> local(n_local);
   for (global_int_t r = 0; r < n_local; ++r)
     local[r] = std::accumulate(counts.values.begin() + counts.row_ptr[r], counts.values.begin() + counts.row_ptr[r + 1],
                                global_int_t{0});
-  std::vector<global_int_t> row_ptr(counts.row_ptr.begin(), counts.row_ptr.end());
-  entries_ = IntegerAlias(counts.values.data(), row_ptr);
+  // Each row's column table, its buckets holding their outcomes' columns and counts.
+  columns_.resize(counts.values.size());
+  std::vector<unsigned __int128> scaled;
+  std::vector<std::int32_t> small, large, alias;
+  std::vector<global_int_t> threshold;
+  for (global_int_t r = 0; r < n_local; ++r) {
+    const global_int_t first = row_ptr_[r], n = row_ptr_[r + 1] - first;
+    if (n == 0 || local[r] <= 0) continue;
+    const word_id_t* cols = counts.cols.data() + first;
+    const global_int_t* values = counts.values.data() + first;
+    BuildAlias(values, n, local[r], scaled, small, large, threshold, alias,
+               [&](global_int_t k, global_int_t t, std::int32_t a) {
+                 columns_[first + k] = ColumnBucket{t, {cols[k], cols[a]}, {values[k], values[a]}};
+               });
+  }
   // Every row's total on every rank, in row order.
   int size = 1;
   MPI_Comm_size(comm, &size);
@@ -120,6 +149,7 @@ SampleWeights::SampleWeights(PairWeights kind, const std::vector<double>& unigra
       nu_(nu),
       c_(c),
       K_(std::max(K, 1)),
+      negative_c_(nu / K_ * c),
       smoothing_(kind == PairWeights::kQwem ? smoothing : 0),
       both_drawn_(pairing == NegativePairing::kIid) {
   const std::size_t V = unigram.size();
@@ -144,33 +174,6 @@ SampleWeights::SampleWeights(PairWeights kind, const std::vector<double>& unigra
       for (double& x : *v) x /= mean;
     }
   }
-}
-
-double SampleWeights::Positive(word_id_t i, word_id_t j, global_int_t count) const {
-  switch (kind_) {
-    case PairWeights::kQwem:
-      return c_ / (static_cast<double>(count) / pair_norm_ + nu_ * unigram_[i] * unigram_[j]);
-    case PairWeights::kWord2vec:
-      return accept_[i] * accept_[j];
-    case PairWeights::kSampled:
-      break;
-  }
-  return 1.0;
-}
-
-double SampleWeights::Negative(word_id_t i, word_id_t j, global_int_t count) const {
-  switch (kind_) {
-    case PairWeights::kQwem: {
-      double w = nu_ / K_ * c_ / (static_cast<double>(count) / pair_norm_ + nu_ * unigram_[i] * unigram_[j]);
-      if (smoothing_ > 0) w *= both_drawn_ ? p_over_q_[i] * p_over_q_[j] : p_over_q_[j];
-      return w;
-    }
-    case PairWeights::kWord2vec:
-      return nu_ / K_ * 0.5 * (accept_[i] * ratio_[j] + accept_[j] * ratio_[i]);
-    case PairWeights::kSampled:
-      break;
-  }
-  return 1.0;
 }
 
 std::vector<double> SampleWeights::NegativeDistribution() const {

@@ -82,7 +82,7 @@ class PairTrainer final : public Trainer {
     global_int_t count;
   };
   struct Owned {
-    global_int_t s, e;
+    global_int_t s;
     word_id_t i;
     std::uint64_t r1, r2;
   };
@@ -91,11 +91,19 @@ class PairTrainer final : public Trainer {
     double weight = 0;  // SampleWeights' Positive or Negative
     bool mine = false;  // local SGD: drawn here
   };
+  // A pair whose C_ij a negative's weight needs.
+  struct Query {
+    word_id_t i, j;
+  };
   void DrawPositives();
+  // Collective if the weights need C_ij (qwem weights). Per-pair negatives into negatives_, each
+  // positive's K in its slots s K .. s K + K - 1; shared negatives straight into shared_batch_.
   void DrawNegatives();
-  // Collective. The negatives' weights that need C_ij (qwem weights): its lookups on the rows'
-  // owners, shared by one MPI_Allreduce.
-  void WeighNegativesByCounts();
+  void DrawSharedNegatives();
+  // Collective. lookup_[k] = C_ij of query[k] = (i, j) (0 for an empty slot, i < 0) on every rank,
+  // which all pass the same list: each row's owner looks up its rows' pairs, and one
+  // MPI_Allreduce sums them.
+  void LookUpCounts(const std::vector<Query>& query);
   // Shared negatives: the positives grouped by word into shared_batch_ (word, start) and
   // group_order_ (their sample indices, group by group).
   void GroupPositives();
@@ -143,12 +151,9 @@ class PairTrainer final : public Trainer {
   SharedBatch shared_batch_;
   std::vector<std::int32_t> group_order_, word_count_;
   std::unique_ptr<SharedGradients> shared_gradients_;
-  std::vector<double> lookup_;
-  struct Query {
-    word_id_t i, j;
-  };
-  static_assert(sizeof(Query) == 2 * sizeof(std::int32_t), "Query: two MPI_INT32_T");
-  std::vector<Query> query_;              // the pairs whose C_ij the lookups take, per negative's slot
+  std::vector<Query> query_;              // the pairs whose C_ij the lookups take, per negative
+  std::vector<Query> query_all_;          // local SGD, shared negatives: every rank's query_
+  std::vector<double> lookup_;            // their C_ij
   std::vector<global_int_t> lookup_at_;   // their places in C (CountLookup::Find)
   double loss_sum_ = 0, n_positive_ = 0;  // this rank's share since the last TakeLoss
   // Seconds in each part of Step (StepPhases): the draws with their lookups and collectives, the
@@ -180,8 +185,7 @@ PairTrainer::PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const Cooccu
   W_.assign(static_cast<std::size_t>(n_words_) * d_, 0.0);
   if (single()) Ws_.assign(W_.size(), 0.0f);
   positives_.resize(opt_.batch);
-  negatives_.resize(static_cast<std::size_t>(opt_.batch) * opt_.negatives);
-  lookup_.resize(negatives_.size());
+  if (!shared()) negatives_.resize(static_cast<std::size_t>(opt_.batch) * opt_.negatives);
   if (shared()) {
     shared_gradients_ =
         std::make_unique<SharedGradients>(d_, exact() ? RowOwnership{owned_rows_[rank_], owned_rows_[rank_ + 1]}
@@ -233,7 +237,7 @@ void PairTrainer::Restore(global_int_t step, const std::vector<double>& local_ro
 void PairTrainer::DrawPositives() {
   // Every rank draws each sample's row (a replicated table); the row's owner draws its column.
   // In a pipeline (PrefetchPipeline), so that the scattered loads of many samples are in flight
-  // at once: the buckets of the row tables, then the entries of C they name. The buffers live
+  // at once: each column draw reads one bucket of its row's table. The buffers live
   // across steps (fresh pages each step cost more than the draws). Subsampling's discards that
   // the row alone decides (u >= keep_i) are dropped before the column draw: the same positives
   // are kept, without the column's cache misses for the rest (most of the draws at 1e-4).
@@ -246,21 +250,17 @@ void PairTrainer::DrawPositives() {
         positive_sampler_.Row(CounterRandom(opt_.seed, step_, s, 0), CounterRandom(opt_.seed, step_, s, kPositiveLane));
     if (i < counts_.row_begin || i >= counts_.row_end) continue;
     if (Subsampled() && KeepDraw(s) >= weights_.KeepBound(i)) continue;
-    const Owned o{s, -1, i, CounterRandom(opt_.seed, step_, s, kPositiveLane + 1),
+    const Owned o{s, i, CounterRandom(opt_.seed, step_, s, kPositiveLane + 1),
                   CounterRandom(opt_.seed, step_, s, kPositiveLane + 2)};
     owned.push_back(o);
   }
   PrefetchPipeline(
-      owned.size(), [&](std::size_t k) { positive_sampler_.PrefetchEntry(owned[k].i, owned[k].r1); },
-      [&](std::size_t k) {
-        Owned& o = owned[k];
-        o.e = positive_sampler_.Entry(o.i, o.r1, o.r2);
-        __builtin_prefetch(counts_.cols.data() + o.e);
-        __builtin_prefetch(counts_.values.data() + o.e);
-      },
+      owned.size(), [&](std::size_t k) { positive_sampler_.PrefetchColumn(owned[k].i, owned[k].r1); },
+      [](std::size_t) {},  // (one load per draw: no middle stage, its bucket read two chunks later)
       [&](std::size_t k) {
         const Owned& o = owned[k];
-        mine.push_back({static_cast<std::int32_t>(o.s), o.i, counts_.cols[o.e], 0, counts_.values[o.e]});
+        const DrawnColumn c = positive_sampler_.Column(o.i, o.r1, o.r2);
+        mine.push_back({static_cast<std::int32_t>(o.s), o.i, c.j, 0, c.count});
       });
   for (auto& p : positives_) p = Pair{};
   const std::vector<Drawn>* drawn = &mine;
@@ -300,6 +300,7 @@ void PairTrainer::GroupPositives() {
 }
 
 void PairTrainer::DrawNegatives() {
+  if (shared()) return DrawSharedNegatives();
   const int K = opt_.negatives;
   const global_int_t B = opt_.batch;
   const bool counts = weights_.NeedsNegativeCounts();
@@ -311,68 +312,90 @@ void PairTrainer::DrawNegatives() {
     if (!counts) n.weight = weights_.Negative(n.i, n.j, 0);
   };
   for (Pair& n : negatives_) n = Pair{};
-  if (shared()) {
-    GroupPositives();
-    for (std::size_t g = 0; g < shared_batch_.Groups(); ++g) {
-      const std::int32_t first = shared_batch_.start[g], last = shared_batch_.start[g + 1];
-      for (int k = 0; k < K; ++k) {
-        const auto word = static_cast<word_id_t>(
-            negative_table_.Draw(CounterRandom(opt_.seed, step_, group_order_[first], 3 + 2 * k)));
-        shared_batch_.negative.push_back(word);
-        for (std::int32_t a = first; a < last; ++a) {
-          const Pair& pos = positives_[group_order_[a]];
-          place(negatives_[group_order_[a] * K + k], pos.j, word, pos.mine);
-        }
-      }
-    }
-  } else {
-    for (global_int_t s = 0; s < B; ++s) {
-      const Pair& pos = positives_[s];
-      for (int k = 0; k < K; ++k) {
-        if (opt_.pairing == NegativePairing::kIid)
-          place(negatives_[s * K + k], negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 2 + 2 * k)),
-                negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 3 + 2 * k)), pos.mine);
-        else if (pos.i >= 0)
-          place(negatives_[s * K + k], pos.i, negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 3 + 2 * k)),
-                pos.mine);
-      }
+  for (global_int_t s = 0; s < B; ++s) {
+    const Pair& pos = positives_[s];
+    for (int k = 0; k < K; ++k) {
+      if (opt_.pairing == NegativePairing::kIid)
+        place(negatives_[s * K + k], negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 2 + 2 * k)),
+              negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 3 + 2 * k)), pos.mine);
+      else if (pos.i >= 0)
+        place(negatives_[s * K + k], pos.i, negative_table_.Draw(CounterRandom(opt_.seed, step_, s, 3 + 2 * k)),
+              pos.mine);
     }
   }
-  if (counts && !negatives_.empty()) WeighNegativesByCounts();
-}
-
-void PairTrainer::WeighNegativesByCounts() {
-  // The pairs whose C_ij each rank looks up in its rows (i < 0: an empty slot). In exact mode every
-  // rank holds every negative. In local SGD a negative is held only by the rank that drew its
-  // positive, which owns the row of the positive's word i; a shared negative (j, n) lies in
-  // another row, perhaps another rank's, so there the slots are first made known to every rank
-  // (each is filled on one rank, -1 elsewhere: their maximum).
+  if (!counts || negatives_.empty()) return;
+  // In local SGD a rank holds only the negatives of its own positives: with target pairing they
+  // lie in the positive's row, which it owns; iid negatives are drawn on every rank.
   query_.resize(negatives_.size());
   for (std::size_t k = 0; k < negatives_.size(); ++k) query_[k] = {negatives_[k].i, negatives_[k].j};
-  if (!exact() && shared())
-    QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, query_.data(), static_cast<int>(2 * query_.size()), MPI_INT32_T, MPI_MAX,
-                           comm_));
+  LookUpCounts(query_);
+  for (std::size_t k = 0; k < negatives_.size(); ++k) {
+    Pair& n = negatives_[k];
+    if (n.i >= 0) n.weight = weights_.Negative(n.i, n.j, static_cast<global_int_t>(lookup_[k]));
+  }
+}
+
+void PairTrainer::DrawSharedNegatives() {
+  const int K = opt_.negatives;
+  const bool counts = weights_.NeedsNegativeCounts();
+  GroupPositives();
+  SharedBatch& batch = shared_batch_;
+  // Each group's K words, keyed by its first sample.
+  for (std::size_t g = 0; g < batch.Groups(); ++g)
+    for (int k = 0; k < K; ++k)
+      batch.negative.push_back(static_cast<word_id_t>(
+          negative_table_.Draw(CounterRandom(opt_.seed, step_, group_order_[batch.start[g]], 3 + 2 * k))));
+  // The negatives' pairs (j_a, n_k), group by group, and their counts. In exact mode every rank
+  // holds the same batch. In local SGD a rank holds only its own positives, and a negative's row j
+  // may be another rank's: there the ranks' pairs are concatenated first, this rank's from first.
+  std::size_t first = 0;
+  if (counts) {
+    query_.clear();
+    for (std::size_t g = 0; g < batch.Groups(); ++g)
+      for (std::int32_t a = batch.start[g]; a < batch.start[g + 1]; ++a)
+        for (int k = 0; k < K; ++k) query_.push_back({positives_[group_order_[a]].j, batch.negative[g * K + k]});
+    if (exact()) {
+      LookUpCounts(query_);
+    } else {
+      global_int_t n = static_cast<global_int_t>(query_.size()), before = 0;
+      QWEM_MPI(MPI_Exscan(&n, &before, 1, MPI_INT64_T, MPI_SUM, comm_));
+      first = rank_ == 0 ? 0 : static_cast<std::size_t>(before);  // (MPI_Exscan leaves rank 0's undefined)
+      AllgatherConcat(comm_, query_.data(), query_.size(), &query_all_);
+      LookUpCounts(query_all_);
+    }
+  }
+  // The batch, group by group: each positive's partner j, its weight, then its negatives'.
+  const double* count = lookup_.data() + first;
+  for (std::size_t g = 0; g < batch.Groups(); ++g)
+    for (std::int32_t a = batch.start[g]; a < batch.start[g + 1]; ++a) {
+      const Pair& pos = positives_[group_order_[a]];
+      batch.partner.push_back(pos.j);
+      batch.weight.push_back(pos.weight);
+      for (int k = 0; k < K; ++k, count += counts)
+        batch.weight.push_back(
+            weights_.Negative(pos.j, batch.negative[g * K + k], counts ? static_cast<global_int_t>(*count) : 0));
+    }
+}
+
+void PairTrainer::LookUpCounts(const std::vector<Query>& query) {
   // C_ij of the pairs on this rank's rows, in a pipeline: the row's bitmap block, then the
   // count's place in C, then the count.
-  lookup_at_.resize(query_.size());
+  lookup_at_.resize(query.size());
+  lookup_.resize(query.size());
   PrefetchPipeline(
-      query_.size(),
+      query.size(),
       [&](std::size_t k) {
-        if (query_[k].i >= 0) lookup_count_.Prefetch(query_[k].i, query_[k].j);
+        if (query[k].i >= 0) lookup_count_.Prefetch(query[k].i, query[k].j);
       },
       [&](std::size_t k) {
-        lookup_at_[k] = query_[k].i >= 0 ? lookup_count_.Find(query_[k].i, query_[k].j) : -1;
+        lookup_at_[k] = query[k].i >= 0 ? lookup_count_.Find(query[k].i, query[k].j) : -1;
         if (lookup_at_[k] >= 0) lookup_count_.PrefetchAt(lookup_at_[k]);
       },
       [&](std::size_t k) {
         lookup_[k] = lookup_at_[k] >= 0 ? static_cast<double>(lookup_count_.At(lookup_at_[k])) : 0.0;
       });
-  // C_ij of the negatives: each row's owner has it, the others contribute 0 (exact sum).
+  // Each row's owner has its C_ij, the others contribute 0 (an exact sum).
   QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, lookup_.data(), static_cast<int>(lookup_.size()), MPI_DOUBLE, MPI_SUM, comm_));
-  for (std::size_t k = 0; k < negatives_.size(); ++k) {
-    Pair& n = negatives_[k];
-    if (n.i >= 0) n.weight = weights_.Negative(n.i, n.j, static_cast<global_int_t>(lookup_[k]));
-  }
 }
 
 void PairTrainer::Step() {
@@ -423,14 +446,6 @@ PairBatchTotals PairTrainer::PairGradient(double scale) {
 }
 
 PairBatchTotals PairTrainer::SharedGradient(double scale) {
-  const int K = opt_.negatives;
-  // The groups' partners and weights, group by group (GroupPositives gave their order).
-  for (const std::int32_t s : group_order_) {
-    const Pair& pos = positives_[s];
-    shared_batch_.partner.push_back(pos.j);
-    shared_batch_.weight.push_back(pos.weight);
-    for (int k = 0; k < K; ++k) shared_batch_.weight.push_back(negatives_[s * K + k].weight);
-  }
   // Local SGD: this rank's own positives, every row its own.
   if (!exact()) {
     return single() ? shared_gradients_->Compute(Ws_.data(), shared_batch_, opt_.loss, scale)

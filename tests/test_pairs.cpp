@@ -1,8 +1,9 @@
 // Pair-sampling SGD's building blocks against small independent oracles, on every rank count:
 //  * IntegerAlias: over the full grid of its two uniform draws, each index comes out exactly
 //    n w_k times per n T outcomes (the exact distribution w_k / T, counted, not sampled);
-//  * PositiveSampler: the pair drawn for a key is the same on 1..P ranks, every drawn pair is a
-//    nonzero of C, and the row table's total is sum C;
+//  * PositiveSampler: its column draw is IntegerAlias's over the row's counts, outcome for outcome;
+//    the pair drawn for a key is the same on 1..P ranks, every drawn pair is a nonzero of C with
+//    its count, and the row table's total is sum C;
 //  * CountLookup: C_ij of every (i, j) of a small vocabulary (dense and sparse rows) equals the
 //    gathered counts;
 //  * PairGradients: the gradient of a batch (QWEM and SGNS, repeated pairs, i = j, rows of more
@@ -20,6 +21,7 @@
 //    four-word unigram, with word2vec's keep probabilities checked against hand-computed values.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -64,6 +66,42 @@ TEST(Pairs, IntegerAliasIsExact) {
   }
 }
 
+// C_ij of a row this rank holds (0 if absent), by a search of its columns.
+global_int_t CountOf(const CooccurrenceRows& rows, word_id_t i, word_id_t j) {
+  const std::size_t r = static_cast<std::size_t>(i - rows.row_begin);
+  const auto first = rows.cols.begin() + rows.row_ptr[r], last = rows.cols.begin() + rows.row_ptr[r + 1];
+  const auto it = std::lower_bound(first, last, j);
+  return it != last && *it == j ? rows.values[it - rows.cols.begin()] : 0;
+}
+
+// The sampler's column draw is IntegerAlias's exact draw over the row's counts (whose exactness
+// IntegerAliasIsExact checks), outcome for outcome over the full grid of its two uniform draws:
+// its buckets only carry their outcomes' columns and counts. Rows with zeros, one entry, none.
+TEST(Pairs, PositiveSamplerColumnsAreTheRowsAliasDraws) {
+  CooccurrenceRows c;
+  c.n_words = 4;
+  c.row_ranges = {0, 4};
+  c.row_begin = 0;
+  c.row_end = 4;
+  c.row_ptr = {0, 4, 4, 8, 10};  // row 1 empty, row 3 two equal counts
+  for (const word_id_t j : {0, 1, 2, 3, 0, 1, 2, 3, 0, 1}) c.cols.push_back(j);
+  for (const global_int_t v : {3, 0, 7, 1, 1, 5, 9, 2, 4, 4}) c.values.push_back(v);
+  const PositiveSampler sampler(MPI_COMM_SELF, c);
+  const std::vector<global_int_t> offsets(c.row_ptr.begin(), c.row_ptr.end());
+  const IntegerAlias alias(c.values.data(), offsets);
+  for (word_id_t i = 0; i < 4; ++i) {
+    const global_int_t n = offsets[i + 1] - offsets[i], T = alias.Total(i);
+    if (n == 0) continue;
+    for (global_int_t k = 0; k < n; ++k)
+      for (global_int_t u = 0; u < T; ++u) {
+        const global_int_t e = alias.Draw(i, RandomFor(k, n), RandomFor(u, T));
+        const DrawnColumn drawn = sampler.Column(i, RandomFor(k, n), RandomFor(u, T));
+        ASSERT_EQ(drawn.j, c.cols[e]) << "row " << i << " bucket " << k << " u " << u;
+        ASSERT_EQ(drawn.count, c.values[e]) << "row " << i << " bucket " << k << " u " << u;
+      }
+  }
+}
+
 TEST(Pairs, PositiveSamplerDrawsTheSamePairsOnEveryRankCount) {
   const int world = CommSize(kWorld), rank = CommRank(kWorld);
   constexpr int kSamples = 2000;
@@ -83,13 +121,12 @@ TEST(Pairs, PositiveSamplerDrawsTheSamePairsOnEveryRankCount) {
         ASSERT_GE(i, 0);
         ASSERT_LT(i, p.rows.n_words);
         if (i < p.rows.row_begin || i >= p.rows.row_end) continue;
-        const global_int_t e = sampler.Entry(i, CounterRandom(7, 1, s, 2), CounterRandom(7, 1, s, 3));
-        ASSERT_GE(e, p.rows.row_ptr[i - p.rows.row_begin]);
-        ASSERT_LT(e, p.rows.row_ptr[i - p.rows.row_begin + 1]);
-        ASSERT_GT(p.rows.values[e], 0);
+        const DrawnColumn c = sampler.Column(i, CounterRandom(7, 1, s, 2), CounterRandom(7, 1, s, 3));
+        ASSERT_GT(c.count, 0);
+        ASSERT_EQ(c.count, CountOf(p.rows, i, c.j)) << "(" << i << ", " << c.j << ")";
         drawn[3 * s] += i + 1;  // exactly one rank owns row i: the sums are that rank's values
-        drawn[3 * s + 1] += p.rows.cols[e];
-        drawn[3 * s + 2] += p.rows.values[e];
+        drawn[3 * s + 1] += c.j;
+        drawn[3 * s + 2] += c.count;
       }
       QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, drawn.data(), 3 * kSamples, MPI_INT64_T, MPI_SUM, sub));
       MPI_Comm_free(&sub);

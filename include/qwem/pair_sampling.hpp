@@ -70,28 +70,56 @@ class IntegerAlias {
   std::vector<Bucket> buckets_;
 };
 
+// A drawn column of a row and its count C_ij.
+struct DrawnColumn {
+  word_id_t j = -1;
+  global_int_t count = 0;
+};
+
 // Collective (builds the replicated row table). Draws from P_ij of the counts.
 class PositiveSampler {
  public:
   PositiveSampler(MPI_Comm comm, const CooccurrenceRows& counts);
   // Not collective: the row of a sample (the same on every rank).
   word_id_t Row(std::uint64_t r1, std::uint64_t r2) const { return static_cast<word_id_t>(rows_.Draw(0, r1, r2)); }
-  // Not collective, on the rank owning row i: the index of the sample's entry in counts.cols /
-  // counts.values.
-  global_int_t Entry(word_id_t i, std::uint64_t r1, std::uint64_t r2) const {
-    return entries_.Draw(static_cast<std::size_t>(i - row_begin_), r1, r2);
+  // Not collective, on the rank owning row i: the sample's column j (C_ij / T_i) and its count, by
+  // the same exact alias draw as IntegerAlias over row i's counts. Its bucket holds both outcomes'
+  // columns and counts, so a draw reads one 32-byte bucket (one cache line), not a bucket and then
+  // counts.cols and counts.values (three scattered lines: most of a positive's cost). The price is
+  // memory: 32 bytes per nonzero of this rank's rows, twice a bare alias bucket (Gutenberg at
+  // V = 10k on 1 rank: peak RSS 1.45 GiB against 1.05).
+  DrawnColumn Column(word_id_t i, std::uint64_t r1, std::uint64_t r2) const {
+    const std::size_t r = static_cast<std::size_t>(i - row_begin_);
+    const global_int_t first = row_ptr_[r], n = row_ptr_[r + 1] - first, total = row_totals_[i];
+    if (n == 0 || total <= 0) return {};
+    const ColumnBucket& b = columns_[first + Scale(r1, n)];
+    const int pick = Scale(r2, total) < b.threshold ? 0 : 1;
+    return {b.column[pick], b.count[pick]};
   }
-  void PrefetchEntry(word_id_t i, std::uint64_t r1) const {
-    entries_.Prefetch(static_cast<std::size_t>(i - row_begin_), r1);
+  // Starts loading the bucket Column(i, r1, .) reads.
+  void PrefetchColumn(word_id_t i, std::uint64_t r1) const {
+    const std::size_t r = static_cast<std::size_t>(i - row_begin_);
+    const global_int_t n = row_ptr_[r + 1] - row_ptr_[r];
+    if (n > 0) __builtin_prefetch(columns_.data() + row_ptr_[r] + Scale(r1, n));
   }
   // The global sum of C (the denominator of P_ij's sampling weights), and its row sums.
   global_int_t Total() const { return rows_.Total(0); }
   const std::vector<global_int_t>& RowTotals() const { return row_totals_; }
 
  private:
+  // Walker's bucket k of a row: below threshold the row's k-th entry (outcome 0), else its alias
+  // (outcome 1), each as its column and count.
+  struct alignas(32) ColumnBucket {
+    global_int_t threshold;
+    word_id_t column[2];
+    global_int_t count[2];
+  };
+  static_assert(sizeof(ColumnBucket) == 32, "a column bucket is half a cache line");
   global_int_t row_begin_;
-  std::vector<global_int_t> row_totals_;
-  IntegerAlias rows_, entries_;
+  std::vector<global_int_t> row_ptr_;     // this rank's rows' offsets in counts (local row r)
+  std::vector<global_int_t> row_totals_;  // every row's T_i (by word)
+  IntegerAlias rows_;
+  std::vector<ColumnBucket> columns_;  // per nonzero of this rank's rows, in counts' order
 };
 
 // The weights of pair sampling's samples (--weights; options.hpp): replicated, not collective.
@@ -110,10 +138,34 @@ class SampleWeights {
   }
   // A positive (i, j) of count C_ij: qwem c / (P_ij + nu P_i P_j), word2vec accept_i accept_j,
   // sampled 1.
-  double Positive(word_id_t i, word_id_t j, global_int_t count) const;
+  double Positive(word_id_t i, word_id_t j, global_int_t count) const {
+    switch (kind_) {
+      case PairWeights::kQwem:
+        return c_ / (static_cast<double>(count) / pair_norm_ + nu_ * unigram_[i] * unigram_[j]);
+      case PairWeights::kWord2vec:
+        return accept_[i] * accept_[j];
+      case PairWeights::kSampled:
+        break;
+    }
+    return 1.0;
+  }
   // A negative: qwem (nu / K) c / (P_ij + nu P_i P_j) (times P_j / Q_j, and P_i / Q_i with iid
   // pairing, when smoothed), word2vec (nu / K) (accept_i r_j + accept_j r_i) / 2, sampled 1.
-  double Negative(word_id_t i, word_id_t j, global_int_t count) const;
+  // (Inline: a step weighs up to a batch of negatives per negative word.)
+  double Negative(word_id_t i, word_id_t j, global_int_t count) const {
+    switch (kind_) {
+      case PairWeights::kQwem: {
+        double w = negative_c_ / (static_cast<double>(count) / pair_norm_ + nu_ * unigram_[i] * unigram_[j]);
+        if (smoothing_ > 0) w *= both_drawn_ ? p_over_q_[i] * p_over_q_[j] : p_over_q_[j];
+        return w;
+      }
+      case PairWeights::kWord2vec:
+        return nu_ / K_ * 0.5 * (accept_[i] * ratio_[j] + accept_[j] * ratio_[i]);
+      case PairWeights::kSampled:
+        break;
+    }
+    return 1.0;
+  }
   // --weights sampled: the probability that subsampling keeps a positive (i, j); else 1.
   double Keep(word_id_t i, word_id_t j) const { return keep_.empty() ? 1.0 : keep_[i] * keep_[j]; }
   // A bound on Keep(i, .): keep_i (each keep_j <= 1, so keep_i keep_j <= keep_i, rounded too). A
@@ -130,6 +182,7 @@ class SampleWeights {
   const std::vector<double>& unigram_;
   double pair_norm_, nu_, c_;
   int K_;
+  double negative_c_;                   // qwem: (nu / K) c
   std::vector<double> keep_;            // sampled: word2vec's keep probabilities
   std::vector<double> accept_, ratio_;  // word2vec: keep probabilities and u^0.75 / u, over their means
   double smoothing_;
