@@ -251,8 +251,8 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--pair-precision", precision,
                  "Pair sampling's kernel: double, or single (scores and row sums in float over a float copy of W, "
-                 "carried into double every 32 entries of a row; W and its steps stay double). Both give the same W on "
-                 "any rank count")
+                 "the pair kernel's carried into double every 32 entries of a row; W and its steps stay double). Both "
+                 "give the same W on any rank count")
       ->capture_default_str();
   app.add_option("--init-scale", o.train.init_scale,
                  "Standard deviation of the entries of W0 (--theory-convention reference: times 1/sqrt(d))")

@@ -1,6 +1,7 @@
 #include "qwem/shared_kernel.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "pair_vector.hpp"
 
@@ -48,90 +49,73 @@ const Real* PartnerRow(const Real* W, const SharedBatch& batch, std::int32_t a, 
 
 }  // namespace
 
-SharedGradients::SharedGradients(int d, RowOwnership own) : d_(d), own_(own) {
+SharedGradients::SharedGradients(int d, RowOwnership own, PairPrecision precision)
+    : d_(d), own_(own), single_(precision == PairPrecision::kSingle) {
   const auto rows = static_cast<std::size_t>(std::max<global_int_t>(own.end - own.begin, 0));
-  G_.assign(rows * d, 0.0);
+  if (single_)
+    Gs_.assign(rows * d, 0.0f);
+  else
+    G_.assign(rows * d, 0.0);
   is_touched_.assign(rows, 0);
 }
 
-double* SharedGradients::Row(word_id_t r) {
+template <class Real>
+Real* SharedGradients::Row(word_id_t r) {
   const global_int_t s = own_.Slot(r);
   is_touched_[s] = 1;
-  return G_.data() + static_cast<std::size_t>(s) * d_;
+  return Rows<Real>() + static_cast<std::size_t>(s) * d_;
+}
+
+template <class Real>
+Real* SharedGradients::Rows() {
+  if ((sizeof(Real) == sizeof(float)) != single_)
+    throw std::logic_error("SharedGradients: a batch in the other precision than it was made for");
+  if constexpr (sizeof(Real) == sizeof(float))
+    return Gs_.data();
+  else
+    return G_.data();
 }
 
 void SharedGradients::PrefetchGradient(word_id_t r) const {
-  if (own_.Owns(r)) PrefetchRow(G_.data() + static_cast<std::size_t>(own_.Slot(r)) * d_, d_ * sizeof(double));
+  if (!own_.Owns(r)) return;
+  const std::size_t at = static_cast<std::size_t>(own_.Slot(r)) * d_;
+  if (single_)
+    PrefetchRow(Gs_.data() + at, d_ * sizeof(float));
+  else
+    PrefetchRow(G_.data() + at, d_ * sizeof(double));
+}
+
+std::vector<double> SharedGradients::Gradient(word_id_t r) const {
+  const std::size_t at = static_cast<std::size_t>(own_.Slot(r)) * d_;
+  return single_ ? std::vector<double>(Gs_.begin() + at, Gs_.begin() + at + d_)
+                 : std::vector<double>(G_.begin() + at, G_.begin() + at + d_);
 }
 
 std::size_t SharedGradients::FirstGroup(const SharedBatch& batch, word_id_t row) {
   return static_cast<std::size_t>(std::lower_bound(batch.word.begin(), batch.word.end(), row) - batch.word.begin());
 }
 
-// The terms of positive a (its derivatives D) on the owned rows: its A row's, g_j += sum_c D[c] b_c,
-// and the B rows' (gb[c] not null: owned), g_{b_c} += D[c] w_a. In single precision a B row's terms
-// run in partial_ and are carried into gb every kCarry positives (at: the positive's place in that
-// run), and the A row's K + 1 terms are summed in float first.
+// The terms of positive a (its derivatives D) on the owned rows, in the precision of W: its A
+// row's, g_j += D[c] b_c for c = 0 .. C - 1, and the B rows' (gb[c] not null: owned),
+// g_{b_c} += D[c] w_a.
 template <class Real>
-void SharedGradients::AddTerms(const Real* wa, const Real* const* b, const double* D, word_id_t j, double* const* gb,
-                               int C, int at) {
-  constexpr bool kSingle = sizeof(Real) == sizeof(float);
+void SharedGradients::AddTerms(const Real* wa, const Real* const* b, const double* D, word_id_t j, Real* const* gb,
+                               int C) {
   const int d = d_;
   if (own_.Owns(j)) {
-    double* gj = Row(j);
-    if constexpr (kSingle) {
-      float* sum = a_sum_.data();
-      SetScaled(static_cast<float>(D[0]), b[0], sum, d);
-      for (int c = 1; c < C; ++c) Axpy(static_cast<float>(D[c]), b[c], sum, d);
-      for (int k = 0; k < d; ++k) gj[k] += static_cast<double>(sum[k]);
-    } else {
-      for (int c = 0; c < C; ++c) Axpy(D[c], b[c], gj, d);
-    }
+    Real* gj = Row<Real>(j);
+    for (int c = 0; c < C; ++c) Axpy(static_cast<Real>(D[c]), b[c], gj, d);
   }
-  for (int c = 0; c < C; ++c) {
-    if (gb[c] == nullptr) continue;
-    if constexpr (kSingle) {
-      float* sum = partial_.data() + static_cast<std::size_t>(c) * d;
-      if (at == 0)
-        SetScaled(static_cast<float>(D[c]), wa, sum, d);
-      else
-        Axpy(static_cast<float>(D[c]), wa, sum, d);
-      if (at == kCarry - 1) CarryInto(sum, gb[c]);
-    } else {
-      Axpy(D[c], wa, gb[c], d);
-    }
-  }
-}
-
-void SharedGradients::CarryInto(const float* sum, double* g) const {
-  for (int k = 0; k < d_; ++k) g[k] += static_cast<double>(sum[k]);
+  for (int c = 0; c < C; ++c)
+    if (gb[c] != nullptr) Axpy(static_cast<Real>(D[c]), wa, gb[c], d);
 }
 
 // A group's B rows owned here (their gradients, marked touched), or null.
-void SharedGradients::OwnedRows(const SharedBatch& batch, std::size_t g, bool all_owned, double** gb) {
+template <class Real>
+void SharedGradients::OwnedRows(const SharedBatch& batch, std::size_t g, bool all_owned, Real** gb) {
   for (int c = 0; c <= batch.K; ++c) {
     const word_id_t r = c == 0 ? batch.word[g] : batch.negative[g * batch.K + c - 1];
-    gb[c] = all_owned || own_.Owns(r) ? Row(r) : nullptr;
-  }
-}
-
-// Single precision's float sums for groups of C rows (no-op in double).
-template <class Real>
-void SharedGradients::SizeSums(int C) {
-  if constexpr (sizeof(Real) == sizeof(float)) {
-    partial_.resize(static_cast<std::size_t>(C) * d_);
-    a_sum_.resize(d_);
-  }
-}
-
-// Single precision: what the B rows' float sums hold after a group's n positives (a run shorter
-// than kCarry).
-template <class Real>
-void SharedGradients::FlushGroup(double* const* gb, int C, std::int32_t n) {
-  if constexpr (sizeof(Real) == sizeof(float)) {
-    if (n % kCarry == 0) return;
-    for (int c = 0; c < C; ++c)
-      if (gb[c] != nullptr) CarryInto(partial_.data() + static_cast<std::size_t>(c) * d_, gb[c]);
+    gb[c] = all_owned || own_.Owns(r) ? Row<Real>(r) : nullptr;
   }
 }
 
@@ -140,9 +124,8 @@ PairBatchTotals SharedGradients::ScoreGroups(const Real* W, const SharedBatch& b
                                              std::size_t last, LossKind loss, double scale, bool accumulate) {
   const int d = d_, C = batch.K + 1;
   D_.resize(static_cast<std::size_t>(batch.Positives()) * C);
-  SizeSums<Real>(C);
   std::vector<const Real*> b(C);
-  std::vector<double*> gb(C, nullptr);
+  std::vector<Real*> gb(C, nullptr);
   PairBatchTotals totals;
   const std::int32_t end = last > first ? batch.start[last] : 0;
   for (std::size_t g = first; g < last; ++g) {
@@ -168,9 +151,8 @@ PairBatchTotals SharedGradients::ScoreGroups(const Real* W, const SharedBatch& b
       }
       totals.positives += 1;
       totals.pairs += C;
-      if (accumulate) AddTerms(wa, b.data(), D, batch.partner[a], gb.data(), C, (a - a0) % kCarry);
+      if (accumulate) AddTerms(wa, b.data(), D, batch.partner[a], gb.data(), C);
     }
-    if (accumulate) FlushGroup<Real>(gb.data(), C, a1 - a0);
   }
   return totals;
 }
@@ -178,14 +160,13 @@ PairBatchTotals SharedGradients::ScoreGroups(const Real* W, const SharedBatch& b
 template <class Real>
 void SharedGradients::AccumulateGroups(const Real* W, const SharedBatch& batch) {
   const int d = d_, C = batch.K + 1;
-  SizeSums<Real>(C);
   std::vector<const Real*> b(C);
-  std::vector<double*> gb(C, nullptr);
+  std::vector<Real*> gb(C, nullptr);
   for (std::size_t g = 0; g < batch.Groups(); ++g) {
     GroupRows(W, batch, g, d, b.data());
     OwnedRows(batch, g, false, gb.data());
     // Whether a positive's own row is needed here: for an owned B row's terms.
-    const bool any_b = std::any_of(gb.begin(), gb.end(), [](const double* p) { return p != nullptr; });
+    const bool any_b = std::any_of(gb.begin(), gb.end(), [](const Real* p) { return p != nullptr; });
     const std::int32_t a0 = batch.start[g], a1 = batch.start[g + 1];
     for (std::int32_t a = a0; a < a1; ++a) {
       if (!any_b && !own_.Owns(batch.partner[a])) continue;
@@ -194,9 +175,8 @@ void SharedGradients::AccumulateGroups(const Real* W, const SharedBatch& batch) 
         PrefetchGradient(batch.partner[a + kPrefetchAhead]);
       }
       AddTerms(PartnerRow(W, batch, a, d), b.data(), D_.data() + static_cast<std::size_t>(a) * C, batch.partner[a],
-               gb.data(), C, (a - a0) % kCarry);
+               gb.data(), C);
     }
-    FlushGroup<Real>(gb.data(), C, a1 - a0);
   }
 }
 
@@ -226,19 +206,30 @@ PairBatchTotals ComputeShared(MPI_Comm comm, const std::vector<word_id_t>& bound
   return ComputeSharedIn(comm, bounds, gradients, Ws, batch, loss, scale);
 }
 
-// w -= eta g rounded as two operations, as PairGradients::Descend does.
+// w -= eta g rounded as two operations, as PairGradients::Descend does (g in W's copy's precision).
 __attribute__((optimize("fp-contract=off"))) void SharedGradients::Descend(double eta, double* W, float* Ws) {
+  if (single_ && Ws == nullptr) throw std::logic_error("SharedGradients::Descend: single precision needs the copy");
   const int d = d_;
   // In row order, which the hardware's prefetchers follow.
   for (std::size_t s = 0; s < is_touched_.size(); ++s) {
     if (!is_touched_[s]) continue;
     const word_id_t r = own_.begin + static_cast<word_id_t>(s);
-    double* g = G_.data() + s * d;
     double* w = W + static_cast<std::size_t>(r) * d;
-    for (int k = 0; k < d; ++k) w[k] -= eta * g[k];
-    if (Ws != nullptr)
-      for (int k = 0; k < d; ++k) Ws[static_cast<std::size_t>(r) * d + k] = static_cast<float>(w[k]);
-    std::fill(g, g + d, 0.0);
+    if (single_) {
+      float* g = Gs_.data() + s * d;
+      float* ws = Ws + static_cast<std::size_t>(r) * d;
+      for (int k = 0; k < d; ++k) {
+        w[k] -= eta * static_cast<double>(g[k]);
+        ws[k] = static_cast<float>(w[k]);
+      }
+      std::fill(g, g + d, 0.0f);
+    } else {
+      double* g = G_.data() + s * d;
+      for (int k = 0; k < d; ++k) w[k] -= eta * g[k];
+      if (Ws != nullptr)
+        for (int k = 0; k < d; ++k) Ws[static_cast<std::size_t>(r) * d + k] = static_cast<float>(w[k]);
+      std::fill(g, g + d, 0.0);
+    }
     is_touched_[s] = 0;
   }
 }

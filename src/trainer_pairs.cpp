@@ -188,8 +188,10 @@ PairTrainer::PairTrainer(MPI_Comm comm, const TrainingSetup& setup, const Cooccu
   if (!shared()) negatives_.resize(static_cast<std::size_t>(opt_.batch) * opt_.negatives);
   if (shared()) {
     shared_gradients_ =
-        std::make_unique<SharedGradients>(d_, exact() ? RowOwnership{owned_rows_[rank_], owned_rows_[rank_ + 1]}
-                                                      : RowOwnership{0, static_cast<word_id_t>(n_words_)});
+        std::make_unique<SharedGradients>(d_,
+                                          exact() ? RowOwnership{owned_rows_[rank_], owned_rows_[rank_ + 1]}
+                                                  : RowOwnership{0, static_cast<word_id_t>(n_words_)},
+                                          opt_.precision);
     word_count_.resize(n_words_ + 1);
   } else {
     batch_.reserve(static_cast<std::size_t>(opt_.batch) * (opt_.negatives + 1));

@@ -43,8 +43,9 @@ enum class PairWeights { kQwem, kWord2vec, kSampled };
 // (--negative-group of them; shared_kernel.hpp): positive (i, j) has the negatives (j, n_k).
 enum class NegativePairing { kIid, kTarget, kShared };
 // The arithmetic of pair sampling's kernel (--pair-precision): double, or single (scores and row
-// sums in float over a float copy of W, each row's sum carried into double every few entries;
-// W itself and its steps stay double). Both are bit-identical on any rank count.
+// sums in float over a float copy of W, the pair kernel's carried into double every few entries,
+// the shared kernel's in float throughout; W itself and its steps stay double). Both are
+// bit-identical on any rank count.
 enum class PairPrecision { kDouble, kSingle };
 // The defaults, those of pair sampling before the ablation: qwem weights for --loss qwem,
 // sampled for sgns; iid negatives with qwem weights, else target-paired.
