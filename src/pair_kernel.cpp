@@ -9,6 +9,10 @@ namespace qwem {
 
 using namespace pair_vector;
 
+void SgnsPairLosses(int n, const double* x, const bool* positive, double* l, double* dl) {
+  SgnsLosses(n, x, positive, l, dl);
+}
+
 void ToSingle(const double* W, word_id_t begin, word_id_t end, int d, float* Ws) {
   const std::size_t first = static_cast<std::size_t>(begin) * d, last = static_cast<std::size_t>(end) * d;
   for (std::size_t k = first; k < last; ++k) Ws[k] = static_cast<float>(W[k]);
@@ -132,9 +136,11 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
   Real coefficients[kCarry];
   double products[kCarry];  // w_r . w_other of the run's entries that score
   bool reads_kept[kCarry];  // the entry reads its pair's kept score
-  // SGNS's losses (an exp and a log1p each) come after the run's dot products, so that their calls
-  // overlap; QWEM's few operations go with each product.
+  // SGNS's losses come after the run's dot products, all at once in vector lanes (PairLosses);
+  // QWEM's few operations go with each product.
   const bool defer_losses = loss != LossKind::kQwem;
+  double losses[kCarry], derivatives[kCarry];
+  bool positive[kCarry];
   std::int32_t first = 0;
   for (std::size_t t = 0; t < touched_.size(); ++t) {
     const word_id_t r = touched_[t];
@@ -144,8 +150,9 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
     // The row's entries in runs of kCarry: each entry scored, then the run's terms summed.
     for (std::int32_t run = first; run < last; run += kCarry) {
       const int n = static_cast<int>(std::min<std::int32_t>(kCarry, last - run));
-      // Entry a's loss and coefficient from its dot product (or its pair's kept score).
-      auto take = [&](int a) {
+      // Entry a's loss and coefficient from its dot product's (computed: losses and derivatives)
+      // or its pair's kept score.
+      auto take = [&](int a, bool computed) {
         const Entry& en = entries_[run + a];
         const bool i_side = en.pair >= 0;
         const std::size_t k = i_side ? en.pair : ~en.pair;
@@ -154,7 +161,10 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
         if (reads_kept[a]) {
           l = scores_[k].l, dl = scores_[k].dl;
         } else {
-          Loss(loss, p.positive, products[a], &l, &dl);
+          if (computed)
+            l = losses[a], dl = derivatives[a];
+          else
+            QwemLoss(p.positive, products[a], &l, &dl);
           if (own_.Owns(en.other)) scores_[k] = {l, dl};
         }
         coefficients[a] = static_cast<Real>(dl * p.weight * scale);
@@ -177,11 +187,18 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
         // i-side one), and the other finds the score kept.
         const bool first_entry = en.other > r || (en.other == r && en.pair >= 0);
         reads_kept[a] = own_.Owns(en.other) && !first_entry;
-        if (!reads_kept[a]) products[a] = Dot(wr, rows[a], d);
-        if (!defer_losses) take(a);
+        products[a] = reads_kept[a] ? 0.0 : Dot(wr, rows[a], d);
+        if (!defer_losses) take(a, false);
       }
-      if (defer_losses)
-        for (int a = 0; a < n; ++a) take(a);
+      if (defer_losses) {
+        for (int a = 0; a < n; ++a) {
+          const std::int32_t pair = entries_[run + a].pair;
+          positive[a] = pairs[pair >= 0 ? pair : ~pair].positive;
+        }
+        for (int a = n; a < SgnsPadded(n); ++a) products[a] = 0.0, positive[a] = false;
+        PairLosses(loss, SgnsPadded(n), products, positive, losses, derivatives);
+        for (int a = 0; a < n; ++a) take(a, true);
+      }
       AccumulateRun(rows, coefficients, n, run == first, d, g);
     }
     first = last;

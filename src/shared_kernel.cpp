@@ -1,6 +1,7 @@
 #include "qwem/shared_kernel.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 #include "pair_vector.hpp"
@@ -124,6 +125,11 @@ PairBatchTotals SharedGradients::ScoreGroups(const Real* W, const SharedBatch& b
                                              std::size_t last, LossKind loss, double scale, bool accumulate) {
   const int d = d_, C = batch.K + 1;
   D_.resize(static_cast<std::size_t>(batch.Positives()) * C);
+  // A positive's C products and their losses, padded with zeros to whole vector blocks.
+  const int padded = loss == LossKind::kQwem ? C : SgnsPadded(C);
+  std::vector<double> products(padded, 0.0), l(padded), dl(padded);
+  const std::unique_ptr<bool[]> is_positive(new bool[padded]());  // column 0: the positive
+  is_positive[0] = true;
   std::vector<const Real*> b(C);
   std::vector<Real*> gb(C, nullptr);
   PairBatchTotals totals;
@@ -140,14 +146,12 @@ PairBatchTotals SharedGradients::ScoreGroups(const Real* W, const SharedBatch& b
       const Real* wa = PartnerRow(W, batch, a, d);
       const double* q = batch.weight.data() + static_cast<std::size_t>(a) * C;
       double* D = D_.data() + static_cast<std::size_t>(a) * C;
-      // The C dot products first, then their losses (SGNS: an exp and a log1p each), so that the
-      // losses' calls overlap (D holds the products until then).
-      for (int c = 0; c < C; ++c) D[c] = Dot(wa, b[c], d);
+      // The C dot products first, then their losses, in vector lanes.
+      for (int c = 0; c < C; ++c) products[c] = Dot(wa, b[c], d);
+      PairLosses(loss, padded, products.data(), is_positive.get(), l.data(), dl.data());
       for (int c = 0; c < C; ++c) {
-        double l, dl;
-        Loss(loss, c == 0, D[c], &l, &dl);
-        D[c] = dl * q[c] * scale;
-        totals.loss += l * q[c];
+        D[c] = dl[c] * q[c] * scale;
+        totals.loss += l[c] * q[c];
       }
       totals.positives += 1;
       totals.pairs += C;

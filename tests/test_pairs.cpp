@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <numeric>
 
 #include "qwem/pair_kernel.hpp"
@@ -382,6 +383,39 @@ TEST(Pairs, SharedGradientsEqualTheSerialReference) {
         EXPECT_EQ(counts[1], static_cast<double>(batch.Positives())) << what;
       }
     }
+}
+
+// The kernels' SGNS losses (their own exp and log1p, in vector lanes) against the formulas with the
+// library's std::exp and std::log1p: a few units in the last place over the range where both
+// matter, the right limits far out (e below 1e-300: softplus y or 0, sigmoid 1 or 0), and each
+// result the same alone as in a block of 8 or in a padded tail.
+TEST(Pairs, SgnsLossesMatchTheLibrary) {
+  std::vector<double> xs = {0.0, 1e-300, -1e-300, 1e-12, -1e-12, 699.9, -699.9, 700.0, -700.0, 745.2, -745.2, 1e6, -1e6};
+  for (double x = -45.0; x <= 45.0; x += 0.0371) xs.push_back(x);
+  for (const bool pos : {true, false}) {
+    const int n = static_cast<int>(xs.size());
+    const std::unique_ptr<bool[]> positive(new bool[n]);
+    std::fill_n(positive.get(), n, pos);
+    std::vector<double> l(n), dl(n);
+    SgnsPairLosses(n, xs.data(), positive.get(), l.data(), dl.data());
+    double worst_l = 0, worst_dl = 0;
+    for (int k = 0; k < n; ++k) {
+      const double y = pos ? -xs[k] : xs[k], e = std::exp(-std::abs(y));
+      const double ref_l = y > 0 ? y + std::log1p(e) : std::log1p(e);
+      const double s = y >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e), ref_dl = pos ? -s : s;
+      EXPECT_NEAR(l[k], ref_l, 1e-15 * std::abs(ref_l) + 1e-300) << "x = " << xs[k] << (pos ? " positive" : "");
+      EXPECT_NEAR(dl[k], ref_dl, 1e-15 * std::abs(ref_dl) + 1e-300) << "x = " << xs[k] << (pos ? " positive" : "");
+      if (ref_l > 1e-290) worst_l = std::max(worst_l, std::abs(l[k] - ref_l) / ref_l);
+      if (std::abs(ref_dl) > 1e-290) worst_dl = std::max(worst_dl, std::abs(dl[k] - ref_dl) / std::abs(ref_dl));
+      double one_l, one_dl;
+      SgnsPairLosses(1, &xs[k], &positive[k], &one_l, &one_dl);
+      EXPECT_EQ(one_l, l[k]) << "x = " << xs[k] << " alone";
+      EXPECT_EQ(one_dl, dl[k]) << "x = " << xs[k] << " alone";
+    }
+    if (std::getenv("QWEM_TEST_VERBOSE"))
+      std::printf("sgns losses (%s): largest relative error l %.3g, dl %.3g\n", pos ? "positive" : "negative", worst_l,
+                  worst_dl);
+  }
 }
 
 // The weights of the appendix ablation on a four-word unigram with threshold t = 0.05, where

@@ -51,6 +51,12 @@ struct PairBatchTotals {
   double loss = 0, positives = 0, pairs = 0;
 };
 
+// SGNS's pair losses of n products x, as both kernels compute them (in vector lanes, with their own
+// exp and log1p; src/pair_vector.hpp): y = -x for a positive, x for a negative, l = softplus(y),
+// dl = l'(x) = -sigmoid(-x) for a positive, sigmoid(x) for a negative. Each result depends on its
+// own x alone, not on n or its place.
+void SgnsPairLosses(int n, const double* x, const bool* positive, double* l, double* dl);
+
 // W's rows in single precision, as --pair-precision single's kernel reads them.
 void ToSingle(const double* W, word_id_t begin, word_id_t end, int d, float* Ws);
 
