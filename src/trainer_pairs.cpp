@@ -12,9 +12,9 @@
 //    at most --negative-group each), the group's K words drawn once (keyed by its first sample),
 //    positive (i, j) paired with (j, n_k) (shared_kernel.hpp, whose kernel then computes the step);
 //  * the weights (--weights, options.hpp): qwem's q_ij = c / (P_ij + nu P_i P_j), c = (1 + nu) /
-//    V^2 (so E[q] = 1), needs C_ij of the negatives: the rank owning row i looks it up and one
-//    MPI_Allreduce shares them; word2vec's importance weights need only the unigram; sampled is
-//    word2vec's subsampling by discarding, weight 1.
+//    V^2 (so E[q] = 1), needs C_ij of the negatives: the rank owning row min(i, j) looks it up
+//    (C is symmetric; LookUpCounts) and one MPI_Allreduce shares them; word2vec's importance
+//    weights need only the unigram; sampled is word2vec's subsampling by discarding, weight 1.
 // Exact data-parallel mode (--sync-every 1): every rank holds a replica of W, the sample list is
 // shared, each rank computes the gradient of the rows it owns (a contiguous block balanced by
 // expected work), each row's terms summed in sample order (pair_kernel.hpp), and the blocks are
