@@ -106,10 +106,11 @@ inline void QwemLoss(bool positive, double x, double* l, double* dl) {
 // SGNS's pair losses of kSgnsLanes products at once (SgnsLosses below takes any count):
 // l = softplus(y) and l' = +-sigmoid(y), y = -x for a positive and x for a negative, from one
 // e = exp(-|y|), each in the form that cannot overflow. exp and log1p are evaluated here, in
-// vector lanes, instead of by the library one value at a time (their calls took about 40 ns
-// a pair): each lane's result depends on its own x alone, whatever the other lanes hold.
-//  * e = 2^-n exp(r), n = round(a / ln 2) (a = |y|, at most 700: beyond, e is below 1e-304
-//    and the results are those of a = 700 to double's precision), r = n ln 2 - a in two parts
+// vector lanes, instead of by the library one value at a time (measured alone: 12 ns a value
+// from the library, 3.6 ns here): each lane's result depends on its own x alone, whatever the
+// other lanes hold.
+//  * e = 2^-n exp(r), n = round(a / ln 2) (a = |y| clamped at 700: beyond, e is below 1e-304,
+//    and so is the clamp's effect on any result), r = n ln 2 - a in two parts
 //    (Cody and Waite), |r| <= ln(2) / 2, exp(r) by its Taylor series to r^13 (truncation
 //    below 1e-17 of it);
 //  * log1p(e) = 2 atanh(t), t = e / (2 + e) in [0, 1/3], by its series to t^35 (truncation below
