@@ -11,38 +11,48 @@ namespace qwem {
 
 namespace {
 
-// Walker's method on one segment's n > 0 integer weights w of sum total > 0, exactly: calls
-// set(k, threshold, alias) once for each bucket k, threshold in [0, total] (below it the bucket's
-// own index k, else alias, in [0, n)). The work vectors are the caller's, reused between segments.
+// Walker's method on integer weights, exactly, one segment at a time (its work vectors reused
+// between segments). Build: on n > 0 weights w of sum total > 0, calls set(k, threshold, alias)
+// once for each bucket k, threshold in [0, total] (below it the bucket's own index k, else
+// alias, in [0, n)).
+class AliasBuilder {
+ public:
+  template <class Set>
+  void Build(const global_int_t* w, global_int_t n, global_int_t total, Set set);
+
+ private:
+  std::vector<unsigned __int128> scaled_;
+  std::vector<std::int32_t> small_, large_, alias_;
+  std::vector<global_int_t> threshold_;
+};
+
 template <class Set>
-void BuildAlias(const global_int_t* w, global_int_t n, global_int_t total, std::vector<unsigned __int128>& scaled,
-                std::vector<std::int32_t>& small, std::vector<std::int32_t>& large,
-                std::vector<global_int_t>& threshold, std::vector<std::int32_t>& alias, Set set) {
+void AliasBuilder::Build(const global_int_t* w, global_int_t n, global_int_t total, Set set) {
   // Bucket k holds n w_k / total of the mass in units of total: scaled_k = n w_k against a
   // capacity of total per bucket, all in integers.
-  scaled.assign(n, 0);
-  threshold.assign(n, total);  // what remains at the end is exactly full (the sums are exact)
-  alias.resize(n);
-  small.clear();
-  large.clear();
+  scaled_.assign(n, 0);
+  threshold_.assign(n, total);  // what remains at the end is exactly full (the sums are exact)
+  alias_.resize(n);
+  small_.clear();
+  large_.clear();
   for (global_int_t k = 0; k < n; ++k) {
-    scaled[k] = static_cast<unsigned __int128>(w[k]) * static_cast<unsigned __int128>(n);
-    alias[k] = static_cast<std::int32_t>(k);
-    (scaled[k] < static_cast<unsigned __int128>(total) ? small : large).push_back(static_cast<std::int32_t>(k));
+    scaled_[k] = static_cast<unsigned __int128>(w[k]) * static_cast<unsigned __int128>(n);
+    alias_[k] = static_cast<std::int32_t>(k);
+    (scaled_[k] < static_cast<unsigned __int128>(total) ? small_ : large_).push_back(static_cast<std::int32_t>(k));
   }
   const auto cap = static_cast<unsigned __int128>(total);
-  while (!small.empty() && !large.empty()) {
-    const std::int32_t a = small.back(), b = large.back();
-    small.pop_back();
-    threshold[a] = static_cast<global_int_t>(scaled[a]);
-    alias[a] = b;
-    scaled[b] -= cap - scaled[a];
-    if (scaled[b] < cap) {
-      large.pop_back();
-      small.push_back(b);
+  while (!small_.empty() && !large_.empty()) {
+    const std::int32_t a = small_.back(), b = large_.back();
+    small_.pop_back();
+    threshold_[a] = static_cast<global_int_t>(scaled_[a]);
+    alias_[a] = b;
+    scaled_[b] -= cap - scaled_[a];
+    if (scaled_[b] < cap) {
+      large_.pop_back();
+      small_.push_back(b);
     }
   }
-  for (global_int_t k = 0; k < n; ++k) set(k, threshold[k], alias[k]);
+  for (global_int_t k = 0; k < n; ++k) set(k, threshold_[k], alias_[k]);
 }
 
 }  // namespace
@@ -51,16 +61,14 @@ IntegerAlias::IntegerAlias(const global_int_t* weights, const std::vector<global
     : offsets_(offsets), totals_(offsets.empty() ? 0 : offsets.size() - 1, 0) {
   const global_int_t n_all = offsets.empty() ? 0 : offsets.back();
   buckets_.assign(n_all, Bucket{0, 0});
-  std::vector<unsigned __int128> scaled;
-  std::vector<std::int32_t> small, large, alias;
-  std::vector<global_int_t> threshold;
+  AliasBuilder builder;
   for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
     const global_int_t first = offsets[s], n = offsets[s + 1] - first;
     const global_int_t total = std::accumulate(weights + first, weights + first + n, global_int_t{0});
     totals_[s] = total;
     if (n == 0 || total <= 0) continue;
-    BuildAlias(weights + first, n, total, scaled, small, large, threshold, alias,
-               [&](global_int_t k, global_int_t t, std::int32_t a) { buckets_[first + k] = Bucket{t, a}; });
+    builder.Build(weights + first, n, total,
+                  [&](global_int_t k, global_int_t t, std::int32_t a) { buckets_[first + k] = Bucket{t, a}; });
   }
 }
 
@@ -73,18 +81,15 @@ PositiveSampler::PositiveSampler(MPI_Comm comm, const CooccurrenceRows& counts)
                                global_int_t{0});
   // Each row's column table, its buckets holding their outcomes' columns and counts.
   columns_.resize(counts.values.size());
-  std::vector<unsigned __int128> scaled;
-  std::vector<std::int32_t> small, large, alias;
-  std::vector<global_int_t> threshold;
+  AliasBuilder builder;
   for (global_int_t r = 0; r < n_local; ++r) {
     const global_int_t first = row_ptr_[r], n = row_ptr_[r + 1] - first;
     if (n == 0 || local[r] <= 0) continue;
     const word_id_t* cols = counts.cols.data() + first;
     const global_int_t* values = counts.values.data() + first;
-    BuildAlias(values, n, local[r], scaled, small, large, threshold, alias,
-               [&](global_int_t k, global_int_t t, std::int32_t a) {
-                 columns_[first + k] = ColumnBucket{t, {cols[k], cols[a]}, {values[k], values[a]}};
-               });
+    builder.Build(values, n, local[r], [&](global_int_t k, global_int_t t, std::int32_t a) {
+      columns_[first + k] = ColumnBucket{t, {cols[k], cols[a]}, {values[k], values[a]}};
+    });
   }
   // Every row's total on every rank, in row order.
   int size = 1;

@@ -360,23 +360,22 @@ void PairTrainer::DrawSharedNegatives() {
     if (exact()) {
       LookUpCounts(query_, true);
     } else {
-      global_int_t n = static_cast<global_int_t>(query_.size()), before = 0;
-      QWEM_MPI(MPI_Exscan(&n, &before, 1, MPI_INT64_T, MPI_SUM, comm_));
-      first = rank_ == 0 ? 0 : static_cast<std::size_t>(before);  // (MPI_Exscan leaves rank 0's undefined)
-      AllgatherConcat(comm_, query_.data(), query_.size(), &query_all_);
+      AllgatherConcat(comm_, query_.data(), query_.size(), &query_all_, &first);
       LookUpCounts(query_all_, true);
     }
   }
-  // The batch, group by group: each positive's partner j, its weight, then its negatives'.
-  const double* count = lookup_.data() + first;
+  // The batch, group by group: each positive's partner j, its weight, then its negatives' (their
+  // counts in query_'s order, from lookup_[first]).
+  std::size_t q = first;
   for (std::size_t g = 0; g < batch.Groups(); ++g)
     for (std::int32_t a = batch.start[g]; a < batch.start[g + 1]; ++a) {
       const Pair& pos = positives_[group_order_[a]];
       batch.partner.push_back(pos.j);
       batch.weight.push_back(pos.weight);
-      for (int k = 0; k < K; ++k, count += counts)
-        batch.weight.push_back(
-            weights_.Negative(pos.j, batch.negative[g * K + k], counts ? static_cast<global_int_t>(*count) : 0));
+      for (int k = 0; k < K; ++k) {
+        const global_int_t count = counts ? static_cast<global_int_t>(lookup_[q++]) : 0;
+        batch.weight.push_back(weights_.Negative(pos.j, batch.negative[g * K + k], count));
+      }
     }
 }
 

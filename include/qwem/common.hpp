@@ -76,15 +76,18 @@ global_int_t AllreduceSum(MPI_Comm comm, global_int_t local);
 double AllreduceMax(MPI_Comm comm, double local);
 
 // Collective. Every rank's n items (trivially copyable), concatenated in rank order on every
-// rank: one MPI_Allgather of the byte counts, one MPI_Allgatherv of the bytes.
+// rank: one MPI_Allgather of the byte counts, one MPI_Allgatherv of the bytes. first (if not
+// null): where this rank's items begin in all.
 template <class T>
-void AllgatherConcat(MPI_Comm comm, const T* local, std::size_t n, std::vector<T>* all) {
+void AllgatherConcat(MPI_Comm comm, const T* local, std::size_t n, std::vector<T>* all,
+                     std::size_t* first = nullptr) {
   const int size = CommSize(comm);
   int bytes = static_cast<int>(n * sizeof(T));
   std::vector<int> sizes(size), displs(size, 0);
   QWEM_MPI(MPI_Allgather(&bytes, 1, MPI_INT, sizes.data(), 1, MPI_INT, comm));
   for (int r = 1; r < size; ++r) displs[r] = displs[r - 1] + sizes[r - 1];
   all->resize((displs.back() + sizes.back()) / sizeof(T));
+  if (first != nullptr) *first = static_cast<std::size_t>(displs[CommRank(comm)]) / sizeof(T);
   QWEM_MPI(MPI_Allgatherv(local, bytes, MPI_BYTE, all->data(), sizes.data(), displs.data(), MPI_BYTE, comm));
 }
 template <class T>
