@@ -37,8 +37,12 @@ std::vector<word_id_t> GatherContinuation(MPI_Comm comm, const big_vector<word_i
 }
 
 // Collective. Sorts and combines the kernel's sparse buffer and sends it to the stage-1 owners
-// (row lo, cyclic), which keep what they receive in `owned`, compacted when it has doubled.
-void FlushSparse(MPI_Comm comm, PartialCounts& partial, std::size_t& owned_compacted,
+// (row lo, cyclic), which keep what they receive in `owned`. Owners compact `owned` (sort and
+// combine what the flushes since the last compaction appended) once it has grown by more than
+// its compacted size plus a sparse buffer's worth, which bounds its memory on long corpora;
+// never at the last flush, since the reduce starts by sorting and combining it anyway. Returns
+// whether it compacted.
+bool FlushSparse(MPI_Comm comm, PartialCounts& partial, bool last, std::size_t& owned_compacted,
                  big_vector<SparseEntry>& scratch) {
   const auto V = static_cast<std::uint64_t>(partial.counter.n_words());
   const auto size = static_cast<std::uint64_t>(CommSize(comm));
@@ -48,10 +52,10 @@ void FlushSparse(MPI_Comm comm, PartialCounts& partial, std::size_t& owned_compa
       comm, sparse.data(), sparse.size(), [&](const SparseEntry& e) { return static_cast<int>((e.key / V) % size); },
       partial.owned);
   sparse.clear();
-  if (partial.owned.size() > 2 * owned_compacted + (std::size_t{1} << 20)) {
-    SortAndCombine(partial.owned, V * V, scratch);
-    owned_compacted = partial.owned.size();
-  }
+  if (last || partial.owned.size() <= 2 * owned_compacted + partial.counter.sparse_capacity()) return false;
+  SortAndCombine(partial.owned, V * V, scratch);
+  owned_compacted = partial.owned.size();
+  return true;
 }
 
 }  // namespace
@@ -76,7 +80,7 @@ PartialCounts CountPairs(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, co
   PairCounter& counter = partial.counter;
   big_vector<SparseEntry> scratch;
   std::size_t owned_compacted = 0;
-  int n_flushes = 0;
+  int n_flushes = 0, n_compactions = 0;
   constexpr std::size_t kChunk = std::size_t{1} << 20;
   std::size_t span = 0, t = 0;
   double kernel_seconds = 0;
@@ -97,7 +101,7 @@ PartialCounts CountPairs(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, co
     QWEM_MPI(MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT, MPI_MAX, comm));
     const bool all_done = flags[1] == 0;
     if (flags[0] || all_done) {
-      FlushSparse(comm, partial, owned_compacted, scratch);
+      n_compactions += FlushSparse(comm, partial, all_done, owned_compacted, scratch) ? 1 : 0;
       ++n_flushes;
     }
     if (all_done) break;
@@ -107,6 +111,7 @@ PartialCounts CountPairs(MPI_Comm comm, TokenIds&& ids, global_int_t n_words, co
     stats->n_local_positions = counter.n_positions();
     stats->dense_words = counter.dense_words();
     stats->n_sparse_flushes = n_flushes;
+    stats->n_owner_compactions = n_compactions;
     stats->kernel_seconds = kernel_seconds;
   }
   return partial;

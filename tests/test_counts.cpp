@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "qwem/common.hpp"
 #include "qwem/exchange.hpp"
+#include "qwem/pair_counter.hpp"
 #include "reference.hpp"
 #include "test_util.hpp"
 
@@ -124,6 +126,35 @@ TEST(Counts, SmallBuffersAndManyFlushesGiveTheSameCounts) {
   const auto got = RunPipeline(kWorld, corpus, 3000, 1, o);
   EXPECT_LT(got.stats.dense_words, 3000);
   EXPECT_GT(got.stats.n_sparse_flushes, 1);
+  EXPECT_GT(got.stats.n_owner_compactions, 0);  // on every rank
+}
+
+TEST(Counts, SortAndCombineMatchesAMap) {
+  // The radix sort's digit widths and pass counts follow the key range: 1 to 6 passes here,
+  // with a partial top digit, inputs below the std::sort cutoff, and heavy duplicates.
+  std::mt19937_64 rng(3);
+  for (const int key_bits : {5, 12, 13, 24, 34, 37, 63}) {
+    for (const std::size_t n : {std::size_t{0}, std::size_t{1000}, std::size_t{50000}}) {
+      const std::uint64_t max_key = (std::uint64_t{1} << key_bits) - 1;
+      qwem::big_vector<qwem::SparseEntry> v(n);
+      std::map<std::uint64_t, qwem::global_int_t> want;
+      for (auto& e : v) {
+        // Half the keys from a small set (duplicates to combine), half anywhere up to max_key.
+        e.key = rng() % 2 ? rng() % 64 * (max_key / 64) : rng() & max_key;
+        e.count = static_cast<qwem::global_int_t>(rng() % 1000);
+        want[e.key] += e.count;
+      }
+      qwem::big_vector<qwem::SparseEntry> scratch;
+      qwem::SortAndCombine(v, max_key, scratch);
+      ASSERT_EQ(v.size(), want.size()) << key_bits << " bits, n = " << n;
+      std::size_t k = 0;
+      for (const auto& [key, count] : want) {
+        ASSERT_EQ(v[k].key, key) << key_bits << " bits, n = " << n << ", entry " << k;
+        ASSERT_EQ(v[k].count, count) << key_bits << " bits, n = " << n << ", entry " << k;
+        ++k;
+      }
+    }
+  }
 }
 
 TEST(Counts, CountsPastSixteenBitsCarryExactly) {

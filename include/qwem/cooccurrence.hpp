@@ -50,6 +50,7 @@ struct CountStats {
   global_int_t n_local_positions = 0;  // in-vocabulary tokens counted as first position here
   global_int_t dense_words = 0;        // H: words in the dense triangle
   int n_sparse_flushes = 0;
+  int n_owner_compactions = 0;  // times this rank compacted its owned sparse counts
   double kernel_seconds = 0;  // the local pair loop alone (this rank)
 };
 

@@ -42,7 +42,7 @@ struct SparseEntry {
   global_int_t count;
 };
 
-// Sorts entries by key (LSD radix sort with 11-bit digits, as many passes as max_key needs;
+// Sorts entries by key (LSD radix sort with digits of at most 12 bits, as many passes as max_key needs;
 // std::sort for small inputs) and sums equal keys.
 void SortAndCombine(big_vector<SparseEntry>& v, std::uint64_t max_key, big_vector<SparseEntry>& scratch);
 
@@ -62,6 +62,7 @@ class PairCounter {
   // The sparse buffer: the caller sorts, combines and empties it when it is nearly full.
   bool SparseNearlyFull() const { return sparse_.size() + 2 * static_cast<std::size_t>(window_) > sparse_capacity_; }
   big_vector<SparseEntry>& sparse() { return sparse_; }
+  std::size_t sparse_capacity() const { return sparse_capacity_; }
 
   // The dense triangle and the cells whose 16 bits wrapped while counting.
   Cell16* triangle() { return triangle_.data(); }
