@@ -8,6 +8,10 @@
 // shared-single, SharedGradients::Compute (shared_kernel.hpp) on the same positives grouped by
 // word in groups of at most 16, each group's K negatives those of its first positive. With "step",
 // each batch is followed by its Descend with eta = 0 (the shared kernel resets its rows there).
+// reads-double or reads-single: not a kernel but the floor of the pair kernel's memory reads. The
+// same entries as PairGradients orders them (each pair once in its row i and once in its row j,
+// rows ascending), and for each entry only the loads of its other row's cache lines, with the
+// kernel's prefetch distance: no products, losses or gradient.
 // Usage: qwem_pair_kernel_bench V d B K REPS KERNEL [step]   (prints one line: pairs/s)
 #include <algorithm>
 #include <chrono>
@@ -15,6 +19,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "qwem/pair_kernel.hpp"
@@ -23,17 +28,19 @@
 int main(int argc, char** argv) {
   using namespace qwem;
   if (argc != 7 && argc != 8) {
-    std::fprintf(stderr, "usage: %s V d B K REPS double|single|shared-double|shared-single [step]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s V d B K REPS double|single|shared-double|shared-single|reads-double|reads-single [step]\n",
+                 argv[0]);
     return 2;
   }
   const int V = std::atoi(argv[1]), d = std::atoi(argv[2]), B = std::atoi(argv[3]), K = std::atoi(argv[4]);
   const int reps = std::atoi(argv[5]);
   const std::string kernel = argv[6];
-  const bool single = kernel == "single" || kernel == "shared-single";
+  const bool single = kernel == "single" || kernel == "shared-single" || kernel == "reads-single";
   const bool shared = kernel == "shared-double" || kernel == "shared-single";
+  const bool reads = kernel == "reads-double" || kernel == "reads-single";
   const bool step = argc == 8 && std::string(argv[7]) == "step";
-  if (V < 1 || d < 1 || B < 1 || K < 0 || reps < 1 || (!single && !shared && kernel != "double") ||
-      (argc == 8 && !step) || (shared && K < 1)) {
+  if (V < 1 || d < 1 || B < 1 || K < 0 || reps < 1 || (!single && !shared && !reads && kernel != "double") ||
+      (argc == 8 && !step) || (shared && K < 1) || (reads && step)) {
     std::fprintf(stderr, "%s: bad arguments\n", argv[0]);
     return 2;
   }
@@ -76,15 +83,45 @@ int main(int argc, char** argv) {
         g.start.push_back(static_cast<std::int32_t>(g.partner.size()));
       }
   }
+  // The pair kernel's entries (reads): per batch, the other rows in row order.
+  std::vector<std::vector<word_id_t>> row_of(batches.size()), other_of(batches.size());
+  if (reads)
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      std::vector<std::vector<word_id_t>> by_row(V);
+      for (const WeightedPair& p : batches[b]) by_row[p.i].push_back(p.j), by_row[p.j].push_back(p.i);
+      for (int r = 0; r < V; ++r)
+        for (const word_id_t o : by_row[r]) row_of[b].push_back(r), other_of[b].push_back(o);
+    }
+  // One float or double from each cache line of row o of X (summed, so that no load is dropped).
+  auto touch = [&](const auto* X, word_id_t o) {
+    using Real = std::remove_const_t<std::remove_pointer_t<decltype(X)>>;
+    const Real* x = X + static_cast<std::size_t>(o) * d;
+    double sum = 0;
+    for (int k = 0; k < d; k += static_cast<int>(64 / sizeof(Real))) sum += x[k];
+    return sum;
+  };
+  auto prefetch = [&](const auto* X, word_id_t o) {
+    const char* p = reinterpret_cast<const char*>(X + static_cast<std::size_t>(o) * d);
+    for (std::size_t k = 0; k < d * sizeof(*X); k += 64) __builtin_prefetch(p + k);
+  };
   const RowOwnership all{0, static_cast<word_id_t>(V)};
   PairGradients gradients(d, all);
-  SharedGradients shared_gradients(d, all);
+  SharedGradients shared_gradients(d, all, single ? PairPrecision::kSingle : PairPrecision::kDouble);
   double check = 0;
   const auto start = std::chrono::steady_clock::now();
   for (int r = 0; r < reps; ++r) {
     const double scale = 1.0 / B;
     float* Wf = single ? Ws.data() : nullptr;
-    if (shared) {
+    if (reads) {
+      const std::vector<word_id_t>& rows = row_of[r % batches.size()];
+      const std::vector<word_id_t>& others = other_of[r % batches.size()];
+      constexpr std::size_t kAhead = 16;  // the kernel's kPrefetchAhead
+      for (std::size_t e = 0; e < others.size(); ++e) {
+        if (e + kAhead < others.size()) single ? prefetch(Ws.data(), others[e + kAhead]) : prefetch(W.data(), others[e + kAhead]);
+        if (e == 0 || rows[e] != rows[e - 1]) check += single ? touch(Ws.data(), rows[e]) : touch(W.data(), rows[e]);
+        check += single ? touch(Ws.data(), others[e]) : touch(W.data(), others[e]);
+      }
+    } else if (shared) {
       const SharedBatch& batch = groups[r % groups.size()];
       check += (single ? shared_gradients.Compute(Ws.data(), batch, LossKind::kQwem, scale)
                        : shared_gradients.Compute(W.data(), batch, LossKind::kQwem, scale))
