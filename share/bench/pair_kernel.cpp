@@ -28,7 +28,9 @@
 int main(int argc, char** argv) {
   using namespace qwem;
   if (argc != 7 && argc != 8) {
-    std::fprintf(stderr, "usage: %s V d B K REPS double|single|shared-double|shared-single|reads-double|reads-single [step]\n",
+    std::fprintf(stderr,
+                 "usage: %s V d B K REPS double|single|shared-double|shared-single|reads-double|reads-single "
+                 "[step]\n",
                  argv[0]);
     return 2;
   }
@@ -92,17 +94,23 @@ int main(int argc, char** argv) {
       for (int r = 0; r < V; ++r)
         for (const word_id_t o : by_row[r]) row_of[b].push_back(r), other_of[b].push_back(o);
     }
-  // One float or double from each cache line of row o of X (summed, so that no load is dropped).
-  auto touch = [&](const auto* X, word_id_t o) {
+  // One batch's reads over the rows X (W or its float copy): each entry's other row prefetched
+  // kAhead entries ahead, as the kernel's kPrefetchAhead, and one value of each cache line of
+  // its row (once per row) and of its other row summed, so that no load is dropped.
+  auto read_batch = [&](const auto* X, const std::vector<word_id_t>& rows, const std::vector<word_id_t>& others) {
     using Real = std::remove_const_t<std::remove_pointer_t<decltype(X)>>;
-    const Real* x = X + static_cast<std::size_t>(o) * d;
+    constexpr int kLine = 64 / sizeof(Real);
+    constexpr std::size_t kAhead = 16;
+    auto row = [&](word_id_t o) { return X + static_cast<std::size_t>(o) * d; };
     double sum = 0;
-    for (int k = 0; k < d; k += static_cast<int>(64 / sizeof(Real))) sum += x[k];
+    for (std::size_t e = 0; e < others.size(); ++e) {
+      if (e + kAhead < others.size())
+        for (int k = 0; k < d; k += kLine) __builtin_prefetch(row(others[e + kAhead]) + k);
+      if (e == 0 || rows[e] != rows[e - 1])
+        for (int k = 0; k < d; k += kLine) sum += row(rows[e])[k];
+      for (int k = 0; k < d; k += kLine) sum += row(others[e])[k];
+    }
     return sum;
-  };
-  auto prefetch = [&](const auto* X, word_id_t o) {
-    const char* p = reinterpret_cast<const char*>(X + static_cast<std::size_t>(o) * d);
-    for (std::size_t k = 0; k < d * sizeof(*X); k += 64) __builtin_prefetch(p + k);
   };
   const RowOwnership all{0, static_cast<word_id_t>(V)};
   PairGradients gradients(d, all);
@@ -115,12 +123,7 @@ int main(int argc, char** argv) {
     if (reads) {
       const std::vector<word_id_t>& rows = row_of[r % batches.size()];
       const std::vector<word_id_t>& others = other_of[r % batches.size()];
-      constexpr std::size_t kAhead = 16;  // the kernel's kPrefetchAhead
-      for (std::size_t e = 0; e < others.size(); ++e) {
-        if (e + kAhead < others.size()) single ? prefetch(Ws.data(), others[e + kAhead]) : prefetch(W.data(), others[e + kAhead]);
-        if (e == 0 || rows[e] != rows[e - 1]) check += single ? touch(Ws.data(), rows[e]) : touch(W.data(), rows[e]);
-        check += single ? touch(Ws.data(), others[e]) : touch(W.data(), others[e]);
-      }
+      check += single ? read_batch(Ws.data(), rows, others) : read_batch(W.data(), rows, others);
     } else if (shared) {
       const SharedBatch& batch = groups[r % groups.size()];
       check += (single ? shared_gradients.Compute(Ws.data(), batch, LossKind::kQwem, scale)
