@@ -9,13 +9,20 @@
 # "2 copies" / "solo" is the ceiling of any 2-rank efficiency on this machine: if it is far below
 # 1, the cores' shared resources (on this VM, two vCPUs that do not double the throughput of
 # this kernel), not the algorithm, limit the scaling.
-# QWEM, one negative, batch 16,384, from the Gutenberg counts at V = 10k, d = 200 and V = 2k,
-# d = 50, --no-theory (no eigensolve), W's spectrum recorded only at the first and last step (the
-# rate counts the whole training loop), median of REPEATS runs of STEPS steps.
-# Usage: bash share/bench/pairs_ceiling.sh [BUILD_DIR]   (env: REPEATS=3, STEPS=300)
+# By default QWEM, one negative, batch 16,384, from the Gutenberg counts at V = 10k, d = 200 and
+# V = 2k, d = 50, --no-theory (no eigensolve), W's spectrum recorded only at the first and last
+# step (the rate counts the whole training loop), median of REPEATS runs of STEPS steps.
+# OPTIONS and BATCH change the setting, e.g. issue 14's fastest: OPTIONS="--loss qwem --negatives 5
+# --lr 4 --negative-pairing shared --pair-precision single" BATCH=50000 SIZES="10000 200".
+# Usage: bash share/bench/pairs_ceiling.sh [BUILD_DIR]
+#        (env: REPEATS=3, STEPS=300, OPTIONS, BATCH=16384, SIZES="10000 200,2000 50")
 set -euo pipefail
 REPEATS=${REPEATS:-3}
 STEPS=${STEPS:-300}
+OPTIONS=${OPTIONS:---loss qwem --negatives 1 --lr 4}
+BATCH=${BATCH:-16384}
+SIZES=${SIZES:-10000 200,2000 50}
+read -r -a EXTRA <<<"$OPTIONS"
 source "$(dirname "$0")/common.sh"
 bench_start ceiling "${1:-}"
 BIN="$(cd "$BUILD" && pwd)/qwem-dist"
@@ -24,16 +31,17 @@ rate() {  # rate FILE: pair updates/s per rank of one run's output
   /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1])['/train'].attrs['updates_per_second_per_rank'])" "$1"
 }
 
-echo "QWEM pair sampling, 1 negative, batch 16384, $STEPS steps, median of $REPEATS; pair updates/s per core"
+echo "pair sampling, $OPTIONS, batch $BATCH, $STEPS steps, median of $REPEATS; pair updates/s per core"
 printf '| %-22s | %12s | %12s | %12s | %12s | %10s | %10s |\n' "counts" "solo" "2 copies" "exact" "local" \
   "copies/solo" "exact/solo"
 printf '|%s|%s|%s|%s|%s|%s|%s|\n' "------------------------" "--------------" "--------------" "--------------" \
   "--------------" "------------" "------------"
-for size in "10000 200" "2000 50"; do
+IFS=, read -r -a SIZE_LIST <<<"$SIZES"
+for size in "${SIZE_LIST[@]}"; do
   read -r V d <<<"$size"
   mpirun -n 2 "$BIN" --corpus "$WORK/corpus" --vocab-size "$V" --window 16 --dim 10 --counts-only \
     --save-cooccurrence --out "$WORK/counts-$V.h5" >/dev/null
-  COMMON=(--counts-from "$WORK/counts-$V.h5" --dim "$d" --mode sgd --loss qwem --negatives 1 --batch 16384 --lr 4
+  COMMON=(--counts-from "$WORK/counts-$V.h5" --dim "$d" --mode sgd "${EXTRA[@]}" --batch "$BATCH"
           --steps "$STEPS" --init-scale 1e-3 --no-theory --analogies none --similarity none --concepts 0
           --progress-seconds 0 --checkpoints 1 --log-every 100000)
   solo=() copies=() exact=() local=()
