@@ -46,8 +46,9 @@ std::size_t PairGradients::Group(const std::vector<WeightedPair>& pairs) {
   for (std::size_t k = 0; k < pairs.size(); ++k) {
     const WeightedPair& p = pairs[k];
     if (p.i < 0) continue;
-    if (own_.Owns(p.i)) entries_[start_[own_.Slot(p.i)]++] = {p.j, static_cast<std::int32_t>(k)};
-    if (own_.Owns(p.j)) entries_[start_[own_.Slot(p.j)]++] = {p.i, ~static_cast<std::int32_t>(k)};
+    const double signed_weight = p.positive ? p.weight : -p.weight;
+    if (own_.Owns(p.i)) entries_[start_[own_.Slot(p.i)]++] = {p.j, static_cast<std::int32_t>(k), signed_weight};
+    if (own_.Owns(p.j)) entries_[start_[own_.Slot(p.j)]++] = {p.i, ~static_cast<std::int32_t>(k), signed_weight};
   }
   // start_[s] is now the end of slot s's entries; its first is the previous touched slot's end.
   return n_entries;
@@ -156,7 +157,7 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
         const Entry& en = entries_[run + a];
         const bool i_side = en.pair >= 0;
         const std::size_t k = i_side ? en.pair : ~en.pair;
-        const WeightedPair& p = pairs[k];
+        const double weight = en.weight();
         double l, dl;
         if (reads_kept[a]) {
           l = scores_[k].l, dl = scores_[k].dl;
@@ -164,13 +165,13 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
           if (computed)
             l = losses[a], dl = derivatives[a];
           else
-            QwemLoss(p.positive, products[a], &l, &dl);
+            QwemLoss(en.positive(), products[a], &l, &dl);
           if (own_.Owns(en.other)) scores_[k] = {l, dl};
         }
-        coefficients[a] = static_cast<Real>(dl * p.weight * scale);
+        coefficients[a] = static_cast<Real>(dl * weight * scale);
         if (i_side) {
-          totals.loss += l * p.weight;
-          totals.positives += p.positive ? 1 : 0;
+          totals.loss += l * weight;
+          totals.positives += en.positive() ? 1 : 0;
           totals.pairs += 1;
         }
       };
@@ -191,10 +192,7 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
         if (!defer_losses) take(a, false);
       }
       if (defer_losses) {
-        for (int a = 0; a < n; ++a) {
-          const std::int32_t pair = entries_[run + a].pair;
-          positive[a] = pairs[pair >= 0 ? pair : ~pair].positive;
-        }
+        for (int a = 0; a < n; ++a) positive[a] = entries_[run + a].positive();
         for (int a = n; a < SgnsPadded(n); ++a) products[a] = 0.0, positive[a] = false;
         PairLosses(loss, SgnsPadded(n), products, positive, losses, derivatives);
         for (int a = 0; a < n; ++a) take(a, true);

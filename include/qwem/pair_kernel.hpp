@@ -80,9 +80,14 @@ class PairGradients {
   const double* Gradient(std::size_t k) const { return G_.data() + k * static_cast<std::size_t>(d_); }
 
  private:
+  // A directed entry carries its pair's weight and kind, so that scoring it reads the entries in
+  // order instead of the batch at random (the pair's place is still needed for a kept score).
   struct Entry {
     word_id_t other;
-    std::int32_t pair;  // index into the batch; the sign bit marks the j-side entry
+    std::int32_t pair;     // index into the batch; the sign bit marks the j-side entry
+    double signed_weight;  // the pair's weight, its sign bit set for a negative pair (-0.0 too)
+    bool positive() const { return !std::signbit(signed_weight); }
+    double weight() const { return std::fabs(signed_weight); }
   };
   // The counting sort of the batch's directed entries by owned row (entries_, touched_, start_).
   std::size_t Group(const std::vector<WeightedPair>& pairs);
