@@ -42,13 +42,27 @@ std::size_t PairGradients::Group(const std::vector<WeightedPair>& pairs) {
   }
   start_[n_slots] = run;
   entries_.resize(n_entries);
-  scores_.resize(pairs.size());
-  for (std::size_t k = 0; k < pairs.size(); ++k) {
-    const WeightedPair& p = pairs[k];
+  kept_.resize(n_entries);
+  // A pair whose two rows are both this rank's is scored once, at its first entry: w_r . w_o is
+  // the same number in either order (each product commutes; the sum's order is by column). Rows
+  // are scored in ascending order, and in a row the i-side entry of a pair comes before its
+  // j-side one, so its first entry is the one in the lower row (i = j: the i-side one).
+  auto code = [](std::int32_t link, bool i_side) { return 2 * link + (i_side ? 1 : 0); };
+  for (const WeightedPair& p : pairs) {
     if (p.i < 0) continue;
     const double signed_weight = p.positive ? p.weight : -p.weight;
-    if (own_.Owns(p.i)) entries_[start_[own_.Slot(p.i)]++] = {p.j, static_cast<std::int32_t>(k), signed_weight};
-    if (own_.Owns(p.j)) entries_[start_[own_.Slot(p.j)]++] = {p.i, ~static_cast<std::int32_t>(k), signed_weight};
+    const bool own_i = own_.Owns(p.i), own_j = own_.Owns(p.j);
+    const std::int32_t at_i = own_i ? start_[own_.Slot(p.i)]++ : -1;
+    const std::int32_t at_j = own_j ? start_[own_.Slot(p.j)]++ : -1;
+    if (own_i && own_j) {
+      const bool i_first = p.i <= p.j;
+      entries_[at_i] = {p.j, code(i_first ? at_j : Entry::kKept, true), signed_weight};
+      entries_[at_j] = {p.i, code(i_first ? Entry::kKept : at_i, false), signed_weight};
+    } else if (own_i) {
+      entries_[at_i] = {p.j, code(Entry::kAlone, true), signed_weight};
+    } else if (own_j) {
+      entries_[at_j] = {p.i, code(Entry::kAlone, false), signed_weight};
+    }
   }
   // start_[s] is now the end of slot s's entries; its first is the previous touched slot's end.
   return n_entries;
@@ -136,7 +150,6 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
   const Real* rows[kCarry];
   Real coefficients[kCarry];
   double products[kCarry];  // w_r . w_other of the run's entries that score
-  bool reads_kept[kCarry];  // the entry reads its pair's kept score
   // SGNS's losses come after the run's dot products, all at once in vector lanes (PairLosses);
   // QWEM's few operations go with each product.
   const bool defer_losses = loss != LossKind::kQwem;
@@ -154,22 +167,22 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
       // Entry a's loss and coefficient from its dot product's (computed: losses and derivatives)
       // or its pair's kept score.
       auto take = [&](int a, bool computed) {
-        const Entry& en = entries_[run + a];
-        const bool i_side = en.pair >= 0;
-        const std::size_t k = i_side ? en.pair : ~en.pair;
+        const std::int32_t e = run + a;
+        const Entry& en = entries_[e];
+        const std::int32_t link = en.link();
         const double weight = en.weight();
         double l, dl;
-        if (reads_kept[a]) {
-          l = scores_[k].l, dl = scores_[k].dl;
+        if (link == Entry::kKept) {
+          l = kept_[e].l, dl = kept_[e].dl;
         } else {
           if (computed)
             l = losses[a], dl = derivatives[a];
           else
             QwemLoss(en.positive(), products[a], &l, &dl);
-          if (own_.Owns(en.other)) scores_[k] = {l, dl};
+          if (link >= 0) kept_[link] = {l, dl};
         }
         coefficients[a] = static_cast<Real>(dl * weight * scale);
-        if (i_side) {
+        if (en.i_side()) {
           totals.loss += l * weight;
           totals.positives += en.positive() ? 1 : 0;
           totals.pairs += 1;
@@ -181,14 +194,8 @@ PairBatchTotals PairGradients::Accumulate(const Real* W, const std::vector<Weigh
           PrefetchRow(W + static_cast<std::size_t>(entries_[e + kPrefetchAhead].other) * d, d * sizeof(Real));
         const Entry& en = entries_[e];
         rows[a] = W + static_cast<std::size_t>(en.other) * d;
-        // A pair whose two rows are both this rank's is scored once, at its first entry: w_r .
-        // w_o is the same number in either order (each product commutes; the sum's order is
-        // by column). Rows come in ascending order, and in a row the i-side entry of a pair
-        // before its j-side one, so its first entry is the one in the lower row (i = j: the
-        // i-side one), and the other finds the score kept.
-        const bool first_entry = en.other > r || (en.other == r && en.pair >= 0);
-        reads_kept[a] = own_.Owns(en.other) && !first_entry;
-        products[a] = reads_kept[a] ? 0.0 : Dot(wr, rows[a], d);
+        // (A pair's second entry finds its score kept: Group.)
+        products[a] = en.link() == Entry::kKept ? 0.0 : Dot(wr, rows[a], d);
         if (!defer_losses) take(a, false);
       }
       if (defer_losses) {

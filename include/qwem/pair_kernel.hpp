@@ -80,14 +80,20 @@ class PairGradients {
   const double* Gradient(std::size_t k) const { return G_.data() + k * static_cast<std::size_t>(d_); }
 
  private:
-  // A directed entry carries its pair's weight and kind, so that scoring it reads the entries in
-  // order instead of the batch at random (the pair's place is still needed for a kept score).
+  // A directed entry carries what scoring it needs, so that a row's entries are read in order,
+  // not the batch at random: its pair's weight and kind, whether it is the pair's i-side entry,
+  // and the link between a pair's two entries when both rows are this rank's (the first, in the
+  // lower row, is scored and writes its score to the second's place in kept_).
   struct Entry {
     word_id_t other;
-    std::int32_t pair;     // index into the batch; the sign bit marks the j-side entry
+    std::int32_t code;     // 2 link + (i-side ? 1 : 0); link: the second entry's place, or kAlone or kKept
     double signed_weight;  // the pair's weight, its sign bit set for a negative pair (-0.0 too)
+    static constexpr std::int32_t kAlone = -1;  // scored here, the other row another rank's
+    static constexpr std::int32_t kKept = -2;   // a pair's second entry: its score is in kept_
     bool positive() const { return !std::signbit(signed_weight); }
     double weight() const { return std::fabs(signed_weight); }
+    bool i_side() const { return (code & 1) != 0; }
+    std::int32_t link() const { return code >> 1; }  // arithmetic shift: -1 and -2 stay
   };
   // The counting sort of the batch's directed entries by owned row (entries_, touched_, start_).
   std::size_t Group(const std::vector<WeightedPair>& pairs);
@@ -103,7 +109,7 @@ class PairGradients {
   struct Score {
     double l, dl;  // the pair's loss and its derivative at x_p
   };
-  std::vector<Score> scores_;  // per pair whose two rows are this rank's: kept by its first entry
+  std::vector<Score> kept_;  // per entry: a pair's score, written by its first entry for its second
 };
 
 }  // namespace qwem
