@@ -54,15 +54,11 @@ std::size_t PairGradients::Group(const std::vector<WeightedPair>& pairs) {
     const bool own_i = own_.Owns(p.i), own_j = own_.Owns(p.j);
     const std::int32_t at_i = own_i ? start_[own_.Slot(p.i)]++ : -1;
     const std::int32_t at_j = own_j ? start_[own_.Slot(p.j)]++ : -1;
-    if (own_i && own_j) {
-      const bool i_first = p.i <= p.j;
-      entries_[at_i] = {p.j, code(i_first ? at_j : Entry::kKept, true), signed_weight};
-      entries_[at_j] = {p.i, code(i_first ? Entry::kKept : at_i, false), signed_weight};
-    } else if (own_i) {
-      entries_[at_i] = {p.j, code(Entry::kAlone, true), signed_weight};
-    } else if (own_j) {
-      entries_[at_j] = {p.i, code(Entry::kAlone, false), signed_weight};
-    }
+    const bool i_first = p.i <= p.j;
+    const std::int32_t link_i = !own_j ? Entry::kAlone : i_first ? at_j : Entry::kKept;
+    const std::int32_t link_j = !own_i ? Entry::kAlone : i_first ? Entry::kKept : at_i;
+    if (own_i) entries_[at_i] = {p.j, code(link_i, true), signed_weight};
+    if (own_j) entries_[at_j] = {p.i, code(link_j, false), signed_weight};
   }
   // start_[s] is now the end of slot s's entries; its first is the previous touched slot's end.
   return n_entries;
